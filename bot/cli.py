@@ -1,0 +1,212 @@
+"""Command line: the bot or a local chat, `ask`, `check` and `eval` — the same engine as the bot."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import textwrap
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from bot.answer import Answer, Engine
+from bot.config import ConfigError, Settings, load_settings
+from bot.corpus import load_corpus
+from bot.service import QAService
+
+log = logging.getLogger("depeche")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `run_bot.py` argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="run_bot.py",
+        description="Dépêche: answers questions about news articles with cited excerpts.",
+    )
+    parser.add_argument("--corpus", type=Path, help="article folder (default: settings / corpus/)")
+    sub = parser.add_subparsers(dest="command")
+    ask = sub.add_parser("ask", help="answer questions and exit")
+    ask.add_argument("questions", nargs="+", metavar="QUESTION")
+    ask.add_argument("--json", action="store_true", help="one JSON object per question, per line")
+    ask.add_argument("--top", type=int, default=None, help="number of excerpts (1-10)")
+    ask.add_argument("--corpus", type=Path, default=argparse.SUPPRESS)
+    check = sub.add_parser("check", help="validate the corpus; exit 1 if a file is rejected")
+    check.add_argument("--corpus", type=Path, default=argparse.SUPPRESS)
+    ev = sub.add_parser("eval", help="sentence-retrieval evaluation on a SQuAD-format file")
+    ev.add_argument("file", type=Path)
+    ev.add_argument("--json", action="store_true", help="print one JSON object")
+    ev.add_argument(
+        "--split",
+        choices=("all", "tune", "heldout"),
+        default="all",
+        help="questions to use: all, the tuning part, or the held-out part",
+    )
+    sub.add_parser("chat", help="local chat on the corpus, even when a Discord token is set")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=getattr(logging, settings.log_level),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+    )
+    corpus_dir = args.corpus or settings.corpus_dir
+    if args.command == "eval":
+        return run_eval(args.file, as_json=args.json, split=args.split)
+    if not Path(corpus_dir).is_dir():
+        print(f"error: corpus folder not found: {corpus_dir}", file=sys.stderr)
+        return 2
+    if args.command == "check":
+        return run_check(corpus_dir)
+    service = QAService(corpus_dir, max_file_bytes=settings.max_article_bytes)
+    if args.command is None and settings.discord_token is not None:
+        from bot.discord.app import run_discord_bot  # Discord only when it is really used
+
+        return run_discord_bot(settings, service)
+    # Keep the console quiet: warnings about skipped files are summarised by us.
+    logging.getLogger().setLevel(max(logging.WARNING, getattr(logging, settings.log_level)))
+    report = service.load()
+    if not report.ok:
+        print(f"error: could not load the corpus: {report.error}", file=sys.stderr)
+        return 1
+    if args.command == "ask":
+        top = args.top or settings.excerpts
+        if not 1 <= top <= 10:
+            print("error: --top must be between 1 and 10", file=sys.stderr)
+            return 2
+        return run_ask(service.engine, args.questions, top=top, as_json=args.json)
+    return run_chat(service, settings, sys.stdin, sys.stdout)
+
+
+def answer_json(answer: Answer, ms: float) -> dict:
+    """The documented `ask --json` object for one question."""
+    return {
+        "question": answer.question,
+        "answered": answer.answered,
+        "ms": round(ms, 3),
+        "results": [r.model_dump() for r in answer.results],
+        "reason": answer.reason,
+        "terms": answer.terms,
+        "coverage": answer.coverage,
+        "suggestions": answer.suggestions,
+        "corpus_version": answer.corpus_version,
+    }
+
+
+def format_answer(answer: Answer) -> str:
+    """An answer for people: excerpts quoted, citations underneath, or a plain not-found."""
+    if not answer.answered:
+        lines = [f"Not found in the corpus. {answer.reason_text}"]
+        if answer.suggestions:
+            lines.append("Closest articles: " + "; ".join(answer.suggestions))
+        return "\n".join(lines)
+    lines = []
+    for n, r in enumerate(answer.results, start=1):
+        quote = textwrap.fill(f"« {r.text} »", width=100, initial_indent=f"[{n}] ", subsequent_indent="    ")
+        where = "summary" if r.paragraph == 0 else f"§ {r.paragraph}"
+        cite = f"    — {r.article}, {where}"
+        if r.source:
+            cite += f" · {r.source}"
+        if r.url:
+            cite += f" · {r.url}"
+        lines += [quote, cite]
+    return "\n".join(lines)
+
+
+def run_ask(engine: Engine, questions: Iterable[str], *, top: int, as_json: bool) -> int:
+    """Answer each question on stdout."""
+    for question in questions:
+        answer, ms = engine.timed_answer(question, top)
+        if as_json:
+            print(json.dumps(answer_json(answer, ms), ensure_ascii=False))
+        else:
+            print(f"? {answer.question}")
+            print(format_answer(answer))
+            print()
+    return 0
+
+
+def run_check(corpus_dir: Path) -> int:
+    """Validate every article; list problems; exit 1 when any file is rejected."""
+    corpus = load_corpus(corpus_dir)
+    for article in corpus.articles:
+        print(
+            f"ok      {article.path}: {article.title!r}, {len(article.paragraphs)} paragraphs, "
+            f"{article.sentence_count} sentences"
+        )
+    for problem in corpus.problems:
+        print(f"error   {problem.path}: {problem.reason}")
+    print(
+        f"{len(corpus.articles)} articles, {corpus.sentence_count} sentences, "
+        f"{len(corpus.problems)} rejected, version {corpus.version}"
+    )
+    return 1 if corpus.problems or not corpus.articles else 0
+
+
+def run_eval(path: Path, *, as_json: bool, split: str) -> int:
+    """Evaluate sentence retrieval on a SQuAD-format file."""
+    from bot.evaluate import engine_ranker, evaluate, load_squad, split_questions
+    from bot.service import build_engine
+
+    if not path.is_file():
+        print(f"error: file not found: {path}", file=sys.stderr)
+        return 2
+    evalset = load_squad(path)
+    questions = split_questions(evalset, split)
+    engine = build_engine(evalset.corpus)
+    report = evaluate(engine_ranker(engine), questions, progress=not as_json and sys.stderr.isatty())
+    if as_json:
+        print(json.dumps(report.as_json()))
+        return 0
+    print(f"{report.questions} questions ({split}), {engine.index.size} sentences")
+    for k, value in report.hits.items():
+        print(f"hit@{k:<2}  {value:.3f}")
+    print(f"MRR@10  {report.mrr:.3f}")
+    print(f"time    {report.ms_per_question:.2f} ms/question")
+    return 0
+
+
+def run_chat(service: QAService, settings: Settings, stdin: TextIO, stdout: TextIO) -> int:
+    """Local chat: a prompt on a terminal, one answer per line when input is piped."""
+    interactive = stdin.isatty()
+    engine = service.engine
+    if interactive:
+        print(
+            f"Dépêche — local chat on {service.corpus_dir}/ ({len(engine.index.articles)} articles, "
+            f"{engine.index.size} sentences).\n"
+            "No DISCORD_TOKEN is set: put it in .env to connect to Discord (see README).\n"
+            "Ask a question; Ctrl-D to quit.",
+            file=stdout,
+        )
+    while True:
+        if interactive:
+            stdout.write("\n? ")
+            stdout.flush()
+        line = stdin.readline()
+        if not line:
+            break
+        question = line.strip()
+        if not question:
+            continue
+        if len(question) > settings.max_question_length:
+            print(
+                f"The question is too long ({len(question)} characters; the limit is "
+                f"{settings.max_question_length}).",
+                file=stdout,
+            )
+            continue
+        if not interactive:
+            print(f"? {question}", file=stdout)
+        print(format_answer(engine.answer(question, settings.excerpts)), file=stdout)
+        if not interactive:
+            print(file=stdout)
+    return 0

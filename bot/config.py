@@ -1,0 +1,89 @@
+"""Settings: every environment / `.env` value, validated once at start-up, with defaults.
+
+Names are upper-case with a `DEPECHE_` prefix (the token is plain `DISCORD_TOKEN`). A bad value
+stops start-up with one line naming the variable; the token is a `SecretStr` and never printed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+IdList = Annotated[list[int], NoDecode]
+
+
+class Settings(BaseSettings):
+    """Dépêche's configuration."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DEPECHE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    discord_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("DISCORD_TOKEN", "DEPECHE_DISCORD_TOKEN")
+    )
+    guild_ids: IdList = Field(default_factory=list, description="guilds for instant command sync")
+    ask_channel_ids: IdList = Field(
+        default_factory=list, description="channels where every message is a question"
+    )
+    admin_role_ids: IdList = Field(default_factory=list)
+    admin_user_ids: IdList = Field(default_factory=list)
+    corpus_dir: Path = Path("corpus")
+    excerpts: int = Field(default=3, ge=1, le=10)
+    max_question_length: int = Field(default=500, ge=10, le=4000)
+    rate_limit_count: int = Field(default=5, ge=1, le=1000)
+    rate_limit_seconds: float = Field(default=30.0, gt=0, le=86400)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_message_content: bool = False
+    shard_count: int | None = Field(default=None, ge=1, le=1024)
+    database_path: Path = Path("data/depeche.sqlite3")
+    message_content_intent: bool = True
+    max_article_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+
+    @field_validator("guild_ids", "ask_channel_ids", "admin_role_ids", "admin_user_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.replace(";", ",").split(",")]
+            ids = []
+            for part in parts:
+                if not part:
+                    continue
+                if not part.isdigit():
+                    raise ValueError(f"{part!r} is not a Discord id (digits only, comma-separated)")
+                ids.append(int(part))
+            return ids
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("discord_token", mode="before")
+    @classmethod
+    def _empty_token_is_none(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+
+class ConfigError(Exception):
+    """A setting with a bad value; the message names the variable, never the secret."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, turning a validation error into one readable `ConfigError`."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            name = str(err["loc"][0]) if err["loc"] else "settings"
+            variable = "DISCORD_TOKEN" if name == "discord_token" else f"DEPECHE_{name.upper()}"
+            message = err["msg"].removeprefix("Value error, ")
+            lines.append(f"{variable}: {message}")
+        raise ConfigError("invalid configuration: " + "; ".join(lines)) from None

@@ -1,0 +1,176 @@
+"""Sentence-retrieval evaluation on a SQuAD-format file (PIAF): hit@k and MRR@10.
+
+Every sentence of every paragraph is pooled into one corpus; a question's gold sentences are
+those whose character span holds one of its answers' `answer_start`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.answer import Engine
+from bot.corpus import corpus_version, slugify
+from bot.models import Article, Corpus, Paragraph, Sentence
+from bot.text import split_sentences
+
+CUTOFFS = (1, 3, 5)
+MRR_DEPTH = 10
+
+
+@dataclass(frozen=True)
+class EvalQuestion:
+    """A question and the ids of the sentences that answer it."""
+
+    question: str
+    gold: frozenset[str]
+    article_id: str
+
+
+@dataclass
+class EvalSet:
+    """A SQuAD file turned into a corpus of articles plus questions with gold sentences."""
+
+    corpus: Corpus
+    questions: list[EvalQuestion] = field(default_factory=list)
+
+
+def _sentence_spans(context: str, sentences: list[str]) -> list[tuple[int, int]]:
+    """Character span of each sentence in the original context (sentences are in order)."""
+    starts: list[int] = []
+    cursor = 0
+    for sentence in sentences:
+        probe = sentence[:25]
+        found = context.find(probe, cursor)
+        start = found if found >= 0 else cursor
+        starts.append(start)
+        cursor = start + max(1, len(sentence) // 2) if found >= 0 else cursor
+    ends = [*starts[1:], len(context) + 1]
+    return list(zip(starts, ends, strict=True))
+
+
+def load_squad(path: Path | str, language: str = "fr") -> EvalSet:
+    """Read a SQuAD JSON file into an `EvalSet` (one article per title)."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    articles: list[Article] = []
+    questions: list[EvalQuestion] = []
+    used_ids: set[str] = set()
+    for entry in data["data"]:
+        title = entry["title"]
+        article_id = slugify(title)
+        while article_id in used_ids:
+            article_id += "-x"
+        used_ids.add(article_id)
+        paragraphs: list[Paragraph] = []
+        for number, para in enumerate(entry["paragraphs"], start=1):
+            context = para["context"]
+            texts = split_sentences(context, language)
+            if not texts:
+                continue
+            sentences = tuple(
+                Sentence(id=f"{article_id}#p{number}s{i}", text=t) for i, t in enumerate(texts, 1)
+            )
+            paragraphs.append(Paragraph(number=number, text=context, sentences=sentences))
+            spans = _sentence_spans(context, texts)
+            for qa in para["qas"]:
+                gold = frozenset(
+                    sentences[i].id
+                    for answer in qa.get("answers", [])
+                    for i, (start, end) in enumerate(spans)
+                    if start <= answer["answer_start"] < end
+                )
+                if gold and qa["question"].strip():
+                    questions.append(EvalQuestion(qa["question"], gold, article_id))
+        if paragraphs:
+            raw = json.dumps(entry, sort_keys=True).encode()
+            articles.append(
+                Article(
+                    id=article_id,
+                    title=title,
+                    source="PIAF",
+                    language=language,
+                    paragraphs=tuple(paragraphs),
+                    path=f"{path}#{article_id}",
+                    checksum=hashlib.sha256(raw).hexdigest(),
+                )
+            )
+    corpus = Corpus(articles=tuple(articles), version=corpus_version(articles))
+    return EvalSet(corpus=corpus, questions=questions)
+
+
+@dataclass(frozen=True)
+class EvalReport:
+    """The figures of one evaluation run."""
+
+    questions: int
+    hits: dict[int, float]
+    mrr: float
+    ms_per_question: float
+
+    def as_json(self) -> dict[str, float | int]:
+        """The documented `eval --json` object."""
+        out: dict[str, float | int] = {"questions": self.questions}
+        for k in CUTOFFS:
+            out[f"hit@{k}"] = round(self.hits[k], 4)
+        out["mrr@10"] = round(self.mrr, 4)
+        out["ms_per_question"] = round(self.ms_per_question, 3)
+        return out
+
+
+Ranker = Callable[[str], list[str]]
+
+
+def engine_ranker(engine: Engine) -> Ranker:
+    """The production ranking (analysis, typo resolution, context scoring) as sentence ids."""
+
+    def rank(question: str) -> list[str]:
+        _, _, candidates = engine.ranked(question, MRR_DEPTH)
+        return [engine.index.sentence_id(c.sentence) for c in candidates]
+
+    return rank
+
+
+def evaluate(ranker: Ranker, questions: Iterable[EvalQuestion], progress: bool = False) -> EvalReport:
+    """Run every question through `ranker` and score its ranking against the gold sentences."""
+    items = list(questions)
+    hits = dict.fromkeys(CUTOFFS, 0)
+    reciprocal = 0.0
+    iterator: Iterable[EvalQuestion] = items
+    if progress:
+        from tqdm import tqdm
+
+        iterator = tqdm(items, desc="questions", unit="q", leave=False)
+    start = time.perf_counter()
+    for item in iterator:
+        ranked = ranker(item.question)[:MRR_DEPTH]
+        first = next((i for i, sid in enumerate(ranked) if sid in item.gold), None)
+        if first is not None:
+            reciprocal += 1.0 / (first + 1)
+            for k in CUTOFFS:
+                hits[k] += first < k
+    elapsed = time.perf_counter() - start
+    n = max(len(items), 1)
+    return EvalReport(
+        questions=len(items),
+        hits={k: hits[k] / n for k in CUTOFFS},
+        mrr=reciprocal / n,
+        ms_per_question=elapsed * 1000 / n,
+    )
+
+
+def is_heldout(title: str) -> bool:
+    """Held-out articles (about a quarter): sha1(title) ends in 0-3. Never used for tuning."""
+    return hashlib.sha1(title.encode("utf-8")).hexdigest()[-1] in "0123"
+
+
+def split_questions(evalset: EvalSet, split: str) -> list[EvalQuestion]:
+    """Questions of the `all`, `tune` or `heldout` part of an eval set."""
+    if split == "all":
+        return list(evalset.questions)
+    titles = {a.id: a.title for a in evalset.corpus.articles}
+    want_heldout = split == "heldout"
+    return [q for q in evalset.questions if is_heldout(titles[q.article_id]) == want_heldout]

@@ -1,0 +1,295 @@
+"""The search index: BM25 over sentences, each sentence also scored in its context.
+
+Scoring variant: **Lucene BM25** (bm25s ``method="lucene"``):
+
+    score(q, d) = sum_t idf(t) * tf(t, d) / (tf(t, d) + k1 * (1 - b + b * |d| / avgdl))
+    idf(t)      = ln(1 + (N - df(t) + 0.5) / (df(t) + 0.5))
+
+It is Robertson/Okapi BM25 with an idf that never goes negative. Sentences are short documents,
+and a word present in more than half of them (common in a one-article corpus) would get a
+*negative* Okapi idf and push the sentences that contain it down; rank_bm25's BM25Okapi patches
+that with an epsilon floor, Lucene's idf avoids it by construction. The tests check the scores
+against ``rank_bm25.BM25Okapi`` with this idf (same k1 and b): they agree to float precision once
+rank_bm25's constant (k1 + 1) factor, which Lucene drops and which changes no ranking, is applied.
+
+Context: a sentence's final lexical score adds its paragraph's BM25 score and its neighbours'
+scores (same paragraph), weighted, so a sentence that answers without repeating the question's
+words ("Personne n'a été blessé.") can still win from the words around it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import bm25s
+import numpy as np
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
+from bot.models import Corpus
+from bot.text import analyzer
+
+# bm25s logs every index build at DEBUG on its own logger; that is noise for us.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
+
+
+@dataclass(frozen=True)
+class RankingParams:
+    """Constants of the lexical ranking, chosen on the whole PIAF dev set, never per question."""
+
+    k1: float = 0.9
+    b: float = 0.4
+    neighbour_weight: float = 0.2
+    paragraph_weight: float = 1.0
+    fuzzy_min_length: int = 4
+
+
+@dataclass(frozen=True)
+class ArticleMeta:
+    """What a citation needs to know about an article."""
+
+    id: str
+    title: str
+    source: str
+    language: str
+    url: str | None
+    published: str | None
+    summary: str | None
+    path: str
+    checksum: str
+    sentence_count: int
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A ranked sentence: its position in the index and its scores."""
+
+    sentence: int
+    score: float
+    sentence_score: float
+    context_score: float
+
+
+@dataclass
+class _Bm25Matrix:
+    """bm25s' precomputed term x document score matrix (CSC), queried term by term."""
+
+    data: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray
+    num_docs: int
+
+    @classmethod
+    def build(cls, docs: list[list[int]], vocab: dict[str, int], params: RankingParams) -> _Bm25Matrix:
+        model = bm25s.BM25(k1=params.k1, b=params.b, method="lucene")
+        model.index((docs, vocab), create_empty_token=False, show_progress=False)
+        s = model.scores
+        return cls(s["data"], s["indices"], s["indptr"], int(s["num_docs"]))
+
+    def scores(self, term_ids: Sequence[int]) -> np.ndarray:
+        """Sum of the rows of `term_ids`, as a dense vector over documents (float64)."""
+        if not term_ids:
+            return np.zeros(self.num_docs)
+        slices = [slice(self.indptr[t], self.indptr[t + 1]) for t in term_ids]
+        idx = np.concatenate([self.indices[s] for s in slices])
+        val = np.concatenate([self.data[s] for s in slices])
+        return np.bincount(idx, weights=val, minlength=self.num_docs)
+
+    def contains(self, term_id: int, docs: np.ndarray) -> np.ndarray:
+        """Which of `docs` contain `term_id` (bool per doc)."""
+        column = self.indices[self.indptr[term_id] : self.indptr[term_id + 1]]
+        pos = np.searchsorted(column, docs)
+        pos = np.minimum(pos, max(len(column) - 1, 0))
+        return (column[pos] == docs) if len(column) else np.zeros(len(docs), dtype=bool)
+
+    def document_frequency(self, term_id: int) -> int:
+        """Number of documents holding `term_id`."""
+        return int(self.indptr[term_id + 1] - self.indptr[term_id])
+
+
+@dataclass
+class SearchIndex:
+    """Sentences of a corpus, their BM25 matrices (sentence and paragraph) and their metadata."""
+
+    version: str
+    params: RankingParams
+    articles: tuple[ArticleMeta, ...]
+    languages: tuple[str, ...]
+    texts: list[str]
+    sent_article: np.ndarray  # article index of each sentence
+    sent_paragraph: np.ndarray  # paragraph number (0 = summary) of each sentence
+    sent_para_index: np.ndarray  # global paragraph index of each sentence
+    sent_position: np.ndarray  # 1-based position of each sentence in its paragraph
+    vocab: dict[str, int]
+    sentences: _Bm25Matrix
+    paragraphs: _Bm25Matrix
+    _first_in_para: np.ndarray = field(repr=False)
+    _last_in_para: np.ndarray = field(repr=False)
+    _vocab_by_length: dict[int, list[str]] = field(default_factory=dict, repr=False)
+    _terms: list[str] | None = field(default=None, repr=False)
+
+    @property
+    def size(self) -> int:
+        """Number of sentences."""
+        return len(self.texts)
+
+    @classmethod
+    def build(cls, corpus: Corpus, params: RankingParams | None = None) -> SearchIndex:
+        """Analyse every sentence of `corpus` and build both BM25 matrices."""
+        params = params or RankingParams()
+        vocab: dict[str, int] = {}
+        sent_docs: list[list[int]] = []
+        para_docs: list[list[int]] = []
+        texts: list[str] = []
+        sent_article: list[int] = []
+        sent_paragraph: list[int] = []
+        sent_para_index: list[int] = []
+        sent_position: list[int] = []
+        metas: list[ArticleMeta] = []
+        for a_idx, article in enumerate(corpus.articles):
+            terms_of = analyzer(article.language).terms
+            title_ids = [vocab.setdefault(t, len(vocab)) for t in terms_of(article.title)]
+            for paragraph in article.paragraphs:
+                para_ids: list[int] = list(title_ids)
+                for position, sentence in enumerate(paragraph.sentences, start=1):
+                    sent_position.append(position)
+                    ids = [vocab.setdefault(t, len(vocab)) for t in terms_of(sentence.text)]
+                    sent_docs.append(ids)
+                    para_ids.extend(ids)
+                    texts.append(sentence.text)
+                    sent_article.append(a_idx)
+                    sent_paragraph.append(paragraph.number)
+                    sent_para_index.append(len(para_docs))
+                para_docs.append(para_ids)
+            metas.append(
+                ArticleMeta(
+                    id=article.id,
+                    title=article.title,
+                    source=article.source,
+                    language=article.language,
+                    url=article.url,
+                    published=article.published.isoformat() if article.published else None,
+                    summary=article.summary,
+                    path=article.path,
+                    checksum=article.checksum,
+                    sentence_count=article.sentence_count,
+                )
+            )
+        if not texts:
+            raise ValueError("the corpus has no sentences to index")
+        para_index = np.asarray(sent_para_index, dtype=np.int32)
+        first = np.ones(len(texts), dtype=bool)
+        first[1:] = para_index[1:] != para_index[:-1]
+        last = np.ones(len(texts), dtype=bool)
+        last[:-1] = para_index[1:] != para_index[:-1]
+        return cls(
+            version=corpus.version,
+            params=params,
+            articles=tuple(metas),
+            languages=tuple(sorted({m.language for m in metas})),
+            texts=texts,
+            sent_article=np.asarray(sent_article, dtype=np.int32),
+            sent_paragraph=np.asarray(sent_paragraph, dtype=np.int32),
+            sent_para_index=para_index,
+            sent_position=np.asarray(sent_position, dtype=np.int32),
+            vocab=vocab,
+            sentences=_Bm25Matrix.build(sent_docs, vocab, params),
+            paragraphs=_Bm25Matrix.build(para_docs, vocab, params),
+            _first_in_para=first,
+            _last_in_para=last,
+        )
+
+    # -- queries ---------------------------------------------------------------------------
+
+    def term(self, term_id: int) -> str:
+        """The vocabulary term of an id."""
+        if self._terms is None:
+            self._terms = [""] * len(self.vocab)
+            for word, tid in self.vocab.items():
+                self._terms[tid] = word
+        return self._terms[term_id]
+
+    def query_terms(self, question: str) -> list[str]:
+        """The question's terms, analysed for each language of the corpus, without repeats."""
+        seen: dict[str, None] = {}
+        for language in self.languages or ("fr",):
+            for term in analyzer(language).terms(question):
+                seen.setdefault(term, None)
+        return list(seen)
+
+    def resolve_terms(self, terms: Sequence[str]) -> dict[str, int | None]:
+        """Map each query term to a vocabulary id; unknown terms go to their closest spelling."""
+        resolved: dict[str, int | None] = {}
+        for term in terms:
+            term_id = self.vocab.get(term)
+            if term_id is None and len(term) >= self.params.fuzzy_min_length and not term.isdigit():
+                term_id = self._closest(term)
+            resolved[term] = term_id
+        return resolved
+
+    def _closest(self, term: str) -> int | None:
+        """The most frequent vocabulary term within 1 edit (2 for long words) of `term`."""
+        max_edits = 1 if len(term) <= 6 else 2
+        if not self._vocab_by_length:
+            for word in self.vocab:
+                self._vocab_by_length.setdefault(len(word), []).append(word)
+        best: tuple[int, int, str] | None = None
+        for length in range(len(term) - max_edits, len(term) + max_edits + 1):
+            words = self._vocab_by_length.get(length)
+            if not words:
+                continue
+            for word, dist, _ in process.extract(
+                term, words, scorer=Levenshtein.distance, score_cutoff=max_edits, limit=5
+            ):
+                df = self.sentences.document_frequency(self.vocab[word])
+                key = (dist, -df, word)
+                if best is None or key < best:
+                    best = key
+        return self.vocab[best[2]] if best else None
+
+    def idf(self, term_id: int | None) -> float:
+        """Lucene idf of a term over sentences; an unknown term counts as the rarest possible."""
+        n = self.size
+        df = 0 if term_id is None else self.sentences.document_frequency(term_id)
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+    def rank(self, term_ids: Sequence[int], k: int) -> list[Candidate]:
+        """The `k` best sentences for known term ids, by sentence + context score."""
+        ids = sorted(set(term_ids))
+        if not ids:
+            return []
+        sent = self.sentences.scores(ids)
+        para = self.paragraphs.scores(ids)[self.sent_para_index]
+        prev = np.zeros_like(sent)
+        prev[1:] = sent[:-1]
+        prev[self._first_in_para] = 0.0
+        nxt = np.zeros_like(sent)
+        nxt[:-1] = sent[1:]
+        nxt[self._last_in_para] = 0.0
+        p = self.params
+        context = p.neighbour_weight * (prev + nxt) + p.paragraph_weight * para
+        total = sent + context
+        k = min(k, len(total))
+        top = np.argpartition(-total, k - 1)[:k]
+        top = top[np.lexsort((top, -total[top]))]
+        return [
+            Candidate(int(i), float(total[i]), float(sent[i]), float(context[i])) for i in top if total[i] > 0
+        ]
+
+    def sentence_id(self, sentence: int) -> str:
+        """The stable id of a sentence: `<article>#p<paragraph>s<position>`."""
+        article = self.articles[self.sent_article[sentence]]
+        return f"{article.id}#p{self.sent_paragraph[sentence]}s{self.sent_position[sentence]}"
+
+    def matched_terms(self, sentence: int, term_ids: Sequence[int], *, window: bool = True) -> list[int]:
+        """Which of `term_ids` occur in the sentence (and, with `window`, its paragraph neighbours)."""
+        docs = [sentence]
+        if window and not self._first_in_para[sentence]:
+            docs.insert(0, sentence - 1)
+        if window and not self._last_in_para[sentence]:
+            docs.append(sentence + 1)
+        doc_array = np.asarray(docs, dtype=self.sentences.indices.dtype)
+        return [t for t in term_ids if self.sentences.contains(t, doc_array).any()]

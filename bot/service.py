@@ -1,0 +1,138 @@
+"""The serving state: the current engine, and reloads that swap it atomically or not at all."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.answer import Engine
+from bot.corpus import load_corpus
+from bot.index import SearchIndex
+from bot.models import Corpus, LoadProblem
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ReloadReport:
+    """What a reload did: the changes it served, or why it kept the previous index."""
+
+    ok: bool
+    version: str
+    articles: int
+    sentences: int
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    problems: list[LoadProblem] = field(default_factory=list)
+    error: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def unchanged(self) -> bool:
+        """True when the reload found exactly what was already served."""
+        return self.ok and not (self.added or self.removed or self.changed)
+
+
+def build_engine(corpus: Corpus) -> Engine:
+    """Index a loaded corpus and wrap it in an engine."""
+    return Engine(SearchIndex.build(corpus))
+
+
+class QAService:
+    """Holds the engine that answers; `reload` replaces it only with a complete new one."""
+
+    def __init__(self, corpus_dir: Path, *, max_file_bytes: int = 5 * 1024 * 1024) -> None:
+        self.corpus_dir = Path(corpus_dir)
+        self.max_file_bytes = max_file_bytes
+        self._engine: Engine | None = None
+        self._checksums: dict[str, str] = {}
+        self._problems: list[LoadProblem] = []
+        self._lock = asyncio.Lock()
+        self.loaded_at: dt.datetime | None = None
+
+    @property
+    def engine(self) -> Engine:
+        """The engine serving now (raises if nothing was ever loaded)."""
+        if self._engine is None:
+            raise RuntimeError("no corpus loaded yet")
+        return self._engine
+
+    @property
+    def ready(self) -> bool:
+        """True once a corpus has been loaded."""
+        return self._engine is not None
+
+    @property
+    def problems(self) -> list[LoadProblem]:
+        """Files skipped by the last successful load."""
+        return list(self._problems)
+
+    def load(self) -> ReloadReport:
+        """Load and index the corpus now (blocking); keep the old engine on failure."""
+        start = time.perf_counter()
+        try:
+            corpus = load_corpus(self.corpus_dir, max_file_bytes=self.max_file_bytes)
+            if not corpus.articles:
+                raise ValueError("no valid article in the corpus folder")
+            engine = build_engine(corpus)
+        except Exception as exc:  # the previous engine keeps serving whatever went wrong
+            log.exception("reload failed; keeping the previous index")
+            problems = []
+            if "corpus" in locals():
+                problems = list(corpus.problems)
+            old = self._engine
+            return ReloadReport(
+                ok=False,
+                version=old.version if old else "",
+                articles=len(old.index.articles) if old else 0,
+                sentences=old.index.size if old else 0,
+                problems=problems,
+                error=_public_error(exc),
+                seconds=time.perf_counter() - start,
+            )
+        new = {a.id: a.checksum for a in corpus.articles}
+        old_sums = self._checksums
+        report = ReloadReport(
+            ok=True,
+            version=corpus.version,
+            articles=len(corpus.articles),
+            sentences=engine.index.size,
+            added=sorted(set(new) - set(old_sums)),
+            removed=sorted(set(old_sums) - set(new)),
+            changed=sorted(k for k in set(new) & set(old_sums) if new[k] != old_sums[k]),
+            problems=list(corpus.problems),
+            seconds=time.perf_counter() - start,
+        )
+        # One assignment: a question sees either the whole old engine or the whole new one.
+        self._engine = engine
+        self._checksums = new
+        self._problems = list(corpus.problems)
+        self.loaded_at = dt.datetime.now(dt.UTC)
+        log.info(
+            "corpus %s loaded: %d articles, %d sentences, %d skipped files in %.2fs",
+            report.version,
+            report.articles,
+            report.sentences,
+            len(report.problems),
+            report.seconds,
+        )
+        return report
+
+    async def reload(self) -> ReloadReport:
+        """Reload off the event loop; concurrent calls wait their turn instead of racing."""
+        async with self._lock:
+            return await asyncio.to_thread(self.load)
+
+
+def _public_error(exc: Exception) -> str:
+    """An error message safe to show an admin: no file system paths beyond the corpus."""
+    if isinstance(exc, FileNotFoundError):
+        return "the corpus folder is missing"
+    if isinstance(exc, ValueError):
+        return str(exc)
+    return f"index build failed ({type(exc).__name__}); details are in the bot's log"

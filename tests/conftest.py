@@ -1,0 +1,37 @@
+"""Shared fixtures: the bundled corpus, a temporary copy of it, and an engine over it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.answer import Engine
+from bot.corpus import load_corpus
+from bot.service import build_engine
+
+ROOT = Path(__file__).resolve().parent.parent
+BUNDLED_CORPUS = ROOT / "corpus"
+
+
+@pytest.fixture(scope="session")
+def engine() -> Engine:
+    """An engine over the bundled corpus (built once per test session)."""
+    return build_engine(load_corpus(BUNDLED_CORPUS))
+
+
+@pytest.fixture
+def corpus_dir(tmp_path: Path) -> Path:
+    """A writable copy of the bundled corpus."""
+    target = tmp_path / "corpus"
+    shutil.copytree(BUNDLED_CORPUS, target)
+    return target
+
+
+def write_article(folder: Path, name: str, body: str, **meta: str) -> Path:
+    """Write a Markdown article with front matter built from `meta`."""
+    header = "\n".join(f"{k}: {v}" for k, v in meta.items())
+    path = folder / name
+    path.write_text(f"---\n{header}\n---\n\n{body}\n", encoding="utf-8")
+    return path

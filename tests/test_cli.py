@@ -1,0 +1,119 @@
+"""The command line: the `ask --json` contract, `check`, `eval`, and the piped local chat."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from bot.cli import main
+from tests.conftest import ROOT, write_article
+
+REQUIRED_RESULT_KEYS = {"text": str, "article": str, "paragraph": int, "score": float}
+
+
+@pytest.fixture(autouse=True)
+def _no_token(monkeypatch, tmp_path):
+    monkeypatch.delenv("DISCORD_TOKEN", raising=False)
+    monkeypatch.chdir(tmp_path)  # no .env from the developer's checkout
+
+
+def test_ask_json_contract(capsys):
+    corpus = str(ROOT / "corpus")
+    code = main(["ask", "--json", "--corpus", corpus, "Combien de roquettes à Balad ?", "bonjour"])
+    assert code == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2
+    found, missing = (json.loads(line) for line in lines)
+    assert found["question"] == "Combien de roquettes à Balad ?"
+    assert found["answered"] is True
+    assert isinstance(found["ms"], float) and found["ms"] >= 0
+    assert found["results"]
+    for result in found["results"]:
+        for key, kind in REQUIRED_RESULT_KEYS.items():
+            assert isinstance(result[key], kind), key
+        assert "source" in result and (result["source"] is None or isinstance(result["source"], str))
+    assert "sept roquettes" in found["results"][0]["text"].lower()
+    assert missing["answered"] is False and missing["results"] == []
+
+
+def test_ask_top_limits_results(capsys):
+    main(["ask", "--json", "--top", "1", "--corpus", str(ROOT / "corpus"), "roquettes Balad"])
+    assert len(json.loads(capsys.readouterr().out)["results"]) == 1
+
+
+def test_ask_for_people_quotes_and_cites(capsys):
+    main(["ask", "--corpus", str(ROOT / "corpus"), "Qui est le porte-parole du Pentagone ?"])
+    out = capsys.readouterr().out
+    assert "« " in out and "Kirby" in out
+    assert "— Sept roquettes frappent des positions américaines en Irak, §" in out
+
+
+def test_check_lists_problems_and_fails(corpus_dir, capsys):
+    assert main(["check", "--corpus", str(corpus_dir)]) == 0
+    write_article(corpus_dir, "broken.md", "Texte.", source="X")
+    assert main(["check", "--corpus", str(corpus_dir)]) == 1
+    out = capsys.readouterr().out
+    assert "broken.md: invalid front matter: title: missing" in out
+
+
+def test_eval_json_on_a_small_squad_file(tmp_path, capsys):
+    context = "Le chat dort sur le canapé. Le chien aboie dans le jardin. La pluie tombe sur Lyon."
+    data = {
+        "data": [
+            {
+                "title": "Animaux",
+                "paragraphs": [
+                    {
+                        "context": context,
+                        "qas": [
+                            {
+                                "question": "Où le chien aboie-t-il ?",
+                                "id": "1",
+                                "answers": [{"text": "jardin", "answer_start": context.index("jardin")}],
+                            },
+                            {
+                                "question": "Où tombe la pluie ?",
+                                "id": "2",
+                                "answers": [{"text": "Lyon", "answer_start": context.index("Lyon")}],
+                            },
+                        ],
+                    }
+                ],
+            }
+        ]
+    }
+    path = tmp_path / "mini.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    assert main(["eval", "--json", str(path)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert set(report) == {"questions", "hit@1", "hit@3", "hit@5", "mrr@10", "ms_per_question"}
+    assert report["questions"] == 2
+    assert report["hit@1"] == 1.0 and report["mrr@10"] == 1.0
+
+
+def test_bad_setting_stops_with_one_line_naming_the_variable(monkeypatch, capsys):
+    monkeypatch.setenv("DEPECHE_EXCERPTS", "lots")
+    monkeypatch.setenv("DISCORD_TOKEN", "secret-token-value")
+    assert main(["ask", "x"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0
+    assert "DEPECHE_EXCERPTS" in err and "secret-token-value" not in err
+
+
+def test_piped_chat_answers_one_question_per_line_and_exits():
+    env = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "run_bot.py"), "--corpus", str(ROOT / "corpus")],
+        input="Combien de roquettes à Balad ?\n\nhello\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("? ") == 2
+    assert "Au moins sept roquettes" in proc.stdout
+    assert "Not found in the corpus" in proc.stdout

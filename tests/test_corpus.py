@@ -1,0 +1,120 @@
+"""Loading articles: each bad file is reported with its reason; the others still load."""
+
+from pathlib import Path
+
+import pytest
+
+from bot.corpus import load_corpus
+from tests.conftest import BUNDLED_CORPUS, write_article
+
+GOOD = "Une phrase sur Kirkouk. Une autre phrase."
+
+
+def problems_of(folder: Path) -> dict[str, str]:
+    return {p.path: p.reason for p in load_corpus(folder).problems}
+
+
+def test_bundled_corpus_loads_cleanly():
+    corpus = load_corpus(BUNDLED_CORPUS)
+    assert corpus.problems == ()
+    [article] = corpus.articles
+    assert article.title == "Sept roquettes frappent des positions américaines en Irak"
+    assert article.url is None and article.published is None  # the source states neither
+    assert article.paragraphs[0].number == 0  # the lede, as summary
+    body = " ".join(p.text for p in article.paragraphs)
+    assert "photo_camera" not in body and "Atalayar_Ataque" not in body
+    assert "Plus dans Politique" not in body
+    assert article.sentence_count > 25
+
+
+def test_ids_are_stable_and_unique():
+    first = load_corpus(BUNDLED_CORPUS)
+    second = load_corpus(BUNDLED_CORPUS)
+    ids = [s.id for a in first.articles for p in a.paragraphs for s in p.sentences]
+    assert len(ids) == len(set(ids))
+    assert ids == [s.id for a in second.articles for p in a.paragraphs for s in p.sentences]
+    assert first.version == second.version
+    assert ids[1] == "sept-roquettes-balad#p1s1"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("no-title.md", f"---\nsource: X\n---\n\n{GOOD}\n", "title: missing"),
+        ("empty-body.md", "---\ntitle: T\nsource: X\n---\n\n   \n", "empty body"),
+        ("bad-yaml.md", f"---\ntitle: [unclosed\nsource: X\n---\n\n{GOOD}\n", "invalid front matter"),
+        ("list-yaml.md", f"---\n- a\n- b\n---\n\n{GOOD}\n", "front matter"),
+        ("no-front-matter.md", f"{GOOD}\n", "missing front matter"),
+        ("bad-url.md", f"---\ntitle: T\nsource: X\nurl: javascript:alert(1)\n---\n\n{GOOD}\n", "url"),
+        ("bad-lang.md", f"---\ntitle: T\nsource: X\nlanguage: klingon\n---\n\n{GOOD}\n", "language"),
+        ("bad-date.md", f"---\ntitle: T\nsource: X\npublished: yesterday\n---\n\n{GOOD}\n", "published"),
+        ("empty.md", "", "empty file"),
+        (
+            "yaml-tag.md",
+            f"---\ntitle: !!python/object/apply:os.system ['true']\nsource: X\n---\n\n{GOOD}\n",
+            "invalid front matter",
+        ),
+    ],
+)
+def test_bad_article_is_reported_and_the_rest_loads(corpus_dir, name, content, reason):
+    (corpus_dir / name).write_text(content, encoding="utf-8")
+    corpus = load_corpus(corpus_dir)
+    problems = {p.path: p.reason for p in corpus.problems}
+    assert reason in problems[name]
+    assert [a.id for a in corpus.articles] == ["sept-roquettes-balad"]
+
+
+def test_not_utf8_is_reported(corpus_dir):
+    (corpus_dir / "latin1.md").write_bytes("---\ntitle: Été\nsource: X\n---\n\nÀ Paris.\n".encode("latin-1"))
+    assert "not UTF-8" in problems_of(corpus_dir)["latin1.md"]
+
+
+def test_binary_file_is_reported(corpus_dir):
+    (corpus_dir / "image.md").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    assert "binary" in problems_of(corpus_dir)["image.md"]
+
+
+def test_duplicate_ids_and_titles_are_reported(corpus_dir):
+    write_article(corpus_dir, "a.md", GOOD, title="Premier", source="X", id="meme-id")
+    write_article(corpus_dir, "b.md", GOOD, title="Second", source="X", id="meme-id")
+    write_article(corpus_dir, "c.md", GOOD, title="PREMIER", source="X")
+    problems = problems_of(corpus_dir)
+    assert "duplicate id 'meme-id'" in problems["b.md"] and "a.md" in problems["b.md"]
+    assert "duplicate title" in problems["c.md"]
+    assert "a.md" not in problems
+
+
+def test_oversized_file_is_reported(corpus_dir):
+    write_article(corpus_dir, "big.md", "Mot. " * 2000, title="Gros", source="X")
+    corpus = load_corpus(corpus_dir, max_file_bytes=4096)
+    assert "too large" in {p.path: p.reason for p in corpus.problems}["big.md"]
+
+
+def test_symlink_outside_the_corpus_is_not_read(corpus_dir, tmp_path):
+    secret = write_article(tmp_path, "secret.md", "Le mot de passe est hunter2.", title="S", source="X")
+    (corpus_dir / "link.md").symlink_to(secret)
+    corpus = load_corpus(corpus_dir)
+    assert "outside the corpus folder" in {p.path: p.reason for p in corpus.problems}["link.md"]
+    assert all("hunter2" not in p.text for a in corpus.articles for p in a.paragraphs)
+
+
+def test_other_files_and_hidden_folders_are_ignored(corpus_dir):
+    (corpus_dir / "notes.txt").write_text("pas un article", encoding="utf-8")
+    (corpus_dir / ".removed").mkdir()
+    write_article(corpus_dir / ".removed", "old.md", GOOD, title="Ancien", source="X")
+    corpus = load_corpus(corpus_dir)
+    assert corpus.problems == () and len(corpus.articles) == 1
+
+
+def test_markdown_headings_are_not_paragraphs(corpus_dir):
+    write_article(
+        corpus_dir, "h.md", "# Titre\n\nPremier paragraphe.\n\n---\n\nSecond.", title="H", source="X"
+    )
+    article = next(a for a in load_corpus(corpus_dir).articles if a.id == "h")
+    assert [p.text for p in article.paragraphs] == ["Premier paragraphe.", "Second."]
+
+
+def test_version_changes_with_content(corpus_dir):
+    before = load_corpus(corpus_dir).version
+    write_article(corpus_dir, "new.md", GOOD, title="Nouveau", source="X")
+    assert load_corpus(corpus_dir).version != before

@@ -1,0 +1,74 @@
+"""The serving engine's BM25 agrees with rank_bm25, the reference for what the scores mean."""
+
+import math
+
+import numpy as np
+import pytest
+from rank_bm25 import BM25Okapi
+
+from bot.corpus import load_corpus
+from bot.index import RankingParams, SearchIndex
+from tests.conftest import BUNDLED_CORPUS
+
+
+class LuceneBM25(BM25Okapi):
+    """rank_bm25's Okapi scorer with Lucene's idf, ln(1 + (N - df + 0.5) / (df + 0.5))."""
+
+    def _calc_idf(self, nd):
+        self.idf = {w: math.log(1 + (self.corpus_size - f + 0.5) / (f + 0.5)) for w, f in nd.items()}
+
+
+@pytest.fixture(scope="module")
+def index() -> SearchIndex:
+    return SearchIndex.build(load_corpus(BUNDLED_CORPUS), RankingParams(k1=1.2, b=0.75))
+
+
+def sentence_tokens(index: SearchIndex) -> list[list[str]]:
+    matrix = index.sentences
+    docs: list[list[str]] = [[] for _ in range(index.size)]
+    # Recover each sentence's terms from the analyzer, exactly as the index saw them.
+    from bot.text import analyzer
+
+    for i, text in enumerate(index.texts):
+        docs[i] = analyzer("fr").terms(text)
+    assert matrix.num_docs == len(docs)
+    return docs
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Combien de roquettes ont frappé la base de Balad ?",
+        "Qui est le porte-parole du Pentagone ?",
+        "sécurité base américaine Irak",
+        "OTAN mission Stoltenberg",
+    ],
+)
+def test_sentence_scores_match_rank_bm25(index, question):
+    reference = LuceneBM25(sentence_tokens(index), k1=1.2, b=0.75)
+    terms = index.query_terms(question)
+    ids = [index.vocab[t] for t in terms if t in index.vocab]
+    ours = index.sentences.scores(ids)
+    theirs = reference.get_scores([t for t in terms if t in index.vocab])
+    # bm25s (Lucene) leaves out the constant (k1 + 1) factor of the tf part: same ranking.
+    np.testing.assert_allclose(ours * (1.2 + 1), theirs, rtol=1e-5, atol=1e-5)
+    assert list(np.argsort(-ours, kind="stable")[:5]) == list(np.argsort(-theirs, kind="stable")[:5])
+
+
+def test_context_lets_a_neighbour_sentence_score(index):
+    # "Personne n'a été blessé." shares only "blessé" with the question; its paragraph names Bagdad.
+    terms = index.query_terms("blessés zone verte Bagdad")
+    ids = [index.vocab[t] for t in terms]
+    candidates = index.rank(ids, 5)
+    target = index.texts.index("Personne n'a été blessé.")
+    cand = next(c for c in candidates if c.sentence == target)
+    assert cand.context_score > 0
+
+
+def test_unknown_word_is_matched_to_its_closest_spelling(index):
+    resolved = index.resolve_terms(index.query_terms("Stoltenbrg roquetes"))
+    assert {index.term(t) for t in resolved.values() if t is not None} >= {"stoltenberg", "roquet"}
+
+
+def test_short_unknown_words_are_not_guessed(index):
+    assert index.resolve_terms(["xyz"]) == {"xyz": None}

@@ -1,0 +1,84 @@
+"""Text analysis: clean-up, folding, terms and the French sentence splitter."""
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.text import Analyzer, clean_text, fold, split_sentences
+
+fr = Analyzer("fr")
+
+
+def test_fold_removes_accents_and_case():
+    assert fold("Élysée ÉTATS-UNIS Téhéran œuvre") == "elysee etats-unis teheran oeuvre"
+
+
+def test_question_without_accents_has_the_same_terms():
+    assert fr.terms("Combien de blessés à Téhéran ?") == fr.terms("combien de blesses a teheran")
+
+
+def test_elisions_are_cut():
+    assert fr.terms("l'armée") == fr.terms("armée")
+    assert fr.terms("jusqu'à l'extérieur") == fr.terms("extérieur")
+    assert fr.terms("qu’elles") == []  # typographic apostrophe too
+
+
+def test_numbers_are_kept():
+    assert "2500" in fr.terms("jusqu'à 2 500 soldats")
+    assert "2500" in fr.terms("2 500")
+    assert "80" in fr.terms("80 km") and "km" in fr.terms("80 km")
+    assert "14.2" in fr.terms("14,2 milliards")
+
+
+def test_hyphenated_words_meet_their_spellings():
+    assert "f16" in fr.terms("F-16") and "f16" in fr.terms("F16")
+    assert set(fr.terms("al-Assad")) >= {"assad"}
+    assert set(fr.terms("al Assad")) & set(fr.terms("al-Assad"))
+
+
+def test_stopwords_and_question_words_are_dropped():
+    assert fr.terms("Combien de quand pourquoi le la les") == []
+
+
+def test_clean_text_drops_invisible_characters():
+    assert clean_text("a\u200bb\u202ec\x00d") == "abcd"
+
+
+def test_splitter_keeps_initials_together():
+    text = "Le porte-parole du Pentagone, John F. Kirby, a parlé. Il a confirmé."
+    assert split_sentences(text) == [
+        "Le porte-parole du Pentagone, John F. Kirby, a parlé.",
+        "Il a confirmé.",
+    ]
+
+
+def test_splitter_keeps_a_name_at_the_end_of_a_sentence():
+    text = "a déclaré le porte-parole du Pentagone, John F. Kirby. Le 15 février, un tir."
+    assert split_sentences(text)[0].endswith("John F. Kirby.")
+
+
+def test_splitter_keeps_quoted_speech_and_hyphenated_names():
+    text = (
+        '"Deux roquettes sont tombées. Aucune perte", ont déclaré les forces. '
+        "La base d'al-Assad a été touchée."
+    )
+    sentences = split_sentences(text)
+    assert sentences[-1] == "La base d'al-Assad a été touchée."
+    assert any("al-Assad" in s for s in sentences)
+
+
+def test_splitter_handles_numbers_and_abbreviations():
+    text = "Ils sont 2 500 soldats. Le programme F-16 continue."
+    assert split_sentences(text) == ["Ils sont 2 500 soldats.", "Le programme F-16 continue."]
+
+
+def test_splitter_on_empty_text():
+    assert split_sentences("   \n ") == []
+
+
+@given(st.text(max_size=400))
+def test_analysis_never_crashes_and_splitting_keeps_the_words(text):
+    terms = fr.terms(text)
+    assert all(isinstance(t, str) and t for t in terms)
+    sentences = split_sentences(text)
+    joined = " ".join(sentences)
+    assert fr.terms(joined) == fr.terms(" ".join(clean_text(text).split()))
