@@ -30,7 +30,11 @@ def main() -> None:
         return [ids[i] for i in np.argsort(-scores, kind="stable")[:MRR_DEPTH]]
 
     report = evaluate(rank, split_questions(evalset, args.split))
-    print(json.dumps({"ranking": "rank_bm25 BM25Okapi lower().split()", "split": args.split, **report.as_json()}))
+    print(
+        json.dumps(
+            {"ranking": "rank_bm25 BM25Okapi lower().split()", "split": args.split, **report.as_json()}
+        )
+    )
 
 
 if __name__ == "__main__":
