@@ -65,6 +65,23 @@ class AnswerPolicy:
     relative_floor: float = 0.35
     pool: int = 50
     coverage_depth: int = 10
+    context_weight: float = 0.5
+
+
+@dataclass(frozen=True)
+class Query:
+    """An analysed question: its terms, their vocabulary ids and weights, and the ranked sentences."""
+
+    terms: list[str]
+    context_terms: list[str]
+    resolved: dict[str, int | None]
+    weights: dict[str, float]
+    candidates: list[Candidate]
+
+    @property
+    def known_ids(self) -> dict[int, None]:
+        """Vocabulary ids of the terms found in the index, in question order."""
+        return {tid: None for tid in self.resolved.values() if tid is not None}
 
 
 class Engine:
@@ -79,35 +96,55 @@ class Engine:
         """Version of the corpus this engine serves."""
         return self.index.version
 
-    def ranked(self, question: str, k: int) -> tuple[list[str], dict[str, int | None], list[Candidate]]:
-        """The question's terms, their vocabulary ids, and the `k` best sentences (no abstention)."""
+    def ranked(self, question: str, k: int, context: str | None = None) -> Query:
+        """Analyse `question` (plus an earlier question as lighter context) and rank `k` sentences."""
         terms = self.index.query_terms(question)
-        resolved = self.index.resolve_terms(terms)
-        known = [t for t in resolved.values() if t is not None]
-        return terms, resolved, self.index.rank(known, k) if known else []
+        extra = [t for t in self.index.query_terms(context) if t not in terms] if context else []
+        resolved = self.index.resolve_terms(terms + extra)
+        weights = {term: (self.policy.context_weight if term in extra else 1.0) for term in resolved}
+        id_weights = {tid: max(weights[term], 0.0) for term, tid in resolved.items() if tid is not None}
+        candidates = self.index.rank(list(id_weights), k, id_weights) if id_weights else []
+        return Query(
+            terms=terms, context_terms=extra, resolved=resolved, weights=weights, candidates=candidates
+        )
 
-    def answer(self, question: str, top: int = 3) -> Answer:
-        """Rank sentences for `question`; keep up to `top` excerpts that really match."""
+    def answer(self, question: str, top: int = 3, context: str | None = None) -> Answer:
+        """Rank sentences for `question`; keep up to `top` excerpts that really match.
+
+        `context` is an earlier question this one follows up ("Et à Erbil ?"): its words help,
+        with less weight than the question's own.
+        """
         question = clean_text(question).strip()
-        terms, resolved, candidates = self.ranked(question, max(top * 4, self.policy.pool))
-        if not terms:
-            return self._not_found(question, terms, NOT_FOUND_NO_TERMS)
-        if not candidates:
-            return self._not_found(question, terms, NOT_FOUND_NO_MATCH)
-        coverage = self._coverage(candidates[: self.policy.coverage_depth], resolved)
+        query = self.ranked(
+            question, max(top * 4, self.policy.pool), clean_text(context) if context else None
+        )
+        all_terms = query.terms + query.context_terms
+        if not query.terms and not (query.context_terms and question):
+            return self._not_found(question, all_terms, NOT_FOUND_NO_TERMS)
+        if not query.candidates:
+            return self._not_found(question, all_terms, NOT_FOUND_NO_MATCH)
+        coverage = self._coverage(query)
         if coverage < self.policy.min_coverage:
             return self._not_found(
-                question, terms, NOT_FOUND_LOW_COVERAGE, coverage, self._closest_articles(candidates)
+                question,
+                all_terms,
+                NOT_FOUND_LOW_COVERAGE,
+                coverage,
+                self._closest_articles(query.candidates),
             )
-        known = [t for t in resolved.values() if t is not None]
         return Answer(
             question=question,
             answered=True,
-            results=self._excerpts(candidates, top, known),
-            terms=terms,
+            results=self._excerpts(query.candidates, top, list(query.known_ids)),
+            terms=all_terms,
             coverage=round(coverage, 4),
             corpus_version=self.version,
         )
+
+    def search(self, query_text: str, k: int = 10) -> list[Excerpt]:
+        """Ranked matches without the not-found decision (for `/search`)."""
+        query = self.ranked(clean_text(query_text).strip(), max(k, 1))
+        return self._excerpts(query.candidates, k, list(query.known_ids), floor=0.0)
 
     def timed_answer(self, question: str, top: int = 3) -> tuple[Answer, float]:
         """`answer` plus the milliseconds it took."""
@@ -115,21 +152,28 @@ class Engine:
         result = self.answer(question, top)
         return result, (time.perf_counter() - start) * 1000
 
-    def _coverage(self, candidates: list[Candidate], resolved: dict[str, int | None]) -> float:
+    def _coverage(self, query: Query) -> float:
         """Best share of the question's idf weight found around one of the top sentences."""
-        weights = {term: self.index.idf(tid) for term, tid in resolved.items()}
+        weights = {term: self.index.idf(tid) * query.weights[term] for term, tid in query.resolved.items()}
         total = sum(weights.values())
-        known = [t for t in resolved.values() if t is not None]
+        if not total:
+            return 0.0
+        known = list(query.known_ids)
         best = 0.0
-        for cand in candidates:
+        for cand in query.candidates[: self.policy.coverage_depth]:
             present = set(self.index.matched_terms(cand.sentence, known))
-            matched = sum(weights[term] for term, tid in resolved.items() if tid in present)
-            best = max(best, matched / total if total else 0.0)
+            matched = sum(weights[term] for term, tid in query.resolved.items() if tid in present)
+            best = max(best, matched / total)
         return best
 
-    def _excerpts(self, candidates: list[Candidate], top: int, known: list[int]) -> list[Excerpt]:
+    def _excerpts(
+        self, candidates: list[Candidate], top: int, known: list[int], floor: float | None = None
+    ) -> list[Excerpt]:
         index = self.index
-        floor = candidates[0].score * self.policy.relative_floor
+        if not candidates:
+            return []
+        if floor is None:
+            floor = candidates[0].score * self.policy.relative_floor
         seen_texts: set[str] = set()
         out: list[Excerpt] = []
         for cand in candidates:

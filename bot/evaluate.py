@@ -128,8 +128,8 @@ def engine_ranker(engine: Engine) -> Ranker:
     """The production ranking (analysis, typo resolution, context scoring) as sentence ids."""
 
     def rank(question: str) -> list[str]:
-        _, _, candidates = engine.ranked(question, MRR_DEPTH)
-        return [engine.index.sentence_id(c.sentence) for c in candidates]
+        query = engine.ranked(question, MRR_DEPTH)
+        return [engine.index.sentence_id(c.sentence) for c in query.candidates]
 
     return rank
 

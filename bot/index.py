@@ -89,13 +89,16 @@ class _Bm25Matrix:
         s = model.scores
         return cls(s["data"], s["indices"], s["indptr"], int(s["num_docs"]))
 
-    def scores(self, term_ids: Sequence[int]) -> np.ndarray:
-        """Sum of the rows of `term_ids`, as a dense vector over documents (float64)."""
+    def scores(self, term_ids: Sequence[int], weights: Sequence[float] | None = None) -> np.ndarray:
+        """Weighted sum of the rows of `term_ids`, as a dense vector over documents (float64)."""
         if not term_ids:
             return np.zeros(self.num_docs)
         slices = [slice(self.indptr[t], self.indptr[t + 1]) for t in term_ids]
         idx = np.concatenate([self.indices[s] for s in slices])
-        val = np.concatenate([self.data[s] for s in slices])
+        if weights is None:
+            val = np.concatenate([self.data[s] for s in slices])
+        else:
+            val = np.concatenate([self.data[s] * w for s, w in zip(slices, weights, strict=True)])
         return np.bincount(idx, weights=val, minlength=self.num_docs)
 
     def contains(self, term_id: int, docs: np.ndarray) -> np.ndarray:
@@ -256,13 +259,16 @@ class SearchIndex:
         df = 0 if term_id is None else self.sentences.document_frequency(term_id)
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
-    def rank(self, term_ids: Sequence[int], k: int) -> list[Candidate]:
-        """The `k` best sentences for known term ids, by sentence + context score."""
+    def rank(
+        self, term_ids: Sequence[int], k: int, weights: dict[int, float] | None = None
+    ) -> list[Candidate]:
+        """The `k` best sentences for known term ids (optionally weighted), by sentence + context score."""
         ids = sorted(set(term_ids))
         if not ids:
             return []
-        sent = self.sentences.scores(ids)
-        para = self.paragraphs.scores(ids)[self.sent_para_index]
+        w = [weights.get(t, 1.0) for t in ids] if weights else None
+        sent = self.sentences.scores(ids, w)
+        para = self.paragraphs.scores(ids, w)[self.sent_para_index]
         prev = np.zeros_like(sent)
         prev[1:] = sent[:-1]
         prev[self._first_in_para] = 0.0
