@@ -1,0 +1,162 @@
+"""The Discord bot: intents, cogs, command sync once per process, graceful shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.config import Settings
+from bot.feedback import FeedbackStore
+from bot.ratelimit import RateLimiter
+from bot.service import QAService
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = ("bot.discord.qa", "bot.discord.admin")
+
+
+def make_intents(settings: Settings) -> discord.Intents:
+    """Guilds, guild and DM messages; Message Content only when configured (privileged)."""
+    intents = discord.Intents.none()
+    intents.guilds = True
+    intents.guild_messages = True
+    intents.dm_messages = True
+    intents.message_content = settings.message_content_intent
+    return intents
+
+
+class DepecheMixin:
+    """What both bot flavours share: settings, the QA service, feedback store, limiter."""
+
+    settings: Settings
+    service: QAService
+    feedback: FeedbackStore
+    limiter: RateLimiter
+
+    def _init_depeche(self, settings: Settings, service: QAService, feedback: FeedbackStore | None) -> None:
+        self.settings = settings
+        self.service = service
+        self.feedback = feedback or FeedbackStore(settings.database_path)
+        self.limiter = RateLimiter(settings.rate_limit_count, settings.rate_limit_seconds)
+        self.synced = False
+
+    async def setup_hook(self) -> None:
+        """Load the corpus (off the loop), the cogs, and sync commands once for this process."""
+        if not self.service.ready:
+            report = await self.service.reload()
+            if not report.ok:
+                log.error("initial corpus load failed: %s", report.error)
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)  # type: ignore[attr-defined]
+        self.tree.on_error = self.on_app_command_error  # type: ignore[attr-defined]
+        await self.sync_commands()
+
+    async def sync_commands(self) -> None:
+        """Sync to the configured guilds (instant) or globally; only at start-up, not on reconnect."""
+        tree: app_commands.CommandTree = self.tree  # type: ignore[attr-defined]
+        if self.settings.guild_ids:
+            for guild_id in self.settings.guild_ids:
+                guild = discord.Object(id=guild_id)
+                tree.copy_global_to(guild=guild)
+                synced = await tree.sync(guild=guild)
+                log.info("synced %d commands to guild %s", len(synced), guild_id)
+        else:
+            synced = await tree.sync()
+            log.info("synced %d global commands", len(synced))
+        self.synced = True
+
+    async def on_app_command_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        """One place that turns command errors into a short private message; details go to the log."""
+        if isinstance(error, app_commands.CheckFailure):
+            message = str(error) or "You are not allowed to use this command."
+        else:
+            log.error("command %s failed", getattr(interaction.command, "name", "?"), exc_info=error)
+            message = "Something went wrong on my side; the admins can find the details in the bot's log."
+        try:
+            if interaction.response.is_done():
+                await interaction.followup.send(
+                    message, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+                )
+            else:
+                await interaction.response.send_message(
+                    message, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+                )
+        except discord.HTTPException:
+            log.warning("could not report a command error to the user")
+
+    async def close(self) -> None:
+        """Close Discord, then the database."""
+        await super().close()  # type: ignore[misc]
+        self.feedback.close()
+
+
+class DepecheBot(DepecheMixin, commands.Bot):
+    """Dépêche on one gateway connection."""
+
+    def __init__(self, settings: Settings, service: QAService, feedback: FeedbackStore | None = None) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=make_intents(settings),
+            allowed_mentions=discord.AllowedMentions.none(),
+            help_command=None,
+        )
+        self._init_depeche(settings, service, feedback)
+
+
+class ShardedDepecheBot(DepecheMixin, commands.AutoShardedBot):
+    """Dépêche over several shards, for large deployments."""
+
+    def __init__(self, settings: Settings, service: QAService, feedback: FeedbackStore | None = None) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=make_intents(settings),
+            allowed_mentions=discord.AllowedMentions.none(),
+            help_command=None,
+            shard_count=settings.shard_count,
+        )
+        self._init_depeche(settings, service, feedback)
+
+
+def create_bot(settings: Settings, service: QAService, feedback: FeedbackStore | None = None) -> commands.Bot:
+    """A sharded bot when a shard count is configured, a plain one otherwise."""
+    if settings.shard_count:
+        return ShardedDepecheBot(settings, service, feedback)
+    return DepecheBot(settings, service, feedback)
+
+
+def run_discord_bot(settings: Settings, service: QAService) -> int:
+    """Run until SIGINT/SIGTERM, then close the connection and the database cleanly."""
+    discord.utils.setup_logging(level=getattr(logging, settings.log_level), root=True)
+    assert settings.discord_token is not None
+
+    async def main() -> int:
+        bot = create_bot(settings, service)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):  # not on every platform
+                loop.add_signal_handler(sig, lambda: asyncio.ensure_future(bot.close()))
+        try:
+            await bot.start(settings.discord_token.get_secret_value())
+        except discord.LoginFailure:
+            log.error("Discord refused the token (DISCORD_TOKEN): check it in the developer portal")
+            return 1
+        except discord.PrivilegedIntentsRequired:
+            log.error(
+                "Discord refused the Message Content intent: enable it for the bot in the developer "
+                "portal, or set DEPECHE_MESSAGE_CONTENT_INTENT=false (ask-channels then need a mention)"
+            )
+            return 1
+        finally:
+            if not bot.is_closed():
+                await bot.close()
+        return 0
+
+    return asyncio.run(main())

@@ -1,0 +1,416 @@
+"""Questions from members: chat (mention, ask-channels, forum posts, DMs, follow-ups) and commands."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+import uuid
+from collections import OrderedDict
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+from rapidfuzz import fuzz, process
+
+from bot.answer import Answer
+from bot.discord import render
+from bot.text import fold
+
+if TYPE_CHECKING:
+    from bot.discord.app import DepecheBot
+
+log = logging.getLogger(__name__)
+
+# Slash answers that are not ready within this time are deferred (Discord allows 3 s).
+DEFER_AFTER_SECONDS = 2.0
+_FOLLOWUP_MEMORY = 5000
+_UNESCAPE = re.compile(r"\\(.)")
+
+
+class VoteButton(
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"depeche:vote:(?P<answer>[0-9a-f]{12}):(?P<helpful>[01])",
+):
+    """A Helpful / Not helpful button that keeps working across restarts (its id says it all)."""
+
+    def __init__(self, answer_id: str, helpful: bool) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Helpful" if helpful else "Not helpful",
+                emoji="👍" if helpful else "👎",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"depeche:vote:{answer_id}:{int(helpful)}",
+            )
+        )
+        self.answer_id = answer_id
+        self.helpful = helpful
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
+    ) -> VoteButton:
+        return cls(match["answer"], match["helpful"] == "1")
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        bot: DepecheBot = interaction.client  # type: ignore[assignment]
+        recorded = await asyncio.to_thread(
+            bot.feedback.vote, self.answer_id, interaction.user.id, self.helpful
+        )
+        if recorded:
+            text = "Thanks! Recorded as " + ("helpful." if self.helpful else "not helpful.")
+            text += " You can change your vote with the other button."
+        else:
+            text = "This answer is too old to vote on."
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=render.NO_MENTIONS)
+
+
+def feedback_view(answer_id: str) -> discord.ui.View:
+    """The two vote buttons under an answer."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(VoteButton(answer_id, True))
+    view.add_item(VoteButton(answer_id, False))
+    return view
+
+
+class QA(commands.Cog):
+    """Answers questions wherever members ask them."""
+
+    def __init__(self, bot: DepecheBot) -> None:
+        self.bot = bot
+        self.settings = bot.settings
+        self._questions: OrderedDict[int, str] = OrderedDict()  # bot message id -> question
+        self._warned_until: dict[int, float] = {}
+        self.find_sources_menu = app_commands.ContextMenu(name="Find sources", callback=self.find_sources)
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(VoteButton)
+        self.bot.tree.add_command(self.find_sources_menu)
+
+    async def cog_unload(self) -> None:
+        self.bot.tree.remove_command(self.find_sources_menu.name, type=self.find_sources_menu.type)
+
+    # -- answering -----------------------------------------------------------------------
+
+    async def _answer(self, question: str, top: int, context: str | None = None) -> tuple[Answer, float]:
+        engine = self.bot.service.engine  # one engine for the whole answer, even during a reload
+        start = time.perf_counter()
+        answer = await asyncio.to_thread(engine.answer, question, top, context)
+        return answer, (time.perf_counter() - start) * 1000
+
+    def _log(self, via: str, user_id: int, guild_id: int | None, answer: Answer, ms: float) -> None:
+        content = f" question={answer.question!r}" if self.settings.log_message_content else ""
+        log.info(
+            "answered via=%s user=%s guild=%s found=%s excerpts=%d ms=%.1f corpus=%s%s",
+            via,
+            user_id,
+            guild_id,
+            answer.answered,
+            len(answer.results),
+            ms,
+            answer.corpus_version,
+            content,
+        )
+
+    async def _remember(self, answer: Answer, guild_id: int | None) -> str:
+        answer_id = uuid.uuid4().hex[:12]
+        await asyncio.to_thread(
+            self.bot.feedback.record_answer,
+            answer_id,
+            answer.question,
+            answer.answered,
+            answer.corpus_version,
+            guild_id,
+        )
+        return answer_id
+
+    def _refusal(self, user_id: int, question: str) -> str | None:
+        """Why a question is refused before answering (too long, too fast), or None."""
+        limit = self.settings.max_question_length
+        if len(question) > limit:
+            return (
+                f"Your question is {len(question):,} characters long; the limit is {limit:,}. "
+                "Please shorten it."
+            )
+        retry = self.bot.limiter.hit(user_id)
+        if retry is not None:
+            return f"You are asking quickly — please try again in {max(1, round(retry))} s."
+        return None
+
+    # -- chat ----------------------------------------------------------------------------
+
+    def _followed_question(self, message: discord.Message) -> str | None:
+        """The question of the bot answer this message replies to, if it replies to one."""
+        ref = message.reference
+        if ref is None or ref.message_id is None:
+            return None
+        if ref.message_id in self._questions:
+            return self._questions[ref.message_id]
+        resolved = ref.resolved
+        if isinstance(resolved, discord.Message) and resolved.author == self.bot.user and resolved.embeds:
+            title = resolved.embeds[0].title or ""
+            return _UNESCAPE.sub(r"\1", title).replace("\u200b", "") or None
+        return None
+
+    def _trigger(self, message: discord.Message, followed: str | None) -> str | None:
+        channel = message.channel
+        if message.guild is None:
+            return "dm"
+        if followed is not None:
+            return "followup"
+        if self.bot.user is not None and self.bot.user in message.mentions:
+            return "mention"
+        ask_channels = self.settings.ask_channel_ids
+        if isinstance(channel, discord.Thread) and channel.parent_id in ask_channels:
+            if message.id == channel.id:  # the opening post of a forum thread
+                return "forum"
+            return None
+        if channel.id in ask_channels:
+            return "channel"
+        return None
+
+    def _question_text(self, message: discord.Message) -> str:
+        text = message.content
+        if self.bot.user is not None:
+            text = re.sub(rf"<@!?{self.bot.user.id}>", " ", text)
+        return " ".join(text.split())
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        if message.author.bot or message.type not in (discord.MessageType.default, discord.MessageType.reply):
+            return
+        followed = self._followed_question(message)
+        via = self._trigger(message, followed)
+        if via is None:
+            return
+        question = self._question_text(message)
+        if not question:
+            if via in ("mention", "dm"):
+                await self._reply(
+                    message,
+                    content="Ask me a question about the articles, e.g. "
+                    "`@Dépêche Combien de roquettes ont frappé Balad ?` — or use `/ask`.",
+                )
+            return
+        refusal = self._refusal(message.author.id, question)
+        if refusal is not None:
+            await self._refuse_in_chat(message, refusal)
+            return
+        if not self.bot.service.ready:
+            await self._reply(
+                message, content="The article index is still loading; please ask again shortly."
+            )
+            return
+        async with message.channel.typing():
+            answer, ms = await self._answer(question, self.settings.excerpts, context=followed)
+            guild_id = message.guild.id if message.guild else None
+            answer_id = await self._remember(answer, guild_id)
+            self._log(via, message.author.id, guild_id, answer, ms)
+            sent = await self._send_answer(message, answer, answer_id)
+        if sent is not None:
+            context = f"{followed} {question}" if followed else question
+            self._questions[sent.id] = context[-1000:]
+            while len(self._questions) > _FOLLOWUP_MEMORY:
+                self._questions.popitem(last=False)
+
+    async def _refuse_in_chat(self, message: discord.Message, refusal: str) -> None:
+        # Say "slow down" once per window, not once per message.
+        now = time.monotonic()
+        if refusal.startswith("You are asking quickly"):
+            if self._warned_until.get(message.author.id, 0) > now:
+                return
+            self._warned_until[message.author.id] = now + self.settings.rate_limit_seconds
+        await self._reply(message, content=refusal)
+
+    def _embeds_allowed(self, message: discord.Message) -> bool:
+        if message.guild is None:
+            return True
+        try:
+            me = message.guild.me
+            return me is None or message.channel.permissions_for(me).embed_links  # type: ignore[arg-type]
+        except Exception:  # incomplete cache: assume the common case
+            return True
+
+    async def _send_answer(
+        self, message: discord.Message, answer: Answer, answer_id: str
+    ) -> discord.Message | None:
+        view = feedback_view(answer_id)
+        if self._embeds_allowed(message):
+            sent = await self._reply(message, embed=render.answer_embed(answer, answer_id), view=view)
+        else:
+            sent = await self._reply(message, content=render.answer_text(answer, answer_id), view=view)
+        view.stop()  # the buttons are dispatched as dynamic items; keep no view per message
+        return sent
+
+    async def _reply(self, message: discord.Message, **kwargs) -> discord.Message | None:
+        try:
+            return await message.reply(mention_author=False, allowed_mentions=render.NO_MENTIONS, **kwargs)
+        except discord.HTTPException as exc:
+            log.warning("could not reply in channel %s: %s %s", message.channel.id, exc.status, exc.text)
+            return None
+
+    # -- slash commands ------------------------------------------------------------------
+
+    async def _respond_with_answer(
+        self, interaction: discord.Interaction, question: str, top: int, ephemeral: bool, via: str
+    ) -> None:
+        refusal = self._refusal(interaction.user.id, question)
+        if refusal is not None:
+            await interaction.response.send_message(
+                refusal, ephemeral=True, allowed_mentions=render.NO_MENTIONS
+            )
+            return
+        task = asyncio.ensure_future(self._answer(question, top))
+        try:
+            answer, ms = await asyncio.wait_for(asyncio.shield(task), DEFER_AFTER_SECONDS)
+            deferred = False
+        except TimeoutError:
+            await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+            answer, ms = await task
+            deferred = True
+        answer_id = await self._remember(answer, interaction.guild_id)
+        self._log(via, interaction.user.id, interaction.guild_id, answer, ms)
+        embed = render.answer_embed(answer, answer_id)
+        view = feedback_view(answer_id)
+        if deferred:
+            await interaction.followup.send(
+                embed=embed, view=view, ephemeral=ephemeral, allowed_mentions=render.NO_MENTIONS
+            )
+        else:
+            await interaction.response.send_message(
+                embed=embed, view=view, ephemeral=ephemeral, allowed_mentions=render.NO_MENTIONS
+            )
+        view.stop()
+
+    @app_commands.command(name="ask", description="Ask a question about the articles; get cited excerpts")
+    @app_commands.describe(
+        question="Your question, in French or English",
+        count="How many excerpts to show (1-10)",
+        public="Show the answer to everyone in the channel (default: only you)",
+    )
+    async def ask(
+        self,
+        interaction: discord.Interaction,
+        question: app_commands.Range[str, 1, 4000],
+        count: app_commands.Range[int, 1, 10] | None = None,
+        public: bool = False,
+    ) -> None:
+        await self._respond_with_answer(
+            interaction, question.strip(), count or self.settings.excerpts, not public, "ask"
+        )
+
+    @app_commands.command(
+        name="search", description="List the sentences that best match some words, with scores"
+    )
+    @app_commands.describe(query="Words to look for")
+    async def search(self, interaction: discord.Interaction, query: app_commands.Range[str, 1, 4000]) -> None:
+        refusal = self._refusal(interaction.user.id, query)
+        if refusal is not None:
+            await interaction.response.send_message(
+                refusal, ephemeral=True, allowed_mentions=render.NO_MENTIONS
+            )
+            return
+        engine = self.bot.service.engine
+        excerpts = await asyncio.to_thread(engine.search, query, 10)
+        await interaction.response.send_message(
+            embed=render.search_embed(query, excerpts, engine.version),
+            ephemeral=True,
+            allowed_mentions=render.NO_MENTIONS,
+        )
+
+    @app_commands.command(
+        name="article", description="Show an article of the corpus: source, date, summary, link"
+    )
+    @app_commands.describe(name="Article title (start typing to pick one)")
+    async def article(self, interaction: discord.Interaction, name: app_commands.Range[str, 1, 300]) -> None:
+        engine = self.bot.service.engine
+        meta = find_article(engine.index.articles, name)
+        if meta is None:
+            await interaction.response.send_message(
+                f"No article is called “{render.escape(render.shorten(name, 100))}”. "
+                "Pick one from the suggestions while typing.",
+                ephemeral=True,
+                allowed_mentions=render.NO_MENTIONS,
+            )
+            return
+        await interaction.response.send_message(
+            embed=render.article_embed(meta, engine.version),
+            ephemeral=True,
+            allowed_mentions=render.NO_MENTIONS,
+        )
+
+    @article.autocomplete("name")
+    async def article_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return article_choices(self.bot.service.engine.index.articles, current)
+
+    @app_commands.command(name="help", description="How to ask Dépêche about the news")
+    async def help(self, interaction: discord.Interaction) -> None:
+        engine = self.bot.service.engine
+        embed = discord.Embed(
+            title="Dépêche — questions about the news, answered with sources",
+            colour=render.COLOUR_FOUND,
+            description=(
+                "Ask in French or English; typos and missing accents are fine.\n\n"
+                "• **Mention me** with a question, write in an ask-channel, or send me a DM.\n"
+                "• **Reply** to one of my answers to ask a follow-up (“Et à Erbil ?”).\n"
+                "• `/ask question` — cited excerpts (add `public:True` to share them).\n"
+                "• `/search query` — the best matching sentences with their scores.\n"
+                "• `/article name` — an article's source, date, summary and link.\n"
+                "• Right-click a message → *Apps* → **Find sources** to check a claim.\n\n"
+                "Every excerpt cites its article and paragraph. When the articles do not answer, "
+                "I say so instead of guessing."
+            ),
+        )
+        embed.set_footer(
+            text=f"Corpus {engine.version}: {len(engine.index.articles)} articles, "
+            f"{engine.index.size} sentences"
+        )
+        await interaction.response.send_message(
+            embed=embed, ephemeral=True, allowed_mentions=render.NO_MENTIONS
+        )
+
+    async def find_sources(self, interaction: discord.Interaction, message: discord.Message) -> None:
+        """Context menu: look the selected message's text up in the corpus."""
+        text = " ".join(message.content.split())
+        if not text:
+            await interaction.response.send_message(
+                "That message has no text to look up.", ephemeral=True, allowed_mentions=render.NO_MENTIONS
+            )
+            return
+        await self._respond_with_answer(
+            interaction,
+            text[: self.settings.max_question_length],
+            self.settings.excerpts,
+            True,
+            "find-sources",
+        )
+
+
+def find_article(articles, name: str):
+    """The article whose id or title is `name` (case- and accent-insensitive), or None."""
+    key = fold(name.strip())
+    for meta in articles:
+        if meta.id == name.strip() or fold(meta.title) == key:
+            return meta
+    return None
+
+
+def article_choices(articles, current: str, limit: int = 25) -> list[app_commands.Choice[str]]:
+    """Autocomplete: titles matching what was typed, best first (25 at most, 100 chars each)."""
+    if not current.strip():
+        picked = list(articles)[:limit]
+    else:
+        titles = {meta.id: fold(meta.title) for meta in articles}
+        matches = process.extract(fold(current), titles, scorer=fuzz.WRatio, limit=limit, score_cutoff=50)
+        by_id = {meta.id: meta for meta in articles}
+        picked = [by_id[key] for _, _, key in matches]
+    return [app_commands.Choice(name=render.shorten(meta.title, 100), value=meta.id) for meta in picked]
+
+
+async def setup(bot: DepecheBot) -> None:
+    """discord.py extension entry point."""
+    await bot.add_cog(QA(bot))

@@ -1,0 +1,153 @@
+"""Answers and Helpful / Not helpful votes in a local SQLite file, summarised for admins."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS answers (
+    id TEXT PRIMARY KEY,
+    question TEXT NOT NULL,
+    answered INTEGER NOT NULL,
+    corpus_version TEXT NOT NULL,
+    guild_id INTEGER,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS votes (
+    answer_id TEXT NOT NULL REFERENCES answers(id),
+    user_id INTEGER NOT NULL,
+    helpful INTEGER NOT NULL,
+    voted_at TEXT NOT NULL,
+    PRIMARY KEY (answer_id, user_id)
+);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    user_id INTEGER,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    detail TEXT
+);
+"""
+
+
+@dataclass(frozen=True)
+class FeedbackSummary:
+    """What admins see: how answers fare, and which questions go unanswered."""
+
+    answers: int
+    unanswered: int
+    helpful: int
+    not_helpful: int
+    recent_unanswered: list[str]
+    recent_not_helpful: list[str]
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+class FeedbackStore:
+    """A small thread-safe SQLite store (one connection, serialised by a lock)."""
+
+    def __init__(self, path: Path | str) -> None:
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), check_same_thread=False)
+        self._lock = threading.Lock()
+        with self._lock, self._db:
+            self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._lock:
+            self._db.close()
+
+    def record_answer(
+        self, answer_id: str, question: str, answered: bool, version: str, guild_id: int | None
+    ) -> None:
+        """Remember an answer so votes and the unanswered list can refer to it."""
+        with self._lock, self._db:
+            self._db.execute(
+                "INSERT OR IGNORE INTO answers VALUES (?, ?, ?, ?, ?, ?)",
+                (answer_id, question[:1000], int(answered), version, guild_id, _now()),
+            )
+
+    def vote(self, answer_id: str, user_id: int, helpful: bool) -> bool:
+        """Record or change a member's vote; False if the answer is unknown."""
+        with self._lock, self._db:
+            known = self._db.execute("SELECT 1 FROM answers WHERE id = ?", (answer_id,)).fetchone()
+            if not known:
+                return False
+            self._db.execute(
+                "INSERT INTO votes VALUES (?, ?, ?, ?) ON CONFLICT(answer_id, user_id) "
+                "DO UPDATE SET helpful = excluded.helpful, voted_at = excluded.voted_at",
+                (answer_id, user_id, int(helpful), _now()),
+            )
+            return True
+
+    def votes(self, answer_id: str) -> tuple[int, int]:
+        """(helpful, not helpful) counts of one answer."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT COALESCE(SUM(helpful), 0), COALESCE(SUM(1 - helpful), 0) "
+                "FROM votes WHERE answer_id = ?",
+                (answer_id,),
+            ).fetchone()
+        return int(row[0]), int(row[1])
+
+    def summary(self, limit: int = 10) -> FeedbackSummary:
+        """Totals and the latest unanswered / unhelpful questions."""
+        with self._lock:
+            db = self._db
+            answers, unanswered = db.execute(
+                "SELECT COUNT(*), COALESCE(SUM(1 - answered), 0) FROM answers"
+            ).fetchone()
+            helpful, not_helpful = db.execute(
+                "SELECT COALESCE(SUM(helpful), 0), COALESCE(SUM(1 - helpful), 0) FROM votes"
+            ).fetchone()
+            recent_unanswered = [
+                r[0]
+                for r in db.execute(
+                    "SELECT question FROM answers WHERE answered = 0 "
+                    "ORDER BY created_at DESC, rowid DESC LIMIT ?",
+                    (limit,),
+                )
+            ]
+            recent_not_helpful = [
+                r[0]
+                for r in db.execute(
+                    "SELECT a.question FROM votes v JOIN answers a ON a.id = v.answer_id "
+                    "WHERE v.helpful = 0 ORDER BY v.voted_at DESC, v.rowid DESC LIMIT ?",
+                    (limit,),
+                )
+            ]
+        return FeedbackSummary(
+            int(answers),
+            int(unanswered),
+            int(helpful),
+            int(not_helpful),
+            recent_unanswered,
+            recent_not_helpful,
+        )
+
+    def audit(self, user_id: int | None, action: str, target: str, detail: str = "") -> None:
+        """Append an admin action to the audit trail."""
+        with self._lock, self._db:
+            self._db.execute(
+                "INSERT INTO audit (at, user_id, action, target, detail) VALUES (?, ?, ?, ?, ?)",
+                (_now(), user_id, action, target, detail),
+            )
+
+    def audit_log(self, limit: int = 20) -> list[tuple[str, int | None, str, str, str]]:
+        """The latest admin actions, newest first."""
+        with self._lock:
+            return list(
+                self._db.execute(
+                    "SELECT at, user_id, action, target, detail FROM audit ORDER BY id DESC LIMIT ?", (limit,)
+                )
+            )
