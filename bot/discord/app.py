@@ -92,6 +92,9 @@ class DepecheMixin:
         except discord.HTTPException:
             log.warning("could not report a command error to the user")
 
+    async def on_message(self, message: discord.Message) -> None:
+        """No prefix commands: questions are handled by the QA cog's listener only."""
+
     async def close(self) -> None:
         """Close Discord, then the database."""
         await super().close()  # type: ignore[misc]

@@ -1,0 +1,76 @@
+"""Start the real discord.py bot against the API double, and stop both cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import discord
+import yarl
+
+from bot.config import Settings
+from bot.discord.app import create_bot
+from bot.service import QAService
+from tests.discord_double import DiscordDouble, point_discord_py_at
+
+TOKEN = "MTEST.double-token.do-not-leak"
+
+
+@dataclass
+class BotUnderTest:
+    """The double, the running bot and its settings."""
+
+    double: DiscordDouble
+    bot: discord.Client
+    settings: Settings
+    corpus_dir: Path
+    task: asyncio.Task
+
+    def check_alive(self) -> None:
+        """Raise the bot task's exception if it died (a silent death would time tests out)."""
+        if self.task.done() and self.task.exception():
+            raise self.task.exception()  # type: ignore[misc]
+
+
+@contextlib.asynccontextmanager
+async def running_bot(corpus_dir: Path, db_path: Path, **overrides: object) -> AsyncIterator[BotUnderTest]:
+    """A bot connected to a fresh double, ready (guild received, commands synced)."""
+    old_base, old_gateway = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    double = DiscordDouble()
+    port = await double.start()
+    point_discord_py_at(port)
+    values: dict[str, object] = {
+        "discord_token": TOKEN,
+        "guild_ids": [double.guild_id],
+        "ask_channel_ids": [double.ask_channel_id, double.forum_id],
+        "admin_role_ids": [double.admin_role_id],
+        "corpus_dir": corpus_dir,
+        "database_path": db_path,
+        "rate_limit_count": 1000,
+        "rate_limit_seconds": 60,
+    }
+    values.update(overrides)
+    settings = Settings(_env_file=None, **values)  # type: ignore[arg-type]
+    service = QAService(corpus_dir)
+    bot = create_bot(settings, service)
+    task = asyncio.create_task(bot.start(TOKEN))
+    under_test = BotUnderTest(double, bot, settings, corpus_dir, task)
+    try:
+        for _ in range(1000):
+            under_test.check_alive()
+            if bot.is_ready() and getattr(bot, "synced", False):
+                break
+            await asyncio.sleep(0.01)
+        else:
+            raise TimeoutError("the bot did not become ready")
+        yield under_test
+    finally:
+        await bot.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(task, 5)
+        await double.stop()
+        discord.http.Route.BASE = old_base
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(str(old_gateway))

@@ -1,0 +1,447 @@
+"""End to end through discord.py and the API double: what members and admins see."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from tests.conftest import write_article
+from tests.discord_double import PERMISSIONS_MEMBER, DiscordDouble, Recorded
+from tests.discord_fixtures import running_bot
+
+BALAD = "Combien de roquettes ont frappé la base de Balad ?"
+CALLBACK = "/callback"
+
+
+@pytest.fixture
+async def env(corpus_dir, tmp_path):
+    async with running_bot(corpus_dir, tmp_path / "depeche.sqlite3") as under_test:
+        yield under_test
+
+
+def is_reply(rec: Recorded) -> bool:
+    return rec.method == "POST" and rec.path.endswith("/messages")
+
+
+def is_callback(rec: Recorded) -> bool:
+    return rec.method == "POST" and rec.path.endswith(CALLBACK)
+
+
+def description(rec: Recorded) -> str:
+    body = rec.json.get("data", rec.json) if is_callback(rec) else rec.json
+    return "\n".join(e.get("description") or "" for e in body.get("embeds") or []) + (
+        body.get("content") or ""
+    )
+
+
+def plain(rec: Recorded) -> str:
+    """The reply's text without our bold emphasis of matched words."""
+    return description(rec).replace("**", "")
+
+
+def assert_no_pings(rec: Recorded) -> None:
+    body = rec.json.get("data", rec.json) if is_callback(rec) else rec.json
+    allowed = body.get("allowed_mentions")
+    assert allowed is not None and allowed["parse"] == []
+    assert not allowed.get("users") and not allowed.get("roles") and not allowed.get("replied_user")
+
+
+async def mention(d: DiscordDouble, user: dict, text: str, **kwargs) -> dict:
+    return await d.send_message(user, f"<@{d.app_id}> {text}", mentions=[d.bot_user], **kwargs)
+
+
+# -- start-up -----------------------------------------------------------------------------
+
+
+async def test_startup_registers_commands_in_the_configured_guild(env):
+    d = env.double
+    sync = next(r for r in d.requests if r.method == "PUT")
+    assert sync.path == f"/api/v10/applications/{d.app_id}/guilds/{d.guild_id}/commands"
+    commands = {c["name"]: c for c in sync.json}
+    assert set(commands) >= {
+        "ask",
+        "search",
+        "article",
+        "help",
+        "reload",
+        "corpus",
+        "feedback",
+        "Find sources",
+    }
+    ask_options = {o["name"]: o for o in commands["ask"]["options"]}
+    assert list(ask_options) == ["question", "count", "public"]
+    assert ask_options["question"]["required"] is True
+    assert ask_options["count"]["min_value"] == 1 and ask_options["count"]["max_value"] == 10
+    assert all(commands[n]["description"] for n in ("ask", "search", "article", "help", "reload"))
+    assert commands["article"]["options"][0]["autocomplete"] is True
+    manage_guild = str(1 << 5)
+    for admin in ("reload", "corpus", "feedback"):
+        assert str(commands[admin]["default_member_permissions"]) == manage_guild
+    assert commands["ask"].get("default_member_permissions") is None
+    assert commands["Find sources"]["type"] == 3
+    assert d.identifies == 1
+
+
+# -- chat ---------------------------------------------------------------------------------
+
+
+async def test_mention_is_answered_with_a_cited_excerpt_as_a_reply_without_pings(env):
+    d = env.double
+    mark = len(d.requests)
+    question = await mention(d, d.user("alice"), BALAD)
+    reply = await d.wait_for(is_reply, after=mark)
+    assert str(reply.json["message_reference"]["message_id"]) == question["id"]
+    text = description(reply)
+    assert "Au moins sept **roquettes**" in text
+    assert "— *Sept roquettes frappent des positions américaines en Irak*, § 1" in text
+    assert_no_pings(reply)
+    assert any(r.path.endswith("/typing") for r in d.requests[mark:])
+
+
+async def test_ask_channel_message_is_answered_without_a_mention(env):
+    d = env.double
+    mark = len(d.requests)
+    await d.send_message(d.user("bob"), "Qui est le porte-parole du Pentagone ?", channel_id=d.ask_channel_id)
+    reply = await d.wait_for(is_reply, after=mark)
+    assert reply.path == f"/api/v10/channels/{d.ask_channel_id}/messages"
+    assert "Kirby" in description(reply)
+
+
+async def test_other_channels_and_bots_are_ignored(env):
+    d = env.double
+    mark = len(d.requests)
+    await d.send_message(d.user("carol"), BALAD)  # general, no mention
+    await d.send_message(d.user("robot", bot=True), BALAD, channel_id=d.ask_channel_id)
+    await d.send_message(d.bot_user, BALAD, channel_id=d.ask_channel_id)  # itself
+    await mention(d, d.user("dave"), "Qui est Jens Stoltenberg ?")  # a marker we wait for
+    replies = [await d.wait_for(is_reply, after=mark)]
+    await asyncio.sleep(0.2)
+    replies = d.sent(mark)
+    assert len(replies) == 1 and "Stoltenberg" in description(replies[0])
+
+
+async def test_direct_message_is_answered(env):
+    d = env.double
+    mark = len(d.requests)
+    await d.send_message(
+        d.user("erin"), "combien de soldats americains en irak", channel_id=d.dm_channel_id, guild=False
+    )
+    reply = await d.wait_for(is_reply, after=mark)
+    assert reply.path == f"/api/v10/channels/{d.dm_channel_id}/messages"
+    assert "2 500 soldats" in plain(reply)
+
+
+async def test_forum_post_in_an_ask_forum_is_answered_in_its_thread(env):
+    d = env.double
+    mark = len(d.requests)
+    post = await d.open_forum_post(d.user("fay"), "Erbil", "Combien de blessés à Erbil ?")
+    reply = await d.wait_for(is_reply, after=mark)
+    assert reply.path == f"/api/v10/channels/{post['channel_id']}/messages"
+    assert "huit autres" in description(reply)
+
+
+async def test_follow_up_reply_is_answered_with_the_earlier_question_as_context(env):
+    d = env.double
+    user = d.user("gus")
+    mark = len(d.requests)
+    await mention(d, user, "Combien de personnes ont été blessées lors des attaques ?")
+    first = await d.wait_for(is_reply, after=mark)
+    bot_message = d.messages[max(d.messages)]  # the reply the double stored
+    assert bot_message["embeds"] == first.json["embeds"]
+    mark = len(d.requests)
+    await d.send_message(user, "Et à Erbil ?", reply_to=bot_message)
+    second = await d.wait_for(is_reply, after=mark)
+    assert "Erbil" in description(second)
+    assert "blessé" in description(second)
+
+
+async def test_empty_mention_gets_a_hint(env):
+    d = env.double
+    mark = len(d.requests)
+    await d.send_message(d.user("hal"), f"<@{d.app_id}>", mentions=[d.bot_user])
+    reply = await d.wait_for(is_reply, after=mark)
+    assert "Ask me a question" in reply.json["content"]
+
+
+async def test_question_the_corpus_does_not_answer_gets_a_friendly_not_found(env):
+    d = env.double
+    mark = len(d.requests)
+    await mention(d, d.user("ivy"), "Quelle est la capitale de l'Australie ?")
+    reply = await d.wait_for(is_reply, after=mark)
+    text = description(reply)
+    assert "could not find this" in text and "«" not in text
+
+
+async def test_over_long_question_is_refused_with_the_limit(env):
+    d = env.double
+    mark = len(d.requests)
+    await mention(d, d.user("jon"), "roquettes " * 600)
+    reply = await d.wait_for(is_reply, after=mark)
+    assert "the limit is 500" in reply.json["content"]
+    assert_no_pings(reply)
+
+
+async def test_cooldown_tells_when_to_retry(corpus_dir, tmp_path):
+    async with running_bot(
+        corpus_dir, tmp_path / "db.sqlite3", rate_limit_count=2, rate_limit_seconds=60
+    ) as env:
+        d = env.double
+        user = d.user("kim")
+        mark = len(d.requests)
+        for _ in range(4):
+            await mention(d, user, BALAD)
+        await d.wait_for(
+            lambda r: is_reply(r) and "try again in" in (r.json.get("content") or ""), after=mark
+        )
+        await mention(d, d.user("lea"), BALAD)  # someone else is not slowed down
+        await asyncio.sleep(0.3)
+        replies = d.sent(mark)
+        notices = [r for r in replies if "try again in" in (r.json.get("content") or "")]
+        answers = [r for r in replies if r.json.get("embeds")]
+        assert len(notices) == 1  # said once, not once per message
+        assert len(answers) == 3
+        assert "60 s" in notices[0].json["content"] or "59 s" in notices[0].json["content"]
+
+
+async def test_article_with_everyone_and_markdown_gives_no_ping_and_no_broken_formatting(env):
+    write_article(
+        env.corpus_dir,
+        "piege.md",
+        "Le maire a crié @everyone et @here à <@123456789012345678> devant les **journalistes "
+        "de [Kirkouk](http://evil.example) ` ``` _tous_ ~~présents~~ || spoiler.",
+        title="Le *maire* de Kirkouk",
+        source="Test",
+    )
+    d = env.double
+    admin = d.member(d.user("admin"), roles=[d.admin_role_id])
+    mark = len(d.requests)
+    await d.slash(admin["user"], "reload", member=admin)
+    await d.wait_for(lambda r: r.method == "POST" and "/webhooks/" in r.path, after=mark)
+    mark = len(d.requests)
+    await mention(d, d.user("max"), "Qu'a crié le maire de Kirkouk devant les journalistes ?")
+    reply = await d.wait_for(is_reply, after=mark)
+    text = description(reply)
+    assert_no_pings(reply)
+    assert "@\u200beveryone" in text and "@\u200bhere" in text
+    assert "\\<@123456789012345678\\>" in text
+    assert "\\[" in text and "\\](http://evil.example)" in text and "](http" not in text.replace("\\]", "")
+    assert "\\*\\*journalistes" in text or "\\*\\***journalistes" in text
+    assert "```" not in text and "\\|\\|" in text and "\\~\\~" in text and "\\_tous\\_" in text
+
+
+# -- slash commands ------------------------------------------------------------------------
+
+
+async def test_slash_ask_answers_through_the_interaction_callback(env):
+    d = env.double
+    mark = len(d.requests)
+    await d.slash(d.user("nina"), "ask", {"question": BALAD, "count": 2})
+    rec = await d.wait_for(is_callback, after=mark)
+    assert rec.json["type"] == 4
+    assert rec.json["data"]["flags"] & 64  # private unless public:True
+    text = description(rec)
+    assert "Au moins sept" in text and "[3]" not in text
+    assert_no_pings(rec)
+    mark = len(d.requests)
+    await d.slash(d.user("nina"), "ask", {"question": BALAD, "public": True})
+    rec = await d.wait_for(is_callback, after=mark)
+    assert not (rec.json["data"].get("flags") or 0) & 64
+
+
+async def test_slash_search_lists_scored_matches(env):
+    d = env.double
+    mark = len(d.requests)
+    await d.slash(d.user("otto"), "search", {"query": "roquettes"})
+    rec = await d.wait_for(is_callback, after=mark)
+    text = description(rec)
+    lines = [line for line in text.splitlines() if line.startswith("`")]
+    assert len(lines) >= 3
+    scores = [float(line.split("`")[1]) for line in lines]
+    assert scores == sorted(scores, reverse=True)
+
+
+async def test_article_autocomplete_and_card(env):
+    d = env.double
+    command = d.command("article")
+    mark = len(d.requests)
+    await d.interact(
+        d.user("pia"),
+        4,
+        {
+            "id": command["id"],
+            "name": "article",
+            "type": 1,
+            "options": [{"name": "name", "type": 3, "value": "roquetes", "focused": True}],
+        },
+    )
+    rec = await d.wait_for(is_callback, after=mark)
+    assert rec.json["type"] == 8
+    choices = rec.json["data"]["choices"]
+    assert choices[0] == {
+        "name": "Sept roquettes frappent des positions américaines en Irak",
+        "value": "sept-roquettes-balad",
+    }
+    mark = len(d.requests)
+    await d.slash(d.user("pia"), "article", {"name": "sept-roquettes-balad"})
+    rec = await d.wait_for(is_callback, after=mark)
+    embed = rec.json["data"]["embeds"][0]
+    assert embed["title"] == "Sept roquettes frappent des positions américaines en Irak"
+    assert "milices pro-iraniennes" in embed["description"]
+
+
+async def test_find_sources_on_a_message(env):
+    d = env.double
+    claim = await d.send_message(
+        d.user("quinn"), "Il paraît que dix roquettes sont tombées sur al-Assad le 3 mars"
+    )
+    command = d.command("Find sources")
+    mark = len(d.requests)
+    await d.interact(
+        d.user("rita"),
+        2,
+        {
+            "id": command["id"],
+            "name": "Find sources",
+            "type": 3,
+            "target_id": claim["id"],
+            "resolved": {"messages": {claim["id"]: claim}},
+        },
+    )
+    rec = await d.wait_for(is_callback, after=mark)
+    assert "10 roquettes" in plain(rec) and "al-Assad" in plain(rec)
+    assert rec.json["data"]["flags"] & 64
+
+
+async def test_help_is_private(env):
+    d = env.double
+    mark = len(d.requests)
+    await d.slash(d.user("sam"), "help")
+    rec = await d.wait_for(is_callback, after=mark)
+    assert rec.json["data"]["flags"] & 64 and "/ask" in description(rec)
+
+
+# -- feedback ------------------------------------------------------------------------------
+
+
+async def test_feedback_vote_is_recorded_and_can_be_changed(env):
+    d = env.double
+    user = d.user("tom")
+    mark = len(d.requests)
+    await mention(d, user, BALAD)
+    reply = await d.wait_for(is_reply, after=mark)
+    buttons = reply.json["components"][0]["components"]
+    helpful, unhelpful = (b["custom_id"] for b in buttons)
+    answer_id = helpful.split(":")[2]
+    bot_message = d.messages[max(d.messages)]
+    for custom_id, expected in ((helpful, (1, 0)), (unhelpful, (0, 1))):
+        mark = len(d.requests)
+        await d.interact(user, 3, {"custom_id": custom_id, "component_type": 2}, message=bot_message)
+        rec = await d.wait_for(is_callback, after=mark)
+        assert "Recorded" in rec.json["data"]["content"] and rec.json["data"]["flags"] & 64
+        assert env.bot.feedback.votes(answer_id) == expected
+    summary = env.bot.feedback.summary()
+    assert summary.helpful == 0 and summary.not_helpful == 1
+
+
+# -- admin -----------------------------------------------------------------------------------
+
+
+async def test_reload_is_refused_for_a_member(env):
+    d = env.double
+    write_article(
+        env.corpus_dir, "nouveau.md", "Le port de Bassora a rouvert mardi.", title="Bassora", source="T"
+    )
+    mark = len(d.requests)
+    await d.slash(d.user("uma"), "reload")
+    rec = await d.wait_for(is_callback, after=mark)
+    assert "Only the bot's admins" in rec.json["data"]["content"] and rec.json["data"]["flags"] & 64
+    assert str(env.corpus_dir) not in rec.json["data"]["content"]
+    assert len(env.bot.service.engine.index.articles) == 1
+
+
+async def test_reload_by_an_admin_serves_a_new_article(env):
+    d = env.double
+    write_article(
+        env.corpus_dir,
+        "bassora.md",
+        "Le port de Bassora a rouvert mardi après trois jours de grève.",
+        title="Le port de Bassora rouvre",
+        source="Test",
+    )
+    admin = d.member(d.user("vic"), roles=[d.admin_role_id])
+    mark = len(d.requests)
+    await d.slash(admin["user"], "reload", member=admin)
+    followup = await d.wait_for(lambda r: r.method == "POST" and "/webhooks/" in r.path, after=mark)
+    text = description(followup)
+    assert "Corpus reloaded" in followup.json["embeds"][0]["title"]
+    assert "Added: `bassora`" in text and "2" in text
+    mark = len(d.requests)
+    await mention(d, d.user("wes"), "Quand le port de Bassora a-t-il rouvert ?")
+    reply = await d.wait_for(is_reply, after=mark)
+    assert "rouvert mardi" in plain(reply)
+
+
+async def test_manage_server_permission_also_allows_reload(env):
+    d = env.double
+    owner = d.member(d.user("xena"), admin=True)
+    mark = len(d.requests)
+    await d.slash(owner["user"], "reload", member=owner)
+    followup = await d.wait_for(lambda r: r.method == "POST" and "/webhooks/" in r.path, after=mark)
+    assert "nothing changed" in followup.json["embeds"][0]["title"]
+
+
+async def test_reload_with_a_broken_article_keeps_serving_and_reports_the_file(env):
+    d = env.double
+    (env.corpus_dir / "casse.md").write_text("---\ntitle: [oops\n---\n\nTexte.\n", encoding="utf-8")
+    (env.corpus_dir / "sept-roquettes-balad.md").unlink()  # the only good article is gone too
+    admin = d.member(d.user("yan"), roles=[d.admin_role_id])
+    mark = len(d.requests)
+    await d.slash(admin["user"], "reload", member=admin)
+    followup = await d.wait_for(lambda r: r.method == "POST" and "/webhooks/" in r.path, after=mark)
+    assert "previous index keeps serving" in followup.json["embeds"][0]["title"]
+    assert "casse.md" in description(followup) and "invalid front matter" in description(followup)
+    mark = len(d.requests)
+    await mention(d, d.user("zoe"), BALAD)
+    assert "Au moins sept" in description(await d.wait_for(is_reply, after=mark))
+
+
+async def test_corpus_command_shows_the_state(env):
+    d = env.double
+    admin = d.member(d.user("abe"), roles=[d.admin_role_id])
+    mark = len(d.requests)
+    await d.slash(admin["user"], "corpus", member=admin)
+    rec = await d.wait_for(is_callback, after=mark)
+    text = description(rec)
+    assert "1** articles" in text and env.bot.service.engine.version in text
+
+
+async def test_twenty_questions_in_flight_during_a_reload_are_all_answered(env):
+    d = env.double
+    for n in range(30):
+        write_article(
+            env.corpus_dir,
+            f"depeche-{n}.md",
+            f"Le convoi numéro {n} est arrivé à Mossoul. Il transportait des vivres.",
+            title=f"Convoi {n}",
+            source="Test",
+        )
+    admin = d.member(d.user("ben"), roles=[d.admin_role_id])
+    mark = len(d.requests)
+    await d.slash(admin["user"], "reload", member=admin)
+    users = [d.user(f"u{n}") for n in range(20)]
+    questions = await asyncio.gather(*(mention(d, u, BALAD) for u in users))
+    await d.wait_for(lambda r: r.method == "POST" and "/webhooks/" in r.path, after=mark, timeout=30)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and len(d.sent(mark)) < 20:
+        await asyncio.sleep(0.05)
+    replies = d.sent(mark)
+    assert len(replies) == 20
+    assert {str(r.json["message_reference"]["message_id"]) for r in replies} == {q["id"] for q in questions}
+    assert all("Au moins sept" in description(r) for r in replies)
+
+
+async def test_member_without_embed_permission_gets_plain_text(env):
+    # Permission decisions for embeds come from the guild cache; the double grants them.
+    assert int(PERMISSIONS_MEMBER) & (1 << 14)
