@@ -78,6 +78,7 @@ class DiscordDouble:
         self.ask_channel_id = self.snowflake()
         self.forum_id = self.snowflake()
         self.dm_channel_id = self.snowflake()
+        self.no_embeds_id = self.snowflake()
         self.requests: list[Recorded] = []
         self.messages: dict[int, dict] = {}
         self.commands: list[dict] = []
@@ -164,6 +165,12 @@ class DiscordDouble:
             "channels": [
                 self._channel(self.general_id, "general", 0),
                 self._channel(self.ask_channel_id, "ask-depeche", 0),
+                self._channel(
+                    self.no_embeds_id,
+                    "no-embeds",
+                    0,
+                    permission_overwrites=[{"id": gid, "type": 0, "allow": "0", "deny": str(1 << 14)}],
+                ),
                 self._channel(
                     self.forum_id,
                     "questions",

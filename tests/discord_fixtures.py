@@ -55,7 +55,7 @@ async def running_bot(corpus_dir: Path, db_path: Path, **overrides: object) -> A
     values.update(overrides)
     settings = Settings(_env_file=None, **values)  # type: ignore[arg-type]
     service = QAService(corpus_dir)
-    bot = create_bot(settings, service)
+    bot = create_bot(settings, service, guild_ready_timeout=0.05)
     task = asyncio.create_task(bot.start(TOKEN))
     under_test = BotUnderTest(double, bot, settings, corpus_dir, task)
     try:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import pytest
 
 from tests.conftest import write_article
-from tests.discord_double import PERMISSIONS_MEMBER, DiscordDouble, Recorded
-from tests.discord_fixtures import running_bot
+from tests.discord_double import DiscordDouble, Recorded
+from tests.discord_fixtures import TOKEN, running_bot
 
 BALAD = "Combien de roquettes ont frappé la base de Balad ?"
 CALLBACK = "/callback"
@@ -442,6 +443,25 @@ async def test_twenty_questions_in_flight_during_a_reload_are_all_answered(env):
     assert all("Au moins sept" in description(r) for r in replies)
 
 
-async def test_member_without_embed_permission_gets_plain_text(env):
-    # Permission decisions for embeds come from the guild cache; the double grants them.
-    assert int(PERMISSIONS_MEMBER) & (1 << 14)
+async def test_channel_without_embed_permission_gets_plain_text_within_limits(env):
+    d = env.double
+    mark = len(d.requests)
+    await mention(d, d.user("cid"), BALAD, channel_id=d.no_embeds_id)
+    reply = await d.wait_for(is_reply, after=mark)
+    assert not reply.json.get("embeds")
+    content = reply.json["content"]
+    assert len(content) <= 2000
+    assert "Au moins sept" in content.replace("**", "") and "§ 1" in content
+    assert_no_pings(reply)
+
+
+async def test_the_token_never_appears_in_logs_or_requests(env, caplog):
+    d = env.double
+    caplog.set_level("DEBUG")
+    mark = len(d.requests)
+    await mention(d, d.user("dan"), "roquettes")
+    await d.slash(d.user("dan"), "reload")
+    await d.wait_for(is_callback, after=mark)
+    await d.wait_for(is_reply, after=mark)
+    assert TOKEN not in caplog.text
+    assert all(TOKEN not in json.dumps(r.json) for r in d.requests if r.json and r.method != "GET")

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -104,12 +105,15 @@ class DepecheMixin:
 class DepecheBot(DepecheMixin, commands.Bot):
     """Dépêche on one gateway connection."""
 
-    def __init__(self, settings: Settings, service: QAService, feedback: FeedbackStore | None = None) -> None:
+    def __init__(
+        self, settings: Settings, service: QAService, feedback: FeedbackStore | None = None, **options: Any
+    ) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=make_intents(settings),
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
+            **options,
         )
         self._init_depeche(settings, service, feedback)
 
@@ -117,22 +121,30 @@ class DepecheBot(DepecheMixin, commands.Bot):
 class ShardedDepecheBot(DepecheMixin, commands.AutoShardedBot):
     """Dépêche over several shards, for large deployments."""
 
-    def __init__(self, settings: Settings, service: QAService, feedback: FeedbackStore | None = None) -> None:
+    def __init__(
+        self, settings: Settings, service: QAService, feedback: FeedbackStore | None = None, **options: Any
+    ) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=make_intents(settings),
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
             shard_count=settings.shard_count,
+            **options,
         )
         self._init_depeche(settings, service, feedback)
 
 
-def create_bot(settings: Settings, service: QAService, feedback: FeedbackStore | None = None) -> commands.Bot:
-    """A sharded bot when a shard count is configured, a plain one otherwise."""
+def create_bot(
+    settings: Settings, service: QAService, feedback: FeedbackStore | None = None, **options: Any
+) -> commands.Bot:
+    """A sharded bot when a shard count is configured, a plain one otherwise.
+
+    `options` go to discord.py's client (tests shorten `guild_ready_timeout`, for instance).
+    """
     if settings.shard_count:
-        return ShardedDepecheBot(settings, service, feedback)
-    return DepecheBot(settings, service, feedback)
+        return ShardedDepecheBot(settings, service, feedback, **options)
+    return DepecheBot(settings, service, feedback, **options)
 
 
 def run_discord_bot(settings: Settings, service: QAService) -> int:

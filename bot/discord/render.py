@@ -72,6 +72,12 @@ def emphasise(text: str, words: Sequence[str]) -> str:
     return "".join(out)
 
 
+def italic(text: str, limit: int) -> str:
+    """`*text*`, escaped and shortened; never an empty `**` pair (which would open bold)."""
+    inner = escape(shorten(text, limit)).strip()
+    return f"*{inner}*" if inner else "*untitled*"
+
+
 def _safe_url(url: str | None) -> str | None:
     if not url or not re.match(r"^https?://", url):
         return None
@@ -81,7 +87,7 @@ def _safe_url(url: str | None) -> str | None:
 def citation(excerpt: Excerpt) -> str:
     """`— *Title*, § 3 · [Source](url)` with every part escaped."""
     where = "summary" if excerpt.paragraph == 0 else f"§ {excerpt.paragraph}"
-    parts = [f"— *{escape(shorten(excerpt.article, 150))}*, {where}"]
+    parts = [f"— {italic(excerpt.article, 150)}, {where}"]
     url = _safe_url(excerpt.url)
     source = escape(shorten(excerpt.source or "", 80))
     if url:
@@ -107,7 +113,7 @@ def not_found_text(answer: Answer) -> str:
     """A friendly not-found message, with the closest articles when there are some."""
     lines = [f"I could not find this in the articles I know. {answer.reason_text}"]
     if answer.suggestions:
-        titles = ", ".join(f"*{escape(shorten(t, 120))}*" for t in answer.suggestions)
+        titles = ", ".join(italic(t, 120) for t in answer.suggestions)
         lines.append(f"Closest articles: {titles}.")
     lines.append("Try other words, or `/article` to browse what the corpus covers.")
     return "\n".join(lines)
@@ -159,7 +165,7 @@ def search_embed(query: str, excerpts: Sequence[Excerpt], version: str) -> disco
         where = "summary" if excerpt.paragraph == 0 else f"§{excerpt.paragraph}"
         line = (
             f"`{excerpt.score:6.2f}` {emphasise(shorten(excerpt.text, 160), excerpt.matched)} "
-            f"— *{escape(shorten(excerpt.article, 60))}* {where}"
+            f"— {italic(excerpt.article, 60)} {where}"
         )
         lines.append(line)
     description = "\n".join(lines) if lines else "No sentence matches these words."
