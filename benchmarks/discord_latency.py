@@ -1,0 +1,73 @@
+"""End-to-end reply latency through discord.py and the API double (message in -> reply out).
+
+Baseline in the same run: an empty mention, which the bot answers with a fixed hint (same
+gateway, REST and reply path, no retrieval), so the ratio shows what answering adds.
+Usage: .venv/bin/python benchmarks/discord_latency.py [--questions 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.discord_fixtures import running_bot  # noqa: E402
+
+QUESTIONS = [
+    "Combien de roquettes ont frappé la base de Balad ?",
+    "Qui est le porte-parole du Pentagone ?",
+    "Combien de soldats américains en Irak ?",
+    "Quand la mission de l'OTAN a-t-elle été lancée ?",
+]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+async def measure(n: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = Path(tmp) / "corpus"
+        shutil.copytree(ROOT / "corpus", corpus)
+        async with running_bot(
+            corpus, Path(tmp) / "db.sqlite3", rate_limit_count=1000, rate_limit_seconds=0.001
+        ) as env:
+            d = env.double
+            user = d.user("bench")
+            results: dict[str, list[float]] = {"hint (baseline)": [], "answer": []}
+            for i in range(n):
+                for label, text in (("hint (baseline)", ""), ("answer", QUESTIONS[i % len(QUESTIONS)])):
+                    mark = len(d.requests)
+                    start = time.perf_counter()
+                    await d.send_message(user, f"<@{d.app_id}> {text}", mentions=[d.bot_user])
+                    rec = await d.wait_for(
+                        lambda r: r.method == "POST" and r.path.endswith("/messages"), after=mark
+                    )
+                    results[label].append((rec.at - start) * 1000)
+    print(f"{'reply':<16} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8}")
+    for label, values in results.items():
+        print(
+            f"{label:<16} {len(values):>5} {percentile(values, 0.5):>8.2f} {percentile(values, 0.95):>8.2f} "
+            f"{statistics.mean(values):>8.2f}"
+        )
+    base, ans = results["hint (baseline)"], results["answer"]
+    print(f"ratio answer/baseline p50: {percentile(ans, 0.5) / percentile(base, 0.5):.2f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--questions", type=int, default=200)
+    asyncio.run(measure(parser.parse_args().questions))
+
+
+if __name__ == "__main__":
+    main()
