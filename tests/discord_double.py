@@ -252,20 +252,22 @@ class DiscordDouble:
                 raw = await request.text()
                 body = json.loads(raw) if raw else None
         request[BODY] = body
-        for fault in self.faults:
-            if (
-                fault.times > 0
-                and request.method == fault.method
-                and request.path.startswith(fault.path_prefix)
-            ):
-                fault.times -= 1
-                self.requests.append(Recorded(request.method, request.path, body))
-                return self._fault_response(fault)
-        response = await handler(request)
-        self.requests.append(Recorded(request.method, request.path, body))
-        async with self._changed:
-            self._changed.notify_all()
-        return response
+        try:
+            for fault in self.faults:
+                if (
+                    fault.times > 0
+                    and request.method == fault.method
+                    and request.path.startswith(fault.path_prefix)
+                ):
+                    fault.times -= 1
+                    self.requests.append(Recorded(request.method, request.path, body))
+                    return self._fault_response(fault)
+            response = await handler(request)
+            self.requests.append(Recorded(request.method, request.path, body))
+            return response
+        finally:
+            async with self._changed:
+                self._changed.notify_all()
 
     def _fault_response(self, fault: Fault) -> web.Response:
         if fault.status == 429:
@@ -278,6 +280,7 @@ class DiscordDouble:
                 payload,
                 status=429,
                 headers={
+                    "Via": "1.1 google",
                     "Retry-After": str(fault.retry_after),
                     "X-RateLimit-Scope": "user",
                     "X-RateLimit-Remaining": "0",
@@ -496,7 +499,7 @@ class DiscordDouble:
                 "user": self.bot_user,
                 "guilds": [{"id": str(self.guild_id), "unavailable": True}],
                 "session_id": f"session-{self.snowflake()}",
-                "resume_gateway_url": f"ws://127.0.0.1:{self.port}",
+                "resume_gateway_url": f"ws://127.0.0.1:{self.port}/gateway",
                 "application": {"id": str(self.app_id), "flags": 0},
                 "private_channels": [],
                 "relationships": [],

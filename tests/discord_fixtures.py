@@ -36,8 +36,13 @@ class BotUnderTest:
 
 
 @contextlib.asynccontextmanager
-async def running_bot(corpus_dir: Path, db_path: Path, **overrides: object) -> AsyncIterator[BotUnderTest]:
-    """A bot connected to a fresh double, ready (guild received, commands synced)."""
+async def running_bot(
+    corpus_dir: Path, db_path: Path, client_options: dict | None = None, **overrides: object
+) -> AsyncIterator[BotUnderTest]:
+    """A bot connected to a fresh double, ready (guild received, commands synced).
+
+    `overrides` are settings; `client_options` go to discord.py's client.
+    """
     old_base, old_gateway = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
     double = DiscordDouble()
     port = await double.start()
@@ -55,7 +60,7 @@ async def running_bot(corpus_dir: Path, db_path: Path, **overrides: object) -> A
     values.update(overrides)
     settings = Settings(_env_file=None, **values)  # type: ignore[arg-type]
     service = QAService(corpus_dir)
-    bot = create_bot(settings, service, guild_ready_timeout=0.05)
+    bot = create_bot(settings, service, **{"guild_ready_timeout": 0.05, **(client_options or {})})
     task = asyncio.create_task(bot.start(TOKEN))
     under_test = BotUnderTest(double, bot, settings, corpus_dir, task)
     try:

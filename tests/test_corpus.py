@@ -118,3 +118,25 @@ def test_version_changes_with_content(corpus_dir):
     before = load_corpus(corpus_dir).version
     write_article(corpus_dir, "new.md", GOOD, title="Nouveau", source="X")
     assert load_corpus(corpus_dir).version != before
+
+
+def test_a_file_that_vanishes_during_the_load_is_reported(corpus_dir):
+    (corpus_dir / "parti.md").symlink_to(corpus_dir / "supprime-entre-temps.md")  # listed, then gone
+    corpus = load_corpus(corpus_dir)
+    assert "parti.md" in {p.path for p in corpus.problems}
+    assert len(corpus.articles) == 1
+
+
+def test_a_50_mb_file_is_refused_without_being_read(corpus_dir):
+    big = corpus_dir / "enorme.md"
+    with big.open("wb") as handle:
+        handle.truncate(50 * 1024 * 1024)  # sparse: costs no disk
+    reason = problems_of(corpus_dir)["enorme.md"]
+    assert "too large" in reason and "52,428,800" in reason
+
+
+def test_front_matter_that_builds_python_objects_is_refused(corpus_dir):
+    (corpus_dir / "objet.md").write_text(
+        "---\ntitle: !!python/object:os.system {}\nsource: X\n---\n\nTexte.\n", encoding="utf-8"
+    )
+    assert "invalid front matter" in problems_of(corpus_dir)["objet.md"]

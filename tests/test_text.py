@@ -82,3 +82,47 @@ def test_analysis_never_crashes_and_splitting_keeps_the_words(text):
     sentences = split_sentences(text)
     joined = " ".join(sentences)
     assert fr.terms(joined) == fr.terms(" ".join(clean_text(text).split()))
+
+
+HOSTILE_PIECES = st.sampled_from(
+    [
+        "@everyone",
+        "@here",
+        "<@123>",
+        "<@&456>",
+        "<#789>",
+        "[x](http://evil.example)",
+        "```",
+        "**",
+        "\u200b",
+        "\u202e",
+        "\u2066",
+        "\x00",
+        "\x1b[31m",
+        "😀👍🏽",
+        "l'",
+        "qu'",
+        "F.",
+        "M. Dupont.",
+        "...",
+        "«",
+        "»",
+        "\n\n",
+    ]
+)
+HOSTILE_TEXT = st.lists(st.one_of(st.text(max_size=80), HOSTILE_PIECES), max_size=30).map(" ".join)
+
+
+@given(HOSTILE_TEXT)
+def test_hostile_text_never_crashes_the_analyzer_or_the_splitter(text):
+    assert isinstance(Analyzer("en").terms(text), list)
+    sentences = split_sentences(text)
+    assert all(s and s == s.strip() and "\n" not in s for s in sentences)
+    assert all("\u200b" not in s and "\u202e" not in s and "\x00" not in s for s in sentences)
+
+
+def test_a_10000_character_line_is_split_and_analysed():
+    line = ("Les roquettes tombent sur Balad " * 400)[:10_000]
+    sentences = split_sentences(line)
+    assert sum(len(s) for s in sentences) >= 9_000
+    assert "roquet" in fr.terms(line)

@@ -83,6 +83,7 @@ class QA(commands.Cog):
         self.settings = bot.settings
         self._questions: OrderedDict[int, str] = OrderedDict()  # bot message id -> question
         self._warned_until: dict[int, float] = {}
+        self.defer_after = DEFER_AFTER_SECONDS
         self.find_sources_menu = app_commands.ContextMenu(name="Find sources", callback=self.find_sources)
 
     async def cog_load(self) -> None:
@@ -264,7 +265,7 @@ class QA(commands.Cog):
             return
         task = asyncio.ensure_future(self._answer(question, top))
         try:
-            answer, ms = await asyncio.wait_for(asyncio.shield(task), DEFER_AFTER_SECONDS)
+            answer, ms = await asyncio.wait_for(asyncio.shield(task), self.defer_after)
             deferred = False
         except TimeoutError:
             await interaction.response.defer(ephemeral=ephemeral, thinking=True)
