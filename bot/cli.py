@@ -44,6 +44,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="questions to use: all, the tuning part, or the held-out part",
     )
     sub.add_parser("chat", help="local chat on the corpus, even when a Discord token is set")
+    add = sub.add_parser("add", help="add an article from a link or a .md/.txt/.html file")
+    add.add_argument("source", metavar="URL_OR_FILE")
+    add.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    add.add_argument("--corpus", type=Path, default=argparse.SUPPRESS)
+    remove = sub.add_parser("remove", help="move an article to corpus/.removed (recoverable)")
+    remove.add_argument("name", metavar="NAME", help="article id or exact title")
+    remove.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    remove.add_argument("--corpus", type=Path, default=argparse.SUPPRESS)
     return parser
 
 
@@ -67,6 +75,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command == "check":
         return run_check(corpus_dir)
+    if args.command in ("add", "remove"):
+        from bot.cli_manage import run_add, run_remove
+
+        logging.getLogger().setLevel(logging.ERROR)
+        if args.command == "add":
+            return run_add(args.source, Path(corpus_dir), settings, assume_yes=args.yes)
+        return run_remove(args.name, Path(corpus_dir), settings, assume_yes=args.yes)
     service = QAService(corpus_dir, max_file_bytes=settings.max_article_bytes)
     if args.command is None and settings.discord_token is not None:
         from bot.discord.app import run_discord_bot  # Discord only when it is really used

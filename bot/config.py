@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.fetch import FetchPolicy
+
 IdList = Annotated[list[int], NoDecode]
 
 
@@ -42,6 +44,10 @@ class Settings(BaseSettings):
     database_path: Path = Path("data/depeche.sqlite3")
     message_content_intent: bool = True
     max_article_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    fetch_max_bytes: int = Field(default=3 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
+    fetch_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    fetch_max_redirects: int = Field(default=3, ge=0, le=10)
+    fetch_allow_private: bool = False
 
     @field_validator("guild_ids", "ask_channel_ids", "admin_role_ids", "admin_user_ids", mode="before")
     @classmethod
@@ -69,6 +75,15 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip():
             return None
         return value
+
+    def fetch_policy(self) -> FetchPolicy:
+        """The limits for downloading articles from links."""
+        return FetchPolicy(
+            max_bytes=self.fetch_max_bytes,
+            timeout_seconds=self.fetch_timeout_seconds,
+            max_redirects=self.fetch_max_redirects,
+            allow_private=self.fetch_allow_private,
+        )
 
 
 class ConfigError(Exception):

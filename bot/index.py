@@ -84,6 +84,10 @@ class _Bm25Matrix:
 
     @classmethod
     def build(cls, docs: list[list[int]], vocab: dict[str, int], params: RankingParams) -> _Bm25Matrix:
+        if not docs or not vocab:  # an empty corpus: nothing matches, nothing fails
+            return cls(
+                np.zeros(0, np.float32), np.zeros(0, np.int32), np.zeros(len(vocab) + 1, np.int64), len(docs)
+            )
         model = bm25s.BM25(k1=params.k1, b=params.b, method="lucene")
         model.index((docs, vocab), create_empty_token=False, show_progress=False)
         s = model.scores
@@ -181,8 +185,6 @@ class SearchIndex:
                     sentence_count=article.sentence_count,
                 )
             )
-        if not texts:
-            raise ValueError("the corpus has no sentences to index")
         para_index = np.asarray(sent_para_index, dtype=np.int32)
         first = np.ones(len(texts), dtype=bool)
         first[1:] = para_index[1:] != para_index[:-1]

@@ -77,7 +77,8 @@ class QAService:
         start = time.perf_counter()
         try:
             corpus = load_corpus(self.corpus_dir, max_file_bytes=self.max_file_bytes)
-            if not corpus.articles:
+            if not corpus.articles and corpus.problems:
+                # Every file was rejected: more likely a mistake than an intent to serve nothing.
                 raise ValueError("no valid article in the corpus folder")
             engine = build_engine(corpus)
         except Exception as exc:  # the previous engine keeps serving whatever went wrong

@@ -171,3 +171,17 @@ def split_sentences(paragraph: str, language: str = "fr") -> list[str]:
         else:
             sentences.append(piece)
     return sentences
+
+
+_FR_MARKERS = frozenset(
+    fold(w) for w in "le la les des du une est et à au aux dans pour que qui sur par avec été".split()
+)
+_EN_MARKERS = frozenset("the of and to in is was for on that with by as at from has have been".split())
+
+
+def guess_language(text: str) -> str:
+    """ "fr" or "en", by counting very common words of each (French when unsure)."""
+    words = [fold(w) for w in re.findall(r"[^\W\d_]+", text[:20_000])]
+    fr = sum(w in _FR_MARKERS for w in words)
+    en = sum(w in _EN_MARKERS for w in words)
+    return "en" if en > fr else "fr"

@@ -83,6 +83,7 @@ class DiscordDouble:
         self.messages: dict[int, dict] = {}
         self.commands: list[dict] = []
         self.faults: list[Fault] = []
+        self.files: dict[str, bytes] = {}
         self.identifies = 0
         self.resumes = 0
         self._sockets: list[_Session] = []
@@ -212,6 +213,7 @@ class DiscordDouble:
         """Serve on a free port of 127.0.0.1; return the port."""
         app = web.Application(middlewares=[self._record])
         app.router.add_get("/gateway", self._gateway)
+        app.router.add_get("/attachments/{id}/{name}", self._attachment)
         api = "/api/v10"
         app.router.add_get(api + "/users/@me", self._me)
         app.router.add_get(api + "/oauth2/applications/@me", self._application)
@@ -241,7 +243,7 @@ class DiscordDouble:
 
     @web.middleware
     async def _record(self, request: web.Request, handler: Callable) -> web.StreamResponse:
-        if request.path == "/gateway":
+        if request.path == "/gateway" or request.path.startswith("/attachments/"):
             return await handler(request)
         body: Any = None
         if request.can_read_body:
@@ -628,17 +630,54 @@ class DiscordDouble:
         return next(c for c in self.commands if c["name"] == name)
 
     async def slash(
-        self, user: dict, name: str, options: dict[str, Any] | None = None, **kwargs: Any
+        self,
+        user: dict,
+        name: str,
+        options: dict[str, Any] | None = None,
+        *,
+        subcommand: str | None = None,
+        **kwargs: Any,
     ) -> dict:
-        """Invoke a synced slash command with options."""
+        """Invoke a synced slash command (or one of its subcommands) with options.
+
+        An option whose value is an attachment from `attachment()` is sent as Discord does: its id
+        as the value, the attachment itself under `resolved`.
+        """
         command = self.command(name)
-        data = {
-            "id": command["id"],
-            "name": name,
-            "type": 1,
-            "options": [{"name": k, "type": _option_type(v), "value": v} for k, v in (options or {}).items()],
-        }
+        resolved: dict[str, dict] = {}
+        opts = []
+        for key, value in (options or {}).items():
+            if isinstance(value, dict) and "filename" in value:
+                resolved[value["id"]] = value
+                opts.append({"name": key, "type": 11, "value": value["id"]})
+            else:
+                opts.append({"name": key, "type": _option_type(value), "value": value})
+        if subcommand:
+            opts = [{"name": subcommand, "type": 1, "options": opts}]
+        data: dict[str, Any] = {"id": command["id"], "name": name, "type": 1, "options": opts}
+        if resolved:
+            data["resolved"] = {"attachments": resolved}
         return await self.interact(user, 2, data, **kwargs)
+
+    def attachment(self, filename: str, content: bytes) -> dict:
+        """An uploaded file, served by the double as Discord's CDN would."""
+        attachment_id = str(self.snowflake())
+        self.files[attachment_id] = content
+        url = f"http://127.0.0.1:{self.port}/attachments/{attachment_id}/{filename}"
+        return {
+            "id": attachment_id,
+            "filename": filename,
+            "size": len(content),
+            "url": url,
+            "proxy_url": url,
+            "content_type": "text/plain",
+        }
+
+    async def _attachment(self, request: web.Request) -> web.Response:
+        content = self.files.get(request.match_info["id"])
+        if content is None:
+            return web.Response(status=404)
+        return web.Response(body=content, content_type="application/octet-stream")
 
     async def wait_for(
         self, predicate: Callable[[Recorded], bool], *, timeout: float = 10, after: int = 0

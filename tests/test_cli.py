@@ -117,3 +117,31 @@ def test_piped_chat_answers_one_question_per_line_and_exits():
     assert proc.stdout.count("? ") == 2
     assert "Au moins sept roquettes" in proc.stdout
     assert "Not found in the corpus" in proc.stdout
+
+
+def test_add_and_remove_from_the_shell(corpus_dir, capsys):
+    page = ROOT / "tests" / "pages" / "bassora.html"
+    assert main(["add", str(page), "--corpus", str(corpus_dir)]) == 1  # stdin is no terminal: needs --yes
+    assert "--yes" in capsys.readouterr().err
+    assert main(["add", str(page), "--yes", "--corpus", str(corpus_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "Title:      Le port de Bassora rouvre" in out and "Sentences:" in out
+    assert (corpus_dir / "le-port-de-bassora-rouvre-apres-trois-jours-de-greve.md").is_file()
+    assert main(["add", str(page), "--yes", "--corpus", str(corpus_dir)]) == 1
+    assert "already in the corpus" in capsys.readouterr().err
+    main(["ask", "--json", "--corpus", str(corpus_dir), "Combien de navires attendaient au large ?"])
+    assert "140 navires" in json.loads(capsys.readouterr().out)["results"][0]["text"]
+    assert (
+        main(
+            [
+                "remove",
+                "le-port-de-bassora-rouvre-apres-trois-jours-de-greve",
+                "--yes",
+                "--corpus",
+                str(corpus_dir),
+            ]
+        )
+        == 0
+    )
+    assert (corpus_dir / ".removed" / "le-port-de-bassora-rouvre-apres-trois-jours-de-greve.md").is_file()
+    assert main(["remove", "nothing-like-this", "--yes", "--corpus", str(corpus_dir)]) == 1

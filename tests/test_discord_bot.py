@@ -412,7 +412,7 @@ async def test_corpus_command_shows_the_state(env):
     d = env.double
     admin = d.member(d.user("abe"), roles=[d.admin_role_id])
     mark = len(d.requests)
-    await d.slash(admin["user"], "corpus", member=admin)
+    await d.slash(admin["user"], "corpus", member=admin, subcommand="status")
     rec = await d.wait_for(is_callback, after=mark)
     text = description(rec)
     assert "1** articles" in text and env.bot.service.engine.version in text

@@ -10,8 +10,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import library
 from bot.config import Settings
-from bot.discord import render
+from bot.corpus import ArticleError
+from bot.discord import drafts, render
+from bot.discord.qa import article_choices
+from bot.fetch import FetchError
 from bot.service import ReloadReport
 
 if TYPE_CHECKING:
@@ -88,11 +92,57 @@ def reload_embed(report: ReloadReport) -> discord.Embed:
     return embed
 
 
+def preview_embed(prepared: library.PreparedArticle) -> discord.Embed:
+    """What an admin checks before confirming: title, date, first paragraph, size, language."""
+    draft = prepared.draft
+    embed = discord.Embed(
+        title=render.escape(render.shorten(prepared.article.title, 240)),
+        description=render.escape(render.shorten(prepared.first_paragraph, 1500)),
+        colour=render.COLOUR_FOUND,
+    )
+    embed.add_field(name="Published", value=draft.published or "not stated")
+    embed.add_field(name="Sentences", value=str(prepared.article.sentence_count))
+    embed.add_field(name="Language", value=draft.language)
+    embed.add_field(name="Source", value=render.escape(render.shorten(draft.source, 200)) or "—")
+    if draft.url:
+        embed.add_field(name="Link", value=render.escape(render.shorten(draft.url, 500)), inline=False)
+    embed.set_footer(text="Confirm to add it to the corpus, or cancel.")
+    return embed
+
+
+class ConfirmAdd(discord.ui.View):
+    """Confirm / Cancel under a preview; only the admin who asked can press them."""
+
+    def __init__(self, cog: Admin, prepared: library.PreparedArticle, admin_id: int) -> None:
+        super().__init__(timeout=600)
+        self.cog = cog
+        self.prepared = prepared
+        self.admin_id = admin_id
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        return interaction.user.id == self.admin_id and is_admin(self.cog.bot.settings, interaction)
+
+    @discord.ui.button(label="Confirm", style=discord.ButtonStyle.success)
+    async def confirm(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        self.stop()
+        await interaction.response.defer()
+        result = await self.cog.commit_add(self.prepared, interaction.user.id)
+        await interaction.edit_original_response(content=result, embed=None, view=None)
+
+    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
+    async def cancel(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        self.stop()
+        await interaction.response.edit_message(
+            content="Cancelled: nothing was added.", embed=None, view=None
+        )
+
+
 class Admin(commands.Cog):
     """Corpus management for the server's admins."""
 
     def __init__(self, bot: DepecheBot) -> None:
         self.bot = bot
+        self._write_lock = asyncio.Lock()
 
     @app_commands.command(name="reload", description="Re-read the article folder and swap in the new index")
     @app_commands.default_permissions(manage_guild=True)
@@ -111,10 +161,15 @@ class Admin(commands.Cog):
             embed=reload_embed(report), ephemeral=True, allowed_mentions=render.NO_MENTIONS
         )
 
-    @app_commands.command(name="corpus", description="Articles, sentences, last reload and corpus version")
-    @app_commands.default_permissions(manage_guild=True)
+    corpus = app_commands.Group(
+        name="corpus",
+        description="Manage the articles Dépêche answers from (admins)",
+        default_permissions=discord.Permissions(manage_guild=True),
+    )
+
+    @corpus.command(name="status", description="Articles, sentences, last reload and corpus version")
     @admin_only()
-    async def corpus(self, interaction: discord.Interaction) -> None:
+    async def corpus_status(self, interaction: discord.Interaction) -> None:
         service = self.bot.service
         engine = service.engine
         loaded = service.loaded_at
@@ -129,6 +184,131 @@ class Admin(commands.Cog):
         embed = discord.Embed(title="Corpus", colour=render.COLOUR_FOUND, description="\n".join(lines))
         embed.add_field(
             name="Articles", value=render.shorten_lines("\n".join(titles) or "—", render.FIELD_VALUE_LIMIT)
+        )
+        await interaction.response.send_message(
+            embed=embed, ephemeral=True, allowed_mentions=render.NO_MENTIONS
+        )
+
+    @corpus.command(name="add", description="Add an article from a news link or an uploaded file")
+    @app_commands.describe(url="Link to a news article (http/https)", file="A .md, .txt or .html file")
+    @admin_only()
+    async def corpus_add(
+        self,
+        interaction: discord.Interaction,
+        url: app_commands.Range[str, 1, 2000] | None = None,
+        file: discord.Attachment | None = None,
+    ) -> None:
+        if (url is None) == (file is None):
+            await interaction.response.send_message(
+                "Give either a link (`url`) or a file (`file`), not both.",
+                ephemeral=True,
+                allowed_mentions=render.NO_MENTIONS,
+            )
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        try:
+            if url is not None:
+                draft = await drafts.from_url(url, self.bot.settings.fetch_policy())
+            else:
+                assert file is not None
+                draft = await drafts.from_attachment(file, self.bot.settings.max_article_bytes)
+            prepared = await asyncio.to_thread(
+                library.prepare, draft, added_by=f"discord:{interaction.user.id}"
+            )
+        except (FetchError, ArticleError) as exc:
+            await interaction.followup.send(
+                f"Cannot add this article: {render.escape(str(exc))}.",
+                ephemeral=True,
+                allowed_mentions=render.NO_MENTIONS,
+            )
+            return
+        duplicate = library.find_duplicate(self.bot.service.engine.index, prepared)
+        if duplicate is not None:
+            await interaction.followup.send(
+                f"Already in the corpus as “{render.escape(duplicate.title)}” (`{duplicate.id}`).",
+                ephemeral=True,
+                allowed_mentions=render.NO_MENTIONS,
+            )
+            return
+        view = ConfirmAdd(self, prepared, interaction.user.id)
+        await interaction.followup.send(
+            embed=preview_embed(prepared), view=view, ephemeral=True, allowed_mentions=render.NO_MENTIONS
+        )
+
+    async def commit_add(self, prepared: library.PreparedArticle, user_id: int) -> str:
+        """Write a confirmed article, reload, and say what happened."""
+        async with self._write_lock:
+            duplicate = library.find_duplicate(self.bot.service.engine.index, prepared)
+            if duplicate is not None:
+                return f"Already in the corpus as “{render.escape(duplicate.title)}” (`{duplicate.id}`)."
+            path = await asyncio.to_thread(library.write_article, self.bot.service.corpus_dir, prepared)
+            await asyncio.to_thread(
+                self.bot.feedback.audit, user_id, "add", path.stem, prepared.draft.url or "upload"
+            )
+            report = await self.bot.service.reload()
+        if not report.ok:
+            return f"Saved as `{path.name}`, but the reload failed: {render.escape(report.error or '?')}."
+        return (
+            f"Added “{render.escape(prepared.article.title)}” as `{path.stem}` — members can ask about it "
+            f"now ({report.articles} articles, {report.sentences:,} sentences)."
+        )
+
+    @corpus.command(name="remove", description="Remove an article (kept in corpus/.removed, recoverable)")
+    @app_commands.describe(name="Article title (start typing to pick one)")
+    @admin_only()
+    async def corpus_remove(
+        self, interaction: discord.Interaction, name: app_commands.Range[str, 1, 300]
+    ) -> None:
+        meta = library.find_article(self.bot.service.engine.index.articles, name)
+        if meta is None:
+            await interaction.response.send_message(
+                "No article by that name; pick one from the suggestions.",
+                ephemeral=True,
+                allowed_mentions=render.NO_MENTIONS,
+            )
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        async with self._write_lock:
+            try:
+                moved = await asyncio.to_thread(library.remove_article, self.bot.service.corpus_dir, meta)
+            except (ArticleError, OSError) as exc:
+                log.warning("remove %s failed: %s", meta.id, exc)
+                await interaction.followup.send(
+                    f"Could not remove `{meta.id}`: {render.escape(str(exc))}",
+                    ephemeral=True,
+                    allowed_mentions=render.NO_MENTIONS,
+                )
+                return
+            await asyncio.to_thread(
+                self.bot.feedback.audit, interaction.user.id, "remove", meta.id, meta.path
+            )
+            report = await self.bot.service.reload()
+        await interaction.followup.send(
+            f"Removed “{render.escape(meta.title)}”. The file is kept as `.removed/{moved.name}`: "
+            f"move it back and `/reload` to restore it. Now {report.articles} articles.",
+            ephemeral=True,
+            allowed_mentions=render.NO_MENTIONS,
+        )
+
+    @corpus_remove.autocomplete("name")
+    async def corpus_remove_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return article_choices(self.bot.service.engine.index.articles, current)
+
+    @corpus.command(name="audit", description="Who added or removed which article, and when")
+    @admin_only()
+    async def corpus_audit(self, interaction: discord.Interaction) -> None:
+        rows = await asyncio.to_thread(self.bot.feedback.audit_log, 20)
+        lines = [
+            f"`{at[:16]}` <@{user}> **{action}** `{render.escape(target)}` "
+            f"{render.escape(render.shorten(detail, 80))}"
+            for at, user, action, target, detail in rows
+        ]
+        embed = discord.Embed(
+            title="Corpus audit trail",
+            colour=render.COLOUR_FOUND,
+            description=render.shorten_lines("\n".join(lines) or "Nothing yet.", 4000),
         )
         await interaction.response.send_message(
             embed=embed, ephemeral=True, allowed_mentions=render.NO_MENTIONS

@@ -8,16 +8,17 @@ import re
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.ext import commands
-from rapidfuzz import fuzz, process
 
 from bot.answer import Answer
 from bot.discord import render
-from bot.text import fold
+from bot.index import ArticleMeta
+from bot.library import find_article, match_titles
 
 if TYPE_CHECKING:
     from bot.discord.app import DepecheBot
@@ -391,25 +392,14 @@ class QA(commands.Cog):
         )
 
 
-def find_article(articles, name: str):
-    """The article whose id or title is `name` (case- and accent-insensitive), or None."""
-    key = fold(name.strip())
-    for meta in articles:
-        if meta.id == name.strip() or fold(meta.title) == key:
-            return meta
-    return None
-
-
-def article_choices(articles, current: str, limit: int = 25) -> list[app_commands.Choice[str]]:
+def article_choices(
+    articles: Sequence[ArticleMeta], current: str, limit: int = 25
+) -> list[app_commands.Choice[str]]:
     """Autocomplete: titles matching what was typed, best first (25 at most, 100 chars each)."""
-    if not current.strip():
-        picked = list(articles)[:limit]
-    else:
-        titles = {meta.id: fold(meta.title) for meta in articles}
-        matches = process.extract(fold(current), titles, scorer=fuzz.WRatio, limit=limit, score_cutoff=50)
-        by_id = {meta.id: meta for meta in articles}
-        picked = [by_id[key] for _, _, key in matches]
-    return [app_commands.Choice(name=render.shorten(meta.title, 100), value=meta.id) for meta in picked]
+    return [
+        app_commands.Choice(name=render.shorten(meta.title, 100), value=meta.id)
+        for meta in match_titles(articles, current, limit)
+    ]
 
 
 async def setup(bot: DepecheBot) -> None:

@@ -1,0 +1,95 @@
+"""`run_bot.py add` and `remove`: the shell twin of the admins' `/corpus add` and `/corpus remove`."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import sys
+from pathlib import Path
+
+from bot import library
+from bot.config import Settings
+from bot.corpus import ArticleError, load_corpus
+from bot.extract import ArticleDraft, draft_from_html, draft_from_upload
+from bot.feedback import FeedbackStore
+from bot.fetch import FetchError, fetch_page
+from bot.service import build_engine
+
+
+def _confirm(prompt: str, assume_yes: bool) -> bool:
+    if assume_yes:
+        return True
+    if not sys.stdin.isatty():
+        print("Not confirmed: pass --yes to run without a prompt.", file=sys.stderr)
+        return False
+    return input(f"{prompt} [y/N] ").strip().lower() in ("y", "yes", "o", "oui")
+
+
+async def _draft(source: str, settings: Settings) -> ArticleDraft:
+    if source.lower().startswith(("http://", "https://")) or "://" in source:
+        page = await fetch_page(source, settings.fetch_policy())
+        return draft_from_html(page.text(), page.final_url)
+    path = Path(source)
+    if not path.is_file():
+        raise ArticleError(f"no such file: {source}")
+    if path.stat().st_size > settings.max_article_bytes:
+        raise ArticleError(f"the file is too large (limit {settings.max_article_bytes:,} bytes)")
+    return draft_from_upload(path.name, path.read_bytes())
+
+
+def _user() -> str:
+    try:
+        return f"shell:{getpass.getuser()}"
+    except OSError:
+        return "shell"
+
+
+def run_add(source: str, corpus_dir: Path, settings: Settings, *, assume_yes: bool) -> int:
+    """Fetch or read an article, print its preview, and add it once confirmed."""
+    try:
+        draft = asyncio.run(_draft(source, settings))
+        prepared = library.prepare(draft, added_by=_user())
+    except (FetchError, ArticleError) as exc:
+        print(f"error: cannot add this article: {exc}", file=sys.stderr)
+        return 1
+    index = build_engine(load_corpus(corpus_dir)).index
+    duplicate = library.find_duplicate(index, prepared)
+    if duplicate is not None:
+        print(f"error: already in the corpus as “{duplicate.title}” ({duplicate.path})", file=sys.stderr)
+        return 1
+    article = prepared.article
+    print(f"Title:      {article.title}")
+    print(f"Published:  {draft.published or 'not stated'}")
+    print(f"Source:     {draft.source}" + (f" — {draft.url}" if draft.url else ""))
+    print(f"Language:   {draft.language}")
+    print(f"Sentences:  {article.sentence_count}")
+    print(f"First §:    {prepared.first_paragraph[:400]}")
+    if not _confirm("Add it to the corpus?", assume_yes):
+        return 1
+    path = library.write_article(corpus_dir, prepared)
+    _audit(settings, "add", path.stem, draft.url or source)
+    print(f"Added as {path.name}. A running bot serves it after /reload.")
+    return 0
+
+
+def run_remove(name: str, corpus_dir: Path, settings: Settings, *, assume_yes: bool) -> int:
+    """Move an article to `.removed/` once confirmed."""
+    index = build_engine(load_corpus(corpus_dir)).index
+    meta = library.find_article(index.articles, name)
+    if meta is None:
+        print(f"error: no article called {name!r} (use its id or its exact title)", file=sys.stderr)
+        return 1
+    if not _confirm(f"Remove “{meta.title}” ({meta.path})?", assume_yes):
+        return 1
+    moved = library.remove_article(corpus_dir, meta)
+    _audit(settings, "remove", meta.id, meta.path)
+    print(f"Removed; the file is kept as {moved.relative_to(Path(corpus_dir).resolve())}.")
+    return 0
+
+
+def _audit(settings: Settings, action: str, target: str, detail: str) -> None:
+    store = FeedbackStore(settings.database_path)
+    try:
+        store.audit(None, action, target, f"{_user()} {detail}")
+    finally:
+        store.close()

@@ -1,0 +1,145 @@
+"""Download a news page safely: http(s) only, public addresses only, few redirects, size and time caps.
+
+The address check happens in the connector's resolver, so the address that was checked is the
+address that is connected to (no DNS-rebinding window), and every redirect hop is checked again.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+
+ALLOWED_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
+
+
+class FetchError(Exception):
+    """A page that will not be fetched or used; the message is safe to show an admin."""
+
+
+@dataclass(frozen=True)
+class FetchPolicy:
+    """Limits of one fetch."""
+
+    max_bytes: int = 3 * 1024 * 1024
+    timeout_seconds: float = 10.0
+    max_redirects: int = 3
+    allow_private: bool = False
+
+
+@dataclass(frozen=True)
+class FetchedPage:
+    """A downloaded page."""
+
+    url: str
+    final_url: str
+    content_type: str
+    charset: str | None
+    body: bytes
+
+    def text(self) -> str:
+        """The body decoded with the declared charset (UTF-8 by default, never failing)."""
+        return self.body.decode(self.charset or "utf-8", errors="replace")
+
+
+def is_public_address(address: str) -> bool:
+    """True for globally routable addresses (not private, loopback, link-local, reserved…)."""
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+class _GuardedResolver(AbstractResolver):
+    """Resolves names, then refuses any non-public address unless the policy allows it."""
+
+    def __init__(self, allow_private: bool) -> None:
+        self._inner = aiohttp.ThreadedResolver()
+        self._allow_private = allow_private
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        results = await self._inner.resolve(host, port, family)
+        if not self._allow_private:
+            for result in results:
+                if not is_public_address(result["host"]):
+                    raise FetchError(f"{host} is a private or local address; fetching it is not allowed")
+        return results
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
+def _literal_address(host: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(host.strip("[]")))
+    except ValueError:
+        return None
+
+
+def check_url(url: str, *, allow_private: bool = False) -> str:
+    """Validate a link's form (and a literal IP's reach); return it stripped, or raise `FetchError`."""
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https"):
+        raise FetchError("only http:// and https:// links can be added")
+    if not parts.hostname:
+        raise FetchError("the link has no host name")
+    if parts.username or parts.password:
+        raise FetchError("links with a user name or password are not accepted")
+    literal = _literal_address(parts.hostname)
+    # aiohttp does not resolve IP literals, so they are checked here rather than in the resolver.
+    if literal and not allow_private and not is_public_address(literal):
+        raise FetchError(f"{literal} is a private or local address; fetching it is not allowed")
+    return url
+
+
+async def fetch_page(url: str, policy: FetchPolicy | None = None) -> FetchedPage:
+    """Download `url` within the policy's limits; raise `FetchError` saying why not."""
+    policy = policy or FetchPolicy()
+    current = check_url(url, allow_private=policy.allow_private)
+    timeout = aiohttp.ClientTimeout(total=policy.timeout_seconds, sock_connect=policy.timeout_seconds)
+    connector = aiohttp.TCPConnector(resolver=_GuardedResolver(policy.allow_private), use_dns_cache=False)
+    headers = {"User-Agent": "DepecheBot/0.1 (+news questions bot)", "Accept": "text/html,text/plain;q=0.9"}
+    try:
+        async with aiohttp.ClientSession(timeout=timeout, connector=connector, headers=headers) as session:
+            for _ in range(policy.max_redirects + 1):
+                async with session.get(current, allow_redirects=False) as response:
+                    if response.status in (301, 302, 303, 307, 308):
+                        location = response.headers.get("Location")
+                        if not location:
+                            raise FetchError("the site answered with a redirect to nowhere")
+                        current = check_url(urljoin(current, location), allow_private=policy.allow_private)
+                        continue
+                    if response.status != 200:
+                        raise FetchError(f"the site answered HTTP {response.status}")
+                    content_type = response.content_type or ""
+                    if content_type not in ALLOWED_TYPES:
+                        raise FetchError(f"the link is not a web page ({content_type or 'unknown type'})")
+                    declared = response.content_length
+                    if declared is not None and declared > policy.max_bytes:
+                        raise FetchError(
+                            f"the page is too large ({declared:,} bytes; limit {policy.max_bytes:,})"
+                        )
+                    body = bytearray()
+                    async for chunk in response.content.iter_chunked(65536):
+                        body.extend(chunk)
+                        if len(body) > policy.max_bytes:
+                            raise FetchError(f"the page is too large (over {policy.max_bytes:,} bytes)")
+                    return FetchedPage(url, current, content_type, response.charset, bytes(body))
+            raise FetchError(f"too many redirects (more than {policy.max_redirects})")
+    except FetchError:
+        raise
+    except TimeoutError as exc:
+        raise FetchError(f"the site did not answer within {policy.timeout_seconds:g} s") from exc
+    except aiohttp.ClientConnectorError as exc:
+        if isinstance(exc.__cause__, FetchError):
+            raise exc.__cause__ from None
+        raise FetchError("could not connect to the site") from exc
+    except (aiohttp.ClientError, ValueError) as exc:
+        raise FetchError(f"the download failed ({type(exc).__name__})") from exc

@@ -1,0 +1,165 @@
+"""Add and remove article files: atomic writes, no overwrites, duplicates refused, removals recoverable.
+
+This is the only code that writes to the corpus folder. A new article is written to a hidden
+temporary file (ignored by the loader), then hard-linked to its final name, which fails rather
+than overwrite an existing article; a removed article is moved to `corpus/.removed/`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import numpy as np
+import yaml
+from rapidfuzz import fuzz, process
+
+from bot.corpus import ArticleError, parse_article
+from bot.extract import ArticleDraft
+from bot.index import ArticleMeta, SearchIndex
+from bot.models import Article
+from bot.text import fold
+
+REMOVED_DIR = ".removed"
+
+
+@dataclass(frozen=True)
+class PreparedArticle:
+    """A draft rendered as an article file and validated by the corpus loader."""
+
+    draft: ArticleDraft
+    markdown: str
+    article: Article
+
+    @property
+    def first_paragraph(self) -> str:
+        """The first body paragraph (for previews)."""
+        return next(p.text for p in self.article.paragraphs if p.number > 0)
+
+
+def normalise_url(url: str) -> str:
+    """A URL reduced for comparison: lower-case scheme and host, no fragment, no trailing slash."""
+    parts = urlsplit(url.strip())
+    path = parts.path.rstrip("/") or "/"
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, parts.query, ""))
+
+
+def text_fingerprint(sentences: list[str]) -> str:
+    """A hash of the body text that ignores case, accents and spacing."""
+    folded = " ".join(fold(" ".join(sentences)).split())
+    return hashlib.sha256(folded.encode()).hexdigest()
+
+
+def to_markdown(draft: ArticleDraft, *, added_by: str | None, retrieved: dt.date | None = None) -> str:
+    """The article file: YAML front matter, then the paragraphs separated by blank lines."""
+    meta: dict[str, object] = {
+        "title": draft.title,
+        "source": draft.source,
+        "language": draft.language,
+        "url": draft.url,
+        "published": draft.published,
+        "retrieved": (retrieved or dt.datetime.now(dt.UTC).date()).isoformat() if draft.url else None,
+        "author": draft.author,
+        "summary": draft.summary,
+        "added_by": added_by,
+    }
+    header = yaml.safe_dump({k: v for k, v in meta.items() if v}, allow_unicode=True, sort_keys=False)
+    # A paragraph must not read as a Markdown heading or rule, or the loader would drop it.
+    body = "\n\n".join(re.sub(r"^(#+|[-*_]{3,})\s*", "", p) for p in draft.paragraphs)
+    return f"---\n{header}---\n\n{body}\n"
+
+
+def prepare(draft: ArticleDraft, *, added_by: str | None) -> PreparedArticle:
+    """Render `draft` and validate it exactly as the loader will read it."""
+    markdown = to_markdown(draft, added_by=added_by)
+    article = parse_article(markdown.encode(), name=draft.slug)
+    return PreparedArticle(draft, markdown, article)
+
+
+def find_duplicate(index: SearchIndex, prepared: PreparedArticle) -> ArticleMeta | None:
+    """The served article with the same link or the same text, if any."""
+    draft = prepared.draft
+    if draft.url:
+        wanted = normalise_url(draft.url)
+        for meta in index.articles:
+            if meta.url and normalise_url(meta.url) == wanted:
+                return meta
+    body = [s.text for p in prepared.article.paragraphs if p.number > 0 for s in p.sentences]
+    fingerprint = text_fingerprint(body)
+    body_mask = index.sent_paragraph > 0
+    for a_idx, meta in enumerate(index.articles):
+        rows = np.nonzero((index.sent_article == a_idx) & body_mask)[0]
+        if len(rows) == len(body) and text_fingerprint([index.texts[i] for i in rows]) == fingerprint:
+            return meta
+    return None
+
+
+def write_article(corpus_dir: Path, prepared: PreparedArticle) -> Path:
+    """Write the file atomically under a free name (`slug.md`, `slug-2.md`...); never overwrite."""
+    corpus_dir = Path(corpus_dir)
+    tmp = corpus_dir / f".tmp-{uuid.uuid4().hex}.md"
+    with tmp.open("x", encoding="utf-8") as handle:
+        handle.write(prepared.markdown)
+        handle.flush()
+        os.fsync(handle.fileno())
+    try:
+        for n in range(1, 1000):
+            target = corpus_dir / (f"{prepared.draft.slug}.md" if n == 1 else f"{prepared.draft.slug}-{n}.md")
+            try:
+                os.link(tmp, target)  # atomic, and fails if the name is taken
+                return target
+            except FileExistsError:
+                continue
+        raise ArticleError("no free file name for this article")
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def remove_article(corpus_dir: Path, meta: ArticleMeta) -> Path:
+    """Move an article's file to `.removed/` (recoverable); return where it went."""
+    corpus_dir = Path(corpus_dir).resolve()
+    source = (corpus_dir / meta.path).resolve()
+    if source.parent != corpus_dir or not source.is_file():
+        raise ArticleError(f"the file of article {meta.id!r} is not in the corpus folder any more")
+    removed = corpus_dir / REMOVED_DIR
+    removed.mkdir(exist_ok=True)
+    target = removed / source.name
+    if target.exists():
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+        target = removed / f"{source.stem}.{stamp}{source.suffix}"
+    os.rename(source, target)
+    return target
+
+
+def find_article(articles: Sequence[ArticleMeta], name: str) -> ArticleMeta | None:
+    """The article whose id or title is `name` (case- and accent-insensitive), or None."""
+    key = fold(name.strip())
+    for meta in articles:
+        if meta.id == name.strip() or fold(meta.title) == key:
+            return meta
+    return None
+
+
+def match_titles(articles: Sequence[ArticleMeta], typed: str, limit: int = 25) -> list[ArticleMeta]:
+    """Articles whose title resembles what was typed (fuzzy, accent-insensitive), best first."""
+    if not typed.strip():
+        return list(articles)[:limit]
+    titles = {meta.id: fold(meta.title) for meta in articles}
+    matches = process.extract(fold(typed), titles, scorer=fuzz.WRatio, limit=limit, score_cutoff=50)
+    by_id = {meta.id: meta for meta in articles}
+    return [by_id[key] for _, _, key in matches]
+
+
+def restore_article(corpus_dir: Path, removed_file: Path) -> Path:
+    """Move a removed file back into the corpus folder (refusing to overwrite)."""
+    target = Path(corpus_dir) / removed_file.name
+    os.link(removed_file, target)
+    removed_file.unlink()
+    return target
