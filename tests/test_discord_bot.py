@@ -465,3 +465,12 @@ async def test_the_token_never_appears_in_logs_or_requests(env, caplog):
     await d.wait_for(is_reply, after=mark)
     assert TOKEN not in caplog.text
     assert all(TOKEN not in json.dumps(r.json) for r in d.requests if r.json and r.method != "GET")
+
+
+async def test_sharded_bot_connects_and_answers(corpus_dir, tmp_path):
+    async with running_bot(corpus_dir, tmp_path / "db.sqlite3", shard_count=1) as env:
+        d = env.double
+        assert type(env.bot).__name__ == "ShardedDepecheBot"
+        mark = len(d.requests)
+        await mention(d, d.user("sha"), BALAD)
+        assert "Au moins sept" in plain(await d.wait_for(is_reply, after=mark))
