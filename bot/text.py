@@ -23,7 +23,10 @@ _STEMMER_NAMES = {"fr": "french", "en": "english"}
 # control characters (Cc) other than newline and tab are removed before anything else.
 _KEEP_CONTROLS = {"\n", "\t"}
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "`": "'", "´": "'"})
-_SPACES = re.compile(r"[ \u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+# Only what needs changing: runs of spaces, and non-ASCII spaces.
+_SPACES = re.compile(
+    r" [ \u00a0\u2000-\u200a\u202f\u205f\u3000]+|[\u00a0\u2000-\u200a\u202f\u205f\u3000][ \u00a0\u2000-\u200a\u202f\u205f\u3000]*"
+)
 _LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss", "ø": "o", "đ": "d", "ł": "l"})
 
 # Thousands written with a space ("2 500", "4 000") are one number, not two.
@@ -45,20 +48,59 @@ it its an and or not no yes can could would should will shall may might there th
 _ELISIONS = {"l", "d", "j", "m", "n", "s", "t", "c", "qu", "jusqu", "lorsqu", "puisqu", "quoiqu"}
 
 
+# Control (Cc, but newline and tab), format (Cf: zero-width, bidi controls, BOM...), surrogate
+# and private-use characters: invisible at best, hostile at worst.
+# (Scanning the planes that hold such characters keeps the import fast; ranges keep matching fast.)
+_PLANES = [*range(0x30000), *range(0xE0000, 0xE1000)]
+
+
+def _char_class(codepoints: Iterable[int]) -> str:
+    ranges: list[list[int]] = []
+    for c in codepoints:
+        if ranges and ranges[-1][1] == c - 1:
+            ranges[-1][1] = c
+        else:
+            ranges.append([c, c])
+    return "".join(
+        re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges
+    )
+
+
+# BMP characters go in one class (compiled to a bitmap: fast); astral ones, rare, in another.
+_INVISIBLE_BMP = re.compile(
+    "["
+    + _char_class(
+        c
+        for c in range(0x10000)
+        if chr(c) not in _KEEP_CONTROLS and unicodedata.category(chr(c)) in ("Cc", "Cf", "Cs", "Co")
+    )
+    + "]+"
+)
+_INVISIBLE_ASTRAL = re.compile(
+    "["
+    + _char_class(c for c in range(0x10000, 0x30000) if unicodedata.category(chr(c)) == "Cf")
+    + "\U000e0000-\U000e0fff\U000f0000-\U0010ffff]+"
+)
+_COMBINING = re.compile("[" + _char_class(c for c in _PLANES if unicodedata.combining(chr(c))) + "]")
+
+
 def clean_text(text: str) -> str:
     """Normalise Unicode (NFC), drop invisible/control characters, unify apostrophes and spaces."""
-    text = unicodedata.normalize("NFC", text)
-    text = "".join(
-        ch for ch in text if ch in _KEEP_CONTROLS or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co")
-    )
-    text = text.translate(_APOSTROPHES)
+    if not text.isascii() and not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    text = _INVISIBLE_BMP.sub("", text)
+    if not text.isascii() and max(text) > "\uffff":
+        text = _INVISIBLE_ASTRAL.sub("", text)
+    if "`" in text or "’" in text or "‘" in text or "ʼ" in text or "´" in text:
+        text = text.translate(_APOSTROPHES)
     return _SPACES.sub(" ", text)
 
 
 def fold(text: str) -> str:
     """Case-fold and strip accents: "Élysée" and "elysee" fold to the same string."""
-    text = unicodedata.normalize("NFKD", text.casefold().translate(_LIGATURES))
-    return "".join(ch for ch in text if not unicodedata.combining(ch))
+    if text.isascii():
+        return text.lower()
+    return _COMBINING.sub("", unicodedata.normalize("NFKD", text.casefold().translate(_LIGATURES)))
 
 
 def _folded_stopwords() -> frozenset[str]:
@@ -91,22 +133,29 @@ class Analyzer:
             raise ValueError(f"unsupported language {language!r}; use one of {SUPPORTED_LANGUAGES}")
         self.language = language
         self._stemmer = Stemmer.Stemmer(_STEMMER_NAMES[language])
-        self._stem_cache: dict[str, str] = {}
+        self._word_cache: dict[str, tuple[str, ...]] = {}
 
     def terms(self, text: str) -> list[str]:
         """Index terms of `text`, in order, repeats kept (BM25 counts them)."""
-        folded = fold(clean_text(text))
-        folded = _THOUSANDS.sub("", folded)
-        words: list[str] = []
-        for match in _TERM.finditer(folded):
-            words.extend(self._expand(match.group()))
-        return [self._stem(w) for w in words]
+        # Words are folded and stemmed once each, then looked up: most words repeat.
+        cleaned = _THOUSANDS.sub("", clean_text(text))
+        cache = self._word_cache
+        out: list[str] = []
+        for word in _TERM.findall(cleaned):
+            terms = cache.get(word)
+            if terms is None:
+                terms = tuple(self._stem(w) for w in self._expand(fold(word)))
+                if len(cache) > 500_000:
+                    cache.clear()
+                cache[word] = terms
+            out.extend(terms)
+        return out
 
     def _expand(self, word: str) -> Iterable[str]:
         if word[0].isdigit() and ("," in word or "." in word):
             yield word.replace(",", ".")
             return
-        pieces = [p for p in re.split(r"'", word) if p]
+        pieces = [p for p in word.split("'") if p]
         # French elision: drop "l'", "qu'", "jusqu'"... keep what follows.
         while len(pieces) > 1 and pieces[0] in _ELISIONS:
             pieces.pop(0)
@@ -121,19 +170,13 @@ class Analyzer:
                 yield parts[0]
 
     def _stem(self, word: str) -> str:
-        stem = self._stem_cache.get(word)
-        if stem is None:
-            if word.isdigit():
-                stem = word
-            else:
-                stem = self._stemmer.stemWord(word)
-                # Folding before stemming leaves some feminine/participle "e" endings unstripped
-                # ("interceptee" vs "intercepte"): drop them so both forms meet.
-                if len(stem) > 3:
-                    stem = stem.rstrip("e") or stem
-            if len(self._stem_cache) > 500_000:
-                self._stem_cache.clear()
-            self._stem_cache[word] = stem
+        if word.isdigit():
+            return word
+        stem = self._stemmer.stemWord(word)
+        # Folding before stemming leaves some feminine/participle "e" endings unstripped
+        # ("interceptee" vs "intercepte"): drop them so both forms meet.
+        if len(stem) > 3:
+            stem = stem.rstrip("e") or stem
         return stem
 
 
