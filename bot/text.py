@@ -24,9 +24,8 @@ _STEMMER_NAMES = {"fr": "french", "en": "english"}
 _KEEP_CONTROLS = {"\n", "\t"}
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "`": "'", "´": "'"})
 # Only what needs changing: runs of spaces, and non-ASCII spaces.
-_SPACES = re.compile(
-    r" [ \u00a0\u2000-\u200a\u202f\u205f\u3000]+|[\u00a0\u2000-\u200a\u202f\u205f\u3000][ \u00a0\u2000-\u200a\u202f\u205f\u3000]*"
-)
+_SPACE_CHARS = "\u00a0\u2000-\u200a\u202f\u205f\u3000"
+_SPACES = re.compile(f" [ {_SPACE_CHARS}]+|[{_SPACE_CHARS}][ {_SPACE_CHARS}]*")
 _LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss", "ø": "o", "đ": "d", "ł": "l"})
 
 # Thousands written with a space ("2 500", "4 000") are one number, not two.
