@@ -82,7 +82,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "add":
             return run_add(args.source, Path(corpus_dir), settings, assume_yes=args.yes)
         return run_remove(args.name, Path(corpus_dir), settings, assume_yes=args.yes)
-    service = QAService(corpus_dir, max_file_bytes=settings.max_article_bytes)
+    service = QAService(
+        corpus_dir, max_file_bytes=settings.max_article_bytes, cache_dir=settings.index_cache_dir
+    )
     if args.command is None and settings.discord_token is not None:
         from bot.discord.app import run_discord_bot  # Discord only when it is really used
 

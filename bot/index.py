@@ -133,10 +133,17 @@ class SearchIndex:
     vocab: dict[str, int]
     sentences: _Bm25Matrix
     paragraphs: _Bm25Matrix
-    _first_in_para: np.ndarray = field(repr=False)
-    _last_in_para: np.ndarray = field(repr=False)
+    _first_in_para: np.ndarray = field(init=False, repr=False)
+    _last_in_para: np.ndarray = field(init=False, repr=False)
     _vocab_by_length: dict[int, list[str]] = field(default_factory=dict, repr=False)
     _terms: list[str] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        para_index = self.sent_para_index
+        self._first_in_para = np.ones(len(para_index), dtype=bool)
+        self._first_in_para[1:] = para_index[1:] != para_index[:-1]
+        self._last_in_para = np.ones(len(para_index), dtype=bool)
+        self._last_in_para[:-1] = para_index[1:] != para_index[:-1]
 
     @property
     def size(self) -> int:
@@ -186,10 +193,6 @@ class SearchIndex:
                 )
             )
         para_index = np.asarray(sent_para_index, dtype=np.int32)
-        first = np.ones(len(texts), dtype=bool)
-        first[1:] = para_index[1:] != para_index[:-1]
-        last = np.ones(len(texts), dtype=bool)
-        last[:-1] = para_index[1:] != para_index[:-1]
         return cls(
             version=corpus.version,
             params=params,
@@ -203,8 +206,6 @@ class SearchIndex:
             vocab=vocab,
             sentences=_Bm25Matrix.build(sent_docs, vocab, params),
             paragraphs=_Bm25Matrix.build(para_docs, vocab, params),
-            _first_in_para=first,
-            _last_in_para=last,
         )
 
     # -- queries ---------------------------------------------------------------------------

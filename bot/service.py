@@ -9,9 +9,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot import cache
 from bot.answer import Engine
 from bot.corpus import load_corpus
-from bot.index import SearchIndex
+from bot.index import RankingParams, SearchIndex
 from bot.models import Corpus, LoadProblem
 
 log = logging.getLogger(__name__)
@@ -46,9 +47,13 @@ def build_engine(corpus: Corpus) -> Engine:
 class QAService:
     """Holds the engine that answers; `reload` replaces it only with a complete new one."""
 
-    def __init__(self, corpus_dir: Path, *, max_file_bytes: int = 5 * 1024 * 1024) -> None:
+    def __init__(
+        self, corpus_dir: Path, *, max_file_bytes: int = 5 * 1024 * 1024, cache_dir: Path | None = None
+    ) -> None:
         self.corpus_dir = Path(corpus_dir)
         self.max_file_bytes = max_file_bytes
+        self.cache_dir = cache_dir
+        self.last_load_from_cache = False
         self._engine: Engine | None = None
         self._checksums: dict[str, str] = {}
         self._problems: list[LoadProblem] = []
@@ -75,44 +80,41 @@ class QAService:
     def load(self) -> ReloadReport:
         """Load and index the corpus now (blocking); keep the old engine on failure."""
         start = time.perf_counter()
+        corpus_problems: list[LoadProblem] = []
         try:
-            corpus = load_corpus(self.corpus_dir, max_file_bytes=self.max_file_bytes)
-            if not corpus.articles and corpus.problems:
-                # Every file was rejected: more likely a mistake than an intent to serve nothing.
-                raise ValueError("no valid article in the corpus folder")
-            engine = build_engine(corpus)
+            if not self.corpus_dir.is_dir():
+                raise FileNotFoundError(self.corpus_dir)
+            engine, corpus_problems, from_cache = self._engine_for_current_files()
         except Exception as exc:  # the previous engine keeps serving whatever went wrong
             log.exception("reload failed; keeping the previous index")
-            problems = []
-            if "corpus" in locals():
-                problems = list(corpus.problems)
             old = self._engine
             return ReloadReport(
                 ok=False,
                 version=old.version if old else "",
                 articles=len(old.index.articles) if old else 0,
                 sentences=old.index.size if old else 0,
-                problems=problems,
+                problems=getattr(exc, "problems", corpus_problems),
                 error=_public_error(exc),
                 seconds=time.perf_counter() - start,
             )
-        new = {a.id: a.checksum for a in corpus.articles}
+        self.last_load_from_cache = from_cache
+        new = {a.id: a.checksum for a in engine.index.articles}
         old_sums = self._checksums
         report = ReloadReport(
             ok=True,
-            version=corpus.version,
-            articles=len(corpus.articles),
+            version=engine.version,
+            articles=len(engine.index.articles),
             sentences=engine.index.size,
             added=sorted(set(new) - set(old_sums)),
             removed=sorted(set(old_sums) - set(new)),
             changed=sorted(k for k in set(new) & set(old_sums) if new[k] != old_sums[k]),
-            problems=list(corpus.problems),
+            problems=list(corpus_problems),
             seconds=time.perf_counter() - start,
         )
         # One assignment: a question sees either the whole old engine or the whole new one.
         self._engine = engine
         self._checksums = new
-        self._problems = list(corpus.problems)
+        self._problems = list(corpus_problems)
         self.loaded_at = dt.datetime.now(dt.UTC)
         log.info(
             "corpus %s loaded: %d articles, %d sentences, %d skipped files in %.2fs",
@@ -124,10 +126,38 @@ class QAService:
         )
         return report
 
+    def _engine_for_current_files(self) -> tuple[Engine, list[LoadProblem], bool]:
+        """The engine for the folder as it is now: from the cache when nothing changed, else built."""
+        key = None
+        if self.cache_dir is not None:
+            key = cache.cache_key(cache.scan_files(self.corpus_dir, self.max_file_bytes), RankingParams())
+            cached = cache.load(self.cache_dir, key)
+            if cached is not None:
+                return Engine(cached.index), cached.problems, True
+        corpus = load_corpus(self.corpus_dir, max_file_bytes=self.max_file_bytes)
+        if not corpus.articles and corpus.problems:
+            # Every file was rejected: more likely a mistake than an intent to serve nothing.
+            raise CorpusRejected("no valid article in the corpus folder", list(corpus.problems))
+        engine = build_engine(corpus)
+        if self.cache_dir is not None and key is not None:
+            try:
+                cache.save(self.cache_dir, key, engine.index, list(corpus.problems))
+            except OSError:
+                log.warning("could not write the index cache in %s; serving without it", self.cache_dir)
+        return engine, list(corpus.problems), False
+
     async def reload(self) -> ReloadReport:
         """Reload off the event loop; concurrent calls wait their turn instead of racing."""
         async with self._lock:
             return await asyncio.to_thread(self.load)
+
+
+class CorpusRejected(ValueError):
+    """Every article file was rejected; `problems` says why for each."""
+
+    def __init__(self, message: str, problems: list[LoadProblem]) -> None:
+        super().__init__(message)
+        self.problems = problems
 
 
 def _public_error(exc: Exception) -> str:

@@ -1,0 +1,165 @@
+"""The on-disk index cache: a built index saved next to a manifest, reused when nothing changed.
+
+Key: the exact article files (names and SHA-256 of their bytes, rejected ones included), the
+engine version and the ranking constants. Arrays are `.npy` files loaded memory-mapped, so shard
+processes on one machine share their pages. Every array's SHA-256 is in the manifest and checked
+on load: a corrupt or truncated cache is detected, discarded and rebuilt, never served.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import json
+import logging
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bot.corpus import ARTICLE_SUFFIX
+from bot.index import ArticleMeta, RankingParams, SearchIndex, _Bm25Matrix
+from bot.models import LoadProblem
+
+log = logging.getLogger(__name__)
+
+ENGINE_VERSION = "depeche-index-1"
+_ARRAYS = ("sent_article", "sent_paragraph", "sent_para_index", "sent_position")
+_MATRICES = ("sentences", "paragraphs")
+
+
+@dataclass(frozen=True)
+class CachedIndex:
+    """An index read back from the cache, with the problems of the load that built it."""
+
+    index: SearchIndex
+    problems: list[LoadProblem]
+
+
+def scan_files(corpus_dir: Path, max_bytes: int) -> dict[str, str]:
+    """Name -> SHA-256 of every article file (the cache key's raw material; cheap next to parsing)."""
+    out: dict[str, str] = {}
+    for path in sorted(Path(corpus_dir).iterdir()):
+        if path.suffix.lower() != ARTICLE_SUFFIX or path.name.startswith("."):
+            continue
+        try:
+            if path.stat().st_size > max_bytes:
+                out[path.name] = f"size:{path.stat().st_size}"
+                continue
+            out[path.name] = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError:
+            out[path.name] = "unreadable"
+    return out
+
+
+def cache_key(files: dict[str, str], params: RankingParams) -> str:
+    """The key naming one exact corpus under one engine version and ranking."""
+    digest = hashlib.sha256(ENGINE_VERSION.encode())
+    digest.update(json.dumps(dataclasses.asdict(params), sort_keys=True).encode())
+    for name, checksum in sorted(files.items()):
+        digest.update(f"{name}\0{checksum}\n".encode())
+    return digest.hexdigest()[:24]
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def save(cache_dir: Path, key: str, index: SearchIndex, problems: list[LoadProblem]) -> Path:
+    """Write the index under `cache_dir/key` atomically (temp folder, then rename); keep only it."""
+    cache_dir = Path(cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = cache_dir / f".tmp-{uuid.uuid4().hex}"
+    tmp.mkdir()
+    arrays: dict[str, np.ndarray] = {name: getattr(index, name) for name in _ARRAYS}
+    for name in _MATRICES:
+        matrix: _Bm25Matrix = getattr(index, name)
+        arrays[f"{name}.data"] = matrix.data
+        arrays[f"{name}.indices"] = matrix.indices
+        arrays[f"{name}.indptr"] = matrix.indptr
+    encoded = [t.encode("utf-8") for t in index.texts]
+    arrays["texts.offsets"] = np.cumsum([0, *map(len, encoded)], dtype=np.int64)
+    arrays["texts.blob"] = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+    hashes = {}
+    for name, array in arrays.items():
+        np.save(tmp / f"{name}.npy", np.ascontiguousarray(array))
+        hashes[name] = _sha256(tmp / f"{name}.npy")
+    terms = [""] * len(index.vocab)
+    for term, tid in index.vocab.items():
+        terms[tid] = term
+    manifest = {
+        "engine": ENGINE_VERSION,
+        "key": key,
+        "version": index.version,
+        "params": dataclasses.asdict(index.params),
+        "num_docs": {name: getattr(index, name).num_docs for name in _MATRICES},
+        "articles": [dataclasses.asdict(a) for a in index.articles],
+        "languages": list(index.languages),
+        "terms": terms,
+        "problems": [p.model_dump() for p in problems],
+        "arrays": hashes,
+    }
+    (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    final = cache_dir / key
+    if final.exists():
+        shutil.rmtree(final)
+    os.rename(tmp, final)
+    for other in cache_dir.iterdir():  # one corpus is served: older entries are dead weight
+        if other != final:
+            shutil.rmtree(other, ignore_errors=True)
+    return final
+
+
+def load(cache_dir: Path, key: str) -> CachedIndex | None:
+    """The cached index for `key`, or None when absent, stale or damaged (then it is removed)."""
+    folder = Path(cache_dir) / key
+    if not (folder / "manifest.json").is_file():
+        return None
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        if manifest.get("engine") != ENGINE_VERSION or manifest.get("key") != key:
+            raise ValueError("manifest of another engine or key")
+        arrays: dict[str, np.ndarray] = {}
+        for name, expected in manifest["arrays"].items():
+            path = folder / f"{name}.npy"
+            if _sha256(path) != expected:
+                raise ValueError(f"{name}.npy does not match its checksum")
+            arrays[name] = np.load(path, mmap_mode="r", allow_pickle=False)
+        blob = bytes(arrays["texts.blob"])
+        offsets = arrays["texts.offsets"].tolist()
+        texts = [blob[a:b].decode("utf-8") for a, b in itertools.pairwise(offsets)]
+        terms = manifest["terms"]
+        index = SearchIndex(
+            version=manifest["version"],
+            params=RankingParams(**manifest["params"]),
+            articles=tuple(ArticleMeta(**a) for a in manifest["articles"]),
+            languages=tuple(manifest["languages"]),
+            texts=texts,
+            **{name: arrays[name] for name in _ARRAYS},
+            vocab={term: tid for tid, term in enumerate(terms)},
+            **{
+                name: _Bm25Matrix(
+                    arrays[f"{name}.data"],
+                    arrays[f"{name}.indices"],
+                    arrays[f"{name}.indptr"],
+                    int(manifest["num_docs"][name]),
+                )
+                for name in _MATRICES
+            },
+        )
+        if len(texts) != index.size or len(index.sent_article) != len(texts):
+            raise ValueError("arrays of different lengths")
+        problems = [LoadProblem(**p) for p in manifest["problems"]]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.warning("index cache %s is unusable (%s); rebuilding", key, exc)
+        shutil.rmtree(folder, ignore_errors=True)
+        return None
+    return CachedIndex(index, problems)

@@ -1,0 +1,62 @@
+"""The index cache: reused when nothing changed, rebuilt when files change or the cache is damaged."""
+
+from __future__ import annotations
+
+from bot import cache
+from bot.service import QAService
+from tests.conftest import write_article
+
+QUESTION = "Combien de roquettes ont frappé la base de Balad ?"
+
+
+def test_a_restart_with_unchanged_files_uses_the_cache_and_answers_the_same(corpus_dir, tmp_path):
+    first = QAService(corpus_dir, cache_dir=tmp_path / "cache")
+    assert first.load().ok and not first.last_load_from_cache
+    second = QAService(corpus_dir, cache_dir=tmp_path / "cache")
+    report = second.load()
+    assert report.ok and second.last_load_from_cache
+    assert report.version == first.engine.version and report.sentences == first.engine.index.size
+    a, b = first.engine.answer(QUESTION), second.engine.answer(QUESTION)
+    assert [r.model_dump() for r in a.results] == [r.model_dump() for r in b.results]
+
+
+def test_a_changed_file_misses_the_cache(corpus_dir, tmp_path):
+    QAService(corpus_dir, cache_dir=tmp_path / "cache").load()
+    write_article(corpus_dir, "neuf.md", "Le pont de Mossoul a rouvert.", title="Pont", source="T")
+    service = QAService(corpus_dir, cache_dir=tmp_path / "cache")
+    report = service.load()
+    assert not service.last_load_from_cache and report.articles == 2
+    assert len(list((tmp_path / "cache").iterdir())) == 1  # the stale entry is gone
+
+
+def test_rejected_files_are_remembered_by_the_cache(corpus_dir, tmp_path):
+    (corpus_dir / "casse.md").write_text("---\nsource: X\n---\n\nTexte.\n", encoding="utf-8")
+    QAService(corpus_dir, cache_dir=tmp_path / "cache").load()
+    service = QAService(corpus_dir, cache_dir=tmp_path / "cache")
+    report = service.load()
+    assert service.last_load_from_cache and [p.path for p in report.problems] == ["casse.md"]
+
+
+def test_a_truncated_or_corrupt_cache_is_detected_and_rebuilt(corpus_dir, tmp_path):
+    QAService(corpus_dir, cache_dir=tmp_path / "cache").load()
+    [entry] = (tmp_path / "cache").iterdir()
+    data = entry / "sentences.data.npy"
+    data.write_bytes(data.read_bytes()[:-16])
+    service = QAService(corpus_dir, cache_dir=tmp_path / "cache")
+    report = service.load()
+    assert report.ok and not service.last_load_from_cache
+    assert "Au moins sept" in service.engine.answer(QUESTION).results[0].text
+    [entry] = (tmp_path / "cache").iterdir()
+    manifest = entry / "manifest.json"
+    manifest.write_text("{not json", encoding="utf-8")
+    service = QAService(corpus_dir, cache_dir=tmp_path / "cache")
+    assert service.load().ok and not service.last_load_from_cache
+
+
+def test_cache_key_depends_on_every_file(corpus_dir):
+    files = cache.scan_files(corpus_dir, 10_000_000)
+    from bot.index import RankingParams
+
+    key = cache.cache_key(files, RankingParams())
+    assert key != cache.cache_key({**files, "x.md": "0"}, RankingParams())
+    assert key != cache.cache_key(files, RankingParams(k1=2.0))
