@@ -19,21 +19,17 @@ words ("Personne n'a été blessé.") can still win from the words around it.
 
 from __future__ import annotations
 
-import logging
 import math
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import bm25s
 import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from bot.models import Corpus
 from bot.text import analyzer
-
-# bm25s logs every index build at DEBUG on its own logger; that is noise for us.
-logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 
 @dataclass(frozen=True)
@@ -83,15 +79,38 @@ class _Bm25Matrix:
     num_docs: int
 
     @classmethod
-    def build(cls, docs: list[list[int]], vocab: dict[str, int], params: RankingParams) -> _Bm25Matrix:
-        if not docs or not vocab:  # an empty corpus: nothing matches, nothing fails
+    def build(
+        cls, tokens: np.ndarray, lengths: np.ndarray, vocab_size: int, params: RankingParams
+    ) -> _Bm25Matrix:
+        """The Lucene BM25 matrix of documents given as one flat array of term ids and their lengths.
+
+        Vectorised (no Python loop over documents): the same scores bm25s computes with
+        ``method="lucene"`` — the tests check both against bm25s and rank_bm25 — in a fraction of
+        the time and memory at a million sentences.
+        """
+        num_docs = len(lengths)
+        if num_docs == 0 or len(tokens) == 0:  # an empty corpus: nothing matches, nothing fails
             return cls(
-                np.zeros(0, np.float32), np.zeros(0, np.int32), np.zeros(len(vocab) + 1, np.int64), len(docs)
+                np.zeros(0, np.float32), np.zeros(0, np.int32), np.zeros(vocab_size + 1, np.int64), num_docs
             )
-        model = bm25s.BM25(k1=params.k1, b=params.b, method="lucene")
-        model.index((docs, vocab), create_empty_token=False, show_progress=False)
-        s = model.scores
-        return cls(s["data"], s["indices"], s["indptr"], int(s["num_docs"]))
+        lengths = lengths.astype(np.int64)
+        docs = np.repeat(np.arange(num_docs, dtype=np.int64), lengths)
+        # Sort by (term, doc): equal pairs become runs, whose length is the term frequency.
+        pair = tokens.astype(np.int64) * num_docs + docs
+        pair.sort(kind="stable")
+        starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
+        tf = np.diff(np.r_[starts, len(pair)]).astype(np.float32)
+        unique = pair[starts]
+        del pair
+        term = (unique // num_docs).astype(np.int64)
+        doc = (unique % num_docs).astype(np.int32)
+        df = np.bincount(term, minlength=vocab_size)
+        idf = np.log1p((num_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
+        norm = params.k1 * (1 - params.b + params.b * lengths / max(lengths.mean(), 1e-9))
+        data = (idf[term] * tf / (tf + norm[doc].astype(np.float32))).astype(np.float32)
+        indptr = np.zeros(vocab_size + 1, dtype=np.int64)
+        np.cumsum(df, out=indptr[1:])
+        return cls(data, doc, indptr, num_docs)
 
     def scores(self, term_ids: Sequence[int], weights: Sequence[float] | None = None) -> np.ndarray:
         """Weighted sum of the rows of `term_ids`, as a dense vector over documents (float64)."""
@@ -155,29 +174,32 @@ class SearchIndex:
         """Analyse every sentence of `corpus` and build both BM25 matrices."""
         params = params or RankingParams()
         vocab: dict[str, int] = {}
-        sent_docs: list[list[int]] = []
-        para_docs: list[list[int]] = []
+        sent_tokens, sent_lengths = array("i"), array("i")
+        para_tokens, para_lengths = array("i"), array("i")
         texts: list[str] = []
-        sent_article: list[int] = []
-        sent_paragraph: list[int] = []
-        sent_para_index: list[int] = []
-        sent_position: list[int] = []
+        sent_article = array("i")
+        sent_paragraph = array("i")
+        sent_para_index = array("i")
+        sent_position = array("i")
         metas: list[ArticleMeta] = []
         for a_idx, article in enumerate(corpus.articles):
             terms_of = analyzer(article.language).terms
             title_ids = [vocab.setdefault(t, len(vocab)) for t in terms_of(article.title)]
             for paragraph in article.paragraphs:
-                para_ids: list[int] = list(title_ids)
+                para_length = len(title_ids)
+                para_tokens.extend(title_ids)
                 for position, sentence in enumerate(paragraph.sentences, start=1):
-                    sent_position.append(position)
                     ids = [vocab.setdefault(t, len(vocab)) for t in terms_of(sentence.text)]
-                    sent_docs.append(ids)
-                    para_ids.extend(ids)
+                    sent_tokens.extend(ids)
+                    sent_lengths.append(len(ids))
+                    para_tokens.extend(ids)
+                    para_length += len(ids)
                     texts.append(sentence.text)
                     sent_article.append(a_idx)
                     sent_paragraph.append(paragraph.number)
-                    sent_para_index.append(len(para_docs))
-                para_docs.append(para_ids)
+                    sent_para_index.append(len(para_lengths))
+                    sent_position.append(position)
+                para_lengths.append(para_length)
             metas.append(
                 ArticleMeta(
                     id=article.id,
@@ -192,20 +214,23 @@ class SearchIndex:
                     sentence_count=article.sentence_count,
                 )
             )
-        para_index = np.asarray(sent_para_index, dtype=np.int32)
+
+        def as_array(values: array) -> np.ndarray:
+            return np.frombuffer(values, dtype=np.int32).copy() if len(values) else np.zeros(0, np.int32)
+
         return cls(
             version=corpus.version,
             params=params,
             articles=tuple(metas),
             languages=tuple(sorted({m.language for m in metas})),
             texts=texts,
-            sent_article=np.asarray(sent_article, dtype=np.int32),
-            sent_paragraph=np.asarray(sent_paragraph, dtype=np.int32),
-            sent_para_index=para_index,
-            sent_position=np.asarray(sent_position, dtype=np.int32),
+            sent_article=as_array(sent_article),
+            sent_paragraph=as_array(sent_paragraph),
+            sent_para_index=as_array(sent_para_index),
+            sent_position=as_array(sent_position),
             vocab=vocab,
-            sentences=_Bm25Matrix.build(sent_docs, vocab, params),
-            paragraphs=_Bm25Matrix.build(para_docs, vocab, params),
+            sentences=_Bm25Matrix.build(as_array(sent_tokens), as_array(sent_lengths), len(vocab), params),
+            paragraphs=_Bm25Matrix.build(as_array(para_tokens), as_array(para_lengths), len(vocab), params),
         )
 
     # -- queries ---------------------------------------------------------------------------

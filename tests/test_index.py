@@ -1,4 +1,4 @@
-"""The serving engine's BM25 agrees with rank_bm25, the reference for what the scores mean."""
+"""The serving BM25 matrix agrees with rank_bm25 (what the scores mean) and with bm25s (Lucene)."""
 
 import math
 
@@ -72,3 +72,14 @@ def test_unknown_word_is_matched_to_its_closest_spelling(index):
 
 def test_short_unknown_words_are_not_guessed(index):
     assert index.resolve_terms(["xyz"]) == {"xyz": None}
+
+
+@pytest.mark.parametrize("question", ["roquettes Balad", "sécurité base américaine Irak", "OTAN Daech mission"])
+def test_matrix_matches_bm25s_lucene(index, question):
+    import bm25s
+
+    model = bm25s.BM25(k1=1.2, b=0.75, method="lucene")
+    model.index(sentence_tokens(index), show_progress=False)
+    terms = [t for t in index.query_terms(question) if t in index.vocab]
+    ours = index.sentences.scores([index.vocab[t] for t in terms])
+    np.testing.assert_allclose(ours, model.get_scores(terms), rtol=1e-5, atol=1e-6)
