@@ -124,6 +124,22 @@ class _Bm25Matrix:
             val = np.concatenate([self.data[s] * w for s, w in zip(slices, weights, strict=True)])
         return np.bincount(idx, weights=val, minlength=self.num_docs)
 
+    def scores_at(
+        self, term_ids: Sequence[int], weights: Sequence[float] | None, docs: np.ndarray
+    ) -> np.ndarray:
+        """Like `scores`, but only for the sorted document ids `docs` (one value per doc)."""
+        out = np.zeros(len(docs))
+        for i, t in enumerate(term_ids):
+            column = self.indices[self.indptr[t] : self.indptr[t + 1]]
+            values = self.data[self.indptr[t] : self.indptr[t + 1]]
+            # Both sides are sorted: locate the postings that fall on candidate docs.
+            pos = np.searchsorted(docs, column)
+            hit = pos < len(docs)
+            hit[hit] = docs[pos[hit]] == column[hit]
+            contribution = values[hit] if weights is None else values[hit] * weights[i]
+            out[pos[hit]] += contribution  # a term's postings name each doc once
+        return out
+
     def contains(self, term_id: int, docs: np.ndarray) -> np.ndarray:
         """Which of `docs` contain `term_id` (bool per doc)."""
         column = self.indices[self.indptr[term_id] : self.indptr[term_id + 1]]
@@ -153,6 +169,7 @@ class SearchIndex:
     sentences: _Bm25Matrix
     paragraphs: _Bm25Matrix
     _first_in_para: np.ndarray = field(init=False, repr=False)
+    _para_start: np.ndarray = field(init=False, repr=False)
     _last_in_para: np.ndarray = field(init=False, repr=False)
     _vocab_by_length: dict[int, list[str]] = field(default_factory=dict, repr=False)
     _terms: list[str] | None = field(default=None, repr=False)
@@ -163,6 +180,10 @@ class SearchIndex:
         self._first_in_para[1:] = para_index[1:] != para_index[:-1]
         self._last_in_para = np.ones(len(para_index), dtype=bool)
         self._last_in_para[:-1] = para_index[1:] != para_index[:-1]
+        # Sentences of paragraph p are para_start[p] .. para_start[p + 1] - 1 (they are contiguous).
+        counts = np.bincount(para_index, minlength=self.paragraphs.num_docs)
+        self._para_start = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=self._para_start[1:])
 
     @property
     def size(self) -> int:
@@ -295,22 +316,35 @@ class SearchIndex:
         if not ids:
             return []
         w = [weights.get(t, 1.0) for t in ids] if weights else None
-        sent = self.sentences.scores(ids, w)
-        para = self.paragraphs.scores(ids, w)[self.sent_para_index]
+        # Only sentences of paragraphs that hold a query term can score above zero (a sentence's
+        # terms are in its paragraph), so the work is proportional to those, not to the corpus.
+        para_scores = self.paragraphs.scores(ids, w)
+        paras = np.flatnonzero(para_scores)
+        if len(paras) == 0:
+            return []
+        starts, ends = self._para_start[paras], self._para_start[paras + 1]
+        sizes = ends - starts
+        cand = np.repeat(starts - np.cumsum(np.r_[0, sizes[:-1]]), sizes) + np.arange(sizes.sum())
+        sent = self.sentences.scores_at(ids, w, cand)
+        first, last = self._first_in_para[cand], self._last_in_para[cand]
         prev = np.zeros_like(sent)
         prev[1:] = sent[:-1]
-        prev[self._first_in_para] = 0.0
+        prev[first] = 0.0
         nxt = np.zeros_like(sent)
         nxt[:-1] = sent[1:]
-        nxt[self._last_in_para] = 0.0
+        nxt[last] = 0.0
         p = self.params
-        context = p.neighbour_weight * (prev + nxt) + p.paragraph_weight * para
+        context = (
+            p.neighbour_weight * (prev + nxt) + p.paragraph_weight * para_scores[self.sent_para_index[cand]]
+        )
         total = sent + context
         k = min(k, len(total))
         top = np.argpartition(-total, k - 1)[:k]
-        top = top[np.lexsort((top, -total[top]))]
+        top = top[np.lexsort((cand[top], -total[top]))]
         return [
-            Candidate(int(i), float(total[i]), float(sent[i]), float(context[i])) for i in top if total[i] > 0
+            Candidate(int(cand[j]), float(total[j]), float(sent[j]), float(context[j]))
+            for j in top
+            if total[j] > 0
         ]
 
     def sentence_id(self, sentence: int) -> str:

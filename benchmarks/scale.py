@@ -1,0 +1,243 @@
+"""Scale benchmark: build time, peak memory, query latency, warm start, vs rank_bm25, at N sentences.
+
+Each size runs in fresh child processes so memory figures are not polluted by the previous one:
+- build:  synthetic corpus (pre-split sentences, see synth_corpus.py) -> SearchIndex.build, timed;
+          peak RSS of that process; query latency over real PIAF questions (whole path: analysis,
+          typo resolution, scoring with context, ranking, coverage, excerpt assembly); the index is
+          saved to the on-disk cache; rank_bm25.BM25Okapi on the same tokens, timed on the same
+          questions (above `--bm25-cap` sentences it runs on a random sample of that size and its
+          per-query time is extrapolated linearly, which the output says).
+- warm:   a fresh process loads the cache (checksums verified, arrays memory-mapped) and answers:
+          warm-start time and resident memory while serving.
+- lag:    inside an asyncio loop, a full rebuild runs off the loop (as /reload does) while a ticker
+          measures the largest gap between 10 ms ticks and questions keep being answered.
+
+Usage: .venv/bin/python benchmarks/scale.py [--sizes 10000 100000 1000000] [--questions 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.synth_corpus import PIAF, synthetic_sentences  # noqa: E402
+
+
+def rss_mb() -> float:
+    """Current resident memory of this process (Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def questions(limit: int) -> list[str]:
+    data = json.loads(PIAF.read_text(encoding="utf-8"))
+    out = [qa["question"] for a in data["data"] for p in a["paragraphs"] for qa in p["qas"]]
+    random.Random(3).shuffle(out)
+    return out[:limit]
+
+
+def synthetic_corpus(n: int):
+    """Articles of 20-45 sentences in paragraphs of 2-5, built directly as models."""
+    from bot.corpus import corpus_version
+    from bot.models import Article, Corpus, Paragraph, Sentence
+
+    rng = random.Random(1)
+    sentences = synthetic_sentences(n)
+    articles = []
+    left = n
+    while left > 0:
+        size = min(left, rng.randint(20, 45))
+        left -= size
+        aid = f"a{len(articles):06d}"
+        paragraphs = []
+        done = 0
+        while done < size:
+            k = min(size - done, rng.randint(2, 5))
+            number = len(paragraphs) + 1
+            paragraphs.append(Paragraph(number=number, text="", sentences=tuple(
+                Sentence(id=f"{aid}#p{number}s{i + 1}", text=next(sentences)) for i in range(k))))
+            done += k
+        articles.append(Article(id=aid, title=f"Dépêche {aid}", source="Synthétique", language="fr",
+                                paragraphs=tuple(paragraphs), path=f"{aid}.md", checksum=f"{len(articles):064d}"))
+    return Corpus(articles=tuple(articles), version=corpus_version(articles))
+
+
+def percentiles(values: list[float]) -> tuple[float, float]:
+    ordered = sorted(values)
+    return statistics.median(ordered), ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def child_build(n: int, cache_dir: str, n_questions: int, bm25_cap: int) -> dict:
+    from rank_bm25 import BM25Okapi
+
+    from bot import cache
+    from bot.answer import Engine
+    from bot.index import SearchIndex
+    from bot.text import analyzer
+
+    corpus = synthetic_corpus(n)
+    rss_corpus = rss_mb()
+    start = time.perf_counter()
+    index = SearchIndex.build(corpus)
+    build_s = time.perf_counter() - start
+    peak = peak_mb()
+    engine = Engine(index)
+    qs = questions(n_questions)
+    for q in qs[:20]:
+        engine.answer(q)  # warm the analyzer's word cache, as a running bot has
+    times = []
+    for q in qs:
+        t0 = time.perf_counter()
+        engine.answer(q)
+        times.append((time.perf_counter() - t0) * 1000)
+    p50, p95 = percentiles(times)
+    start = time.perf_counter()
+    cache.save(Path(cache_dir), "bench", index, [])
+    save_s = time.perf_counter() - start
+
+    sample = index.texts if len(index.texts) <= bm25_cap else random.Random(5).sample(index.texts, bm25_cap)
+    tokens = [analyzer("fr").terms(t) for t in sample]
+    del corpus
+    start = time.perf_counter()
+    bm25 = BM25Okapi(tokens)
+    bm25_build = time.perf_counter() - start
+    bm25_times = []
+    for q in qs[:10]:
+        terms = analyzer("fr").terms(q)
+        t0 = time.perf_counter()
+        scores = bm25.get_scores(terms)
+        scores.argsort()[-10:]
+        bm25_times.append((time.perf_counter() - t0) * 1000)
+    factor = len(index.texts) / len(sample)
+    return {
+        "n": len(index.texts), "articles": len(index.articles), "vocab": len(index.vocab),
+        "build_s": build_s, "peak_rss_mb": peak, "rss_corpus_mb": rss_corpus,
+        "p50_ms": p50, "p95_ms": p95, "save_s": save_s,
+        "bm25_sample": len(sample), "bm25_build_s": bm25_build * factor,
+        "bm25_ms": statistics.median(bm25_times) * factor, "bm25_extrapolated": factor > 1,
+    }
+
+
+def child_warm(cache_dir: str, n_questions: int) -> dict:
+    rss0 = rss_mb()
+    start = time.perf_counter()
+    from bot import cache
+    from bot.answer import Engine
+
+    cached = cache.load(Path(cache_dir), "bench")
+    assert cached is not None
+    engine = Engine(cached.index)
+    engine.answer("Combien de roquettes ?")
+    warm_s = time.perf_counter() - start
+    qs = questions(n_questions)
+    times = []
+    for q in qs:
+        t0 = time.perf_counter()
+        engine.answer(q)
+        times.append((time.perf_counter() - t0) * 1000)
+    p50, p95 = percentiles(times)
+    return {"warm_s": warm_s, "serving_rss_mb": rss_mb() - rss0, "warm_p50_ms": p50, "warm_p95_ms": p95}
+
+
+def child_lag(n: int) -> dict:
+    from bot.answer import Engine
+    from bot.index import SearchIndex
+
+    corpus = synthetic_corpus(n)
+    engine = Engine(SearchIndex.build(corpus))
+    qs = questions(200)
+
+    async def main() -> dict:
+        loop = asyncio.get_running_loop()
+        gaps: list[float] = []
+        answered = 0
+        done = asyncio.Event()
+
+        async def ticker() -> None:
+            last = loop.time()
+            while not done.is_set():
+                await asyncio.sleep(0.01)
+                now = loop.time()
+                gaps.append(now - last - 0.01)
+                last = now
+
+        async def asker() -> None:
+            nonlocal answered
+            i = 0
+            while not done.is_set():
+                await asyncio.to_thread(engine.answer, qs[i % len(qs)])
+                answered += 1
+                i += 1
+                await asyncio.sleep(0.05)
+
+        tasks = [asyncio.create_task(ticker()), asyncio.create_task(asker())]
+        start = time.perf_counter()
+        await asyncio.to_thread(SearchIndex.build, corpus)
+        rebuild_s = time.perf_counter() - start
+        done.set()
+        await asyncio.gather(*tasks)
+        return {"rebuild_s": rebuild_s, "max_lag_ms": max(gaps) * 1000,
+                "p99_lag_ms": sorted(gaps)[int(0.99 * (len(gaps) - 1))] * 1000, "answered_during": answered}
+
+    return asyncio.run(main())
+
+
+def run_child(*args: str) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--questions", type=int, default=300)
+    parser.add_argument("--bm25-cap", type=int, default=100_000)
+    parser.add_argument("--child", nargs="+")
+    args = parser.parse_args()
+    if args.child:
+        kind, *rest = args.child
+        if kind == "build":
+            result = child_build(int(rest[0]), rest[1], args.questions, args.bm25_cap)
+        elif kind == "warm":
+            result = child_warm(rest[0], args.questions)
+        else:
+            result = child_lag(int(rest[0]))
+        print(json.dumps(result))
+        return
+    header = (f"{'sentences':>10} {'build s':>8} {'peak MB':>8} {'p50 ms':>7} {'p95 ms':>7} {'warm s':>7} "
+              f"{'serve MB':>9} {'lag ms':>7} {'bm25 ms':>9} {'speed-up':>9}")
+    print(header)
+    for n in args.sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            built = run_child("build", str(n), tmp)
+            warm = run_child("warm", tmp)
+        lag = run_child("lag", str(n))
+        note = "*" if built["bm25_extrapolated"] else ""
+        print(f"{built['n']:>10,} {built['build_s']:>8.1f} {built['peak_rss_mb']:>8.0f} {built['p50_ms']:>7.2f} "
+              f"{built['p95_ms']:>7.2f} {warm['warm_s']:>7.2f} {warm['serving_rss_mb']:>9.0f} "
+              f"{lag['max_lag_ms']:>7.1f} {built['bm25_ms']:>8.0f}{note} {built['bm25_ms'] / built['p50_ms']:>8.0f}x",
+              flush=True)
+        print(f"           details: {json.dumps({**built, **warm, **lag})}", flush=True)
+    print("* rank_bm25 timed on a random sample of --bm25-cap sentences, per-query time scaled linearly to N")
+
+
+if __name__ == "__main__":
+    main()
