@@ -72,11 +72,27 @@ def synthetic_corpus(n: int):
         while done < size:
             k = min(size - done, rng.randint(2, 5))
             number = len(paragraphs) + 1
-            paragraphs.append(Paragraph(number=number, text="", sentences=tuple(
-                Sentence(id=f"{aid}#p{number}s{i + 1}", text=next(sentences)) for i in range(k))))
+            paragraphs.append(
+                Paragraph(
+                    number=number,
+                    text="",
+                    sentences=tuple(
+                        Sentence(id=f"{aid}#p{number}s{i + 1}", text=next(sentences)) for i in range(k)
+                    ),
+                )
+            )
             done += k
-        articles.append(Article(id=aid, title=f"Dépêche {aid}", source="Synthétique", language="fr",
-                                paragraphs=tuple(paragraphs), path=f"{aid}.md", checksum=f"{len(articles):064d}"))
+        articles.append(
+            Article(
+                id=aid,
+                title=f"Dépêche {aid}",
+                source="Synthétique",
+                language="fr",
+                paragraphs=tuple(paragraphs),
+                path=f"{aid}.md",
+                checksum=f"{len(articles):064d}",
+            )
+        )
     return Corpus(articles=tuple(articles), version=corpus_version(articles))
 
 
@@ -128,11 +144,19 @@ def child_build(n: int, cache_dir: str, n_questions: int, bm25_cap: int) -> dict
         bm25_times.append((time.perf_counter() - t0) * 1000)
     factor = len(index.texts) / len(sample)
     return {
-        "n": len(index.texts), "articles": len(index.articles), "vocab": len(index.vocab),
-        "build_s": build_s, "peak_rss_mb": peak, "rss_corpus_mb": rss_corpus,
-        "p50_ms": p50, "p95_ms": p95, "save_s": save_s,
-        "bm25_sample": len(sample), "bm25_build_s": bm25_build * factor,
-        "bm25_ms": statistics.median(bm25_times) * factor, "bm25_extrapolated": factor > 1,
+        "n": len(index.texts),
+        "articles": len(index.articles),
+        "vocab": len(index.vocab),
+        "build_s": build_s,
+        "peak_rss_mb": peak,
+        "rss_corpus_mb": rss_corpus,
+        "p50_ms": p50,
+        "p95_ms": p95,
+        "save_s": save_s,
+        "bm25_sample": len(sample),
+        "bm25_build_s": bm25_build * factor,
+        "bm25_ms": statistics.median(bm25_times) * factor,
+        "bm25_extrapolated": factor > 1,
     }
 
 
@@ -194,14 +218,20 @@ def child_lag(n: int) -> dict:
         rebuild_s = time.perf_counter() - start
         done.set()
         await asyncio.gather(*tasks)
-        return {"rebuild_s": rebuild_s, "max_lag_ms": max(gaps) * 1000,
-                "p99_lag_ms": sorted(gaps)[int(0.99 * (len(gaps) - 1))] * 1000, "answered_during": answered}
+        return {
+            "rebuild_s": rebuild_s,
+            "max_lag_ms": max(gaps) * 1000,
+            "p99_lag_ms": sorted(gaps)[int(0.99 * (len(gaps) - 1))] * 1000,
+            "answered_during": answered,
+        }
 
     return asyncio.run(main())
 
 
 def run_child(*args: str) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", *args], capture_output=True, text=True, check=True
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -222,8 +252,10 @@ def main() -> None:
             result = child_lag(int(rest[0]))
         print(json.dumps(result))
         return
-    header = (f"{'sentences':>10} {'build s':>8} {'peak MB':>8} {'p50 ms':>7} {'p95 ms':>7} {'warm s':>7} "
-              f"{'serve MB':>9} {'lag ms':>7} {'bm25 ms':>9} {'speed-up':>9}")
+    header = (
+        f"{'sentences':>10} {'build s':>8} {'peak MB':>8} {'p50 ms':>7} {'p95 ms':>7} {'warm s':>7} "
+        f"{'serve MB':>9} {'lag ms':>7} {'bm25 ms':>9} {'speed-up':>9}"
+    )
     print(header)
     for n in args.sizes:
         with tempfile.TemporaryDirectory() as tmp:
@@ -231,10 +263,13 @@ def main() -> None:
             warm = run_child("warm", tmp)
         lag = run_child("lag", str(n))
         note = "*" if built["bm25_extrapolated"] else ""
-        print(f"{built['n']:>10,} {built['build_s']:>8.1f} {built['peak_rss_mb']:>8.0f} {built['p50_ms']:>7.2f} "
-              f"{built['p95_ms']:>7.2f} {warm['warm_s']:>7.2f} {warm['serving_rss_mb']:>9.0f} "
-              f"{lag['max_lag_ms']:>7.1f} {built['bm25_ms']:>8.0f}{note} {built['bm25_ms'] / built['p50_ms']:>8.0f}x",
-              flush=True)
+        print(
+            f"{built['n']:>10,} {built['build_s']:>8.1f} {built['peak_rss_mb']:>8.0f} "
+            f"{built['p50_ms']:>7.2f} {built['p95_ms']:>7.2f} {warm['warm_s']:>7.2f} "
+            f"{warm['serving_rss_mb']:>9.0f} {lag['max_lag_ms']:>7.1f} {built['bm25_ms']:>8.0f}{note} "
+            f"{built['bm25_ms'] / built['p50_ms']:>8.0f}x",
+            flush=True,
+        )
         print(f"           details: {json.dumps({**built, **warm, **lag})}", flush=True)
     print("* rank_bm25 timed on a random sample of --bm25-cap sentences, per-query time scaled linearly to N")
 

@@ -43,6 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
         default="all",
         help="questions to use: all, the tuning part, or the held-out part",
     )
+    ev.add_argument(
+        "--abstention",
+        action="store_true",
+        help='also ask each question without its own article, which must get "not found" (slower)',
+    )
     sub.add_parser("chat", help="local chat on the corpus, even when a Discord token is set")
     add = sub.add_parser("add", help="add an article from a link or a .md/.txt/.html file")
     add.add_argument("source", metavar="URL_OR_FILE")
@@ -69,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     corpus_dir = args.corpus or settings.corpus_dir
     if args.command == "eval":
-        return run_eval(args.file, as_json=args.json, split=args.split)
+        return run_eval(args.file, as_json=args.json, split=args.split, abstention=args.abstention)
     if not Path(corpus_dir).is_dir():
         print(f"error: corpus folder not found: {corpus_dir}", file=sys.stderr)
         return 2
@@ -169,9 +174,9 @@ def run_check(corpus_dir: Path) -> int:
     return 1 if corpus.problems or not corpus.articles else 0
 
 
-def run_eval(path: Path, *, as_json: bool, split: str) -> int:
-    """Evaluate sentence retrieval on a SQuAD-format file."""
-    from bot.evaluate import engine_ranker, evaluate, load_squad, split_questions
+def run_eval(path: Path, *, as_json: bool, split: str, abstention: bool = False) -> int:
+    """Evaluate sentence retrieval (and, optionally, "not found") on a SQuAD-format file."""
+    from bot.evaluate import engine_ranker, evaluate, evaluate_abstention, load_squad, split_questions
     from bot.service import build_engine
 
     if not path.is_file():
@@ -180,15 +185,32 @@ def run_eval(path: Path, *, as_json: bool, split: str) -> int:
     evalset = load_squad(path)
     questions = split_questions(evalset, split)
     engine = build_engine(evalset.corpus)
-    report = evaluate(engine_ranker(engine), questions, progress=not as_json and sys.stderr.isatty())
+    progress = not as_json and sys.stderr.isatty()
+    report = evaluate(engine_ranker(engine), questions, progress=progress)
+    abstained = (
+        evaluate_abstention(evalset, questions, build_engine, engine, progress) if abstention else None
+    )
     if as_json:
-        print(json.dumps(report.as_json()))
+        out = report.as_json()
+        if abstained is not None:
+            out["abstention"] = abstained.as_json()
+        print(json.dumps(out, ensure_ascii=False))
         return 0
     print(f"{report.questions} questions ({split}), {engine.index.size} sentences")
     for k, value in report.hits.items():
         print(f"hit@{k:<2}  {value:.3f}")
     print(f"MRR@10  {report.mrr:.3f}")
     print(f"time    {report.ms_per_question:.2f} ms/question")
+    print("\nby question type:   n  hit@1  hit@5  MRR@10")
+    for name, row in report.by_type.items():
+        print(
+            f"  {name:<14} {row['questions']:>5}  {row['hit@1']:.3f}  {row['hit@5']:.3f}  {row['mrr@10']:.3f}"
+        )
+    if abstained is not None:
+        print(
+            f"\nabstention: precision {abstained.precision:.3f}, recall {abstained.recall:.3f}, "
+            f"false not-found on answerable {abstained.false_not_found:.3f}"
+        )
     return 0
 
 

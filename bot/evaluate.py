@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from pathlib import Path
 from bot.answer import Engine
 from bot.corpus import corpus_version, slugify
 from bot.models import Article, Corpus, Paragraph, Sentence
-from bot.text import split_sentences
+from bot.text import fold, split_sentences
 
 CUTOFFS = (1, 3, 5)
 MRR_DEPTH = 10
@@ -110,15 +111,42 @@ class EvalReport:
     hits: dict[int, float]
     mrr: float
     ms_per_question: float
+    by_type: dict[str, dict[str, float]] = field(default_factory=dict)
 
-    def as_json(self) -> dict[str, float | int]:
-        """The documented `eval --json` object."""
-        out: dict[str, float | int] = {"questions": self.questions}
+    def as_json(self) -> dict[str, object]:
+        """The documented `eval --json` object (the first six keys are the contract)."""
+        out: dict[str, object] = {"questions": self.questions}
         for k in CUTOFFS:
             out[f"hit@{k}"] = round(self.hits[k], 4)
         out["mrr@10"] = round(self.mrr, 4)
         out["ms_per_question"] = round(self.ms_per_question, 3)
+        if self.by_type:
+            out["by_type"] = self.by_type
         return out
+
+
+QUESTION_TYPES = ("combien", "quand", "qui", "où", "quel", "pourquoi", "comment", "other")
+_TYPE_PATTERNS = [
+    ("pourquoi", r"\bpourquoi\b"),
+    ("comment", r"\bcomment\b"),
+    ("combien", r"\bcombien\b"),
+    ("quand", r"\bquand\b|\ben quelle annee\b|\ba quelle (date|epoque|periode)\b|\bdepuis quand\b"),
+    ("qui", r"\b(qui|a qui|de qui|par qui)\b"),
+    ("où", r"(^|\s)ou\s|(^|\s)d'ou\b|\bou se\b|\bou (est|sont|a|ont|se trouve)"),
+    ("quel", r"\b(quel|quelle|quels|quelles|lequel|laquelle|lesquels|lesquelles)\b"),
+]
+
+
+def question_type(question: str) -> str:
+    """The question's wh-word family (French), for the per-type breakdown."""
+    lowered = question.lower()
+    if "où" in lowered:
+        return "où"
+    folded = fold(lowered)
+    for name, pattern in _TYPE_PATTERNS:
+        if re.search(pattern, folded):
+            return name
+    return "other"
 
 
 Ranker = Callable[[str], list[str]]
@@ -144,12 +172,18 @@ def evaluate(ranker: Ranker, questions: Iterable[EvalQuestion], progress: bool =
         from tqdm import tqdm
 
         iterator = tqdm(items, desc="questions", unit="q", leave=False)
+    per_type: dict[str, list[float]] = {}
     start = time.perf_counter()
     for item in iterator:
         ranked = ranker(item.question)[:MRR_DEPTH]
         first = next((i for i, sid in enumerate(ranked) if sid in item.gold), None)
+        stats = per_type.setdefault(question_type(item.question), [0, 0, 0, 0.0])
+        stats[0] += 1
         if first is not None:
             reciprocal += 1.0 / (first + 1)
+            stats[1] += first < 1
+            stats[2] += first < 5
+            stats[3] += 1.0 / (first + 1)
             for k in CUTOFFS:
                 hits[k] += first < k
     elapsed = time.perf_counter() - start
@@ -159,7 +193,78 @@ def evaluate(ranker: Ranker, questions: Iterable[EvalQuestion], progress: bool =
         hits={k: hits[k] / n for k in CUTOFFS},
         mrr=reciprocal / n,
         ms_per_question=elapsed * 1000 / n,
+        by_type={
+            name: {
+                "questions": per_type[name][0],
+                "hit@1": round(per_type[name][1] / per_type[name][0], 4),
+                "hit@5": round(per_type[name][2] / per_type[name][0], 4),
+                "mrr@10": round(per_type[name][3] / per_type[name][0], 4),
+            }
+            for name in QUESTION_TYPES
+            if name in per_type
+        },
     )
+
+
+@dataclass(frozen=True)
+class AbstentionReport:
+    """How well "not found" is decided: on questions whose article is removed, and on the rest."""
+
+    answerable: int
+    unanswerable: int
+    abstained_unanswerable: int
+    abstained_answerable: int
+
+    @property
+    def precision(self) -> float:
+        """Share of "not found" answers that were right (the article really was absent)."""
+        said = self.abstained_unanswerable + self.abstained_answerable
+        return self.abstained_unanswerable / said if said else 0.0
+
+    @property
+    def recall(self) -> float:
+        """Share of unanswerable questions that got "not found"."""
+        return self.abstained_unanswerable / self.unanswerable if self.unanswerable else 0.0
+
+    @property
+    def false_not_found(self) -> float:
+        """Share of answerable questions that wrongly got "not found"."""
+        return self.abstained_answerable / self.answerable if self.answerable else 0.0
+
+    def as_json(self) -> dict[str, float | int]:
+        """The `abstention` object of `eval --json --abstention`."""
+        return {
+            "precision": round(self.precision, 4),
+            "recall": round(self.recall, 4),
+            "false_not_found": round(self.false_not_found, 4),
+            "answerable": self.answerable,
+            "unanswerable": self.unanswerable,
+        }
+
+
+def evaluate_abstention(
+    evalset: EvalSet,
+    questions: list[EvalQuestion],
+    build: Callable[[Corpus], Engine],
+    full: Engine,
+    progress: bool = False,
+) -> AbstentionReport:
+    """Ask each question of the full corpus, then of the corpus without its own article."""
+    by_article: dict[str, list[EvalQuestion]] = {}
+    for q in questions:
+        by_article.setdefault(q.article_id, []).append(q)
+    abstained_answerable = sum(not full.answer(q.question).answered for q in questions)
+    abstained_unanswerable = 0
+    groups: Iterable[tuple[str, list[EvalQuestion]]] = list(by_article.items())
+    if progress:
+        from tqdm import tqdm
+
+        groups = tqdm(groups, desc="articles left out", unit="article", leave=False)
+    for article_id, items in groups:
+        rest = tuple(a for a in evalset.corpus.articles if a.id != article_id)
+        engine = build(Corpus(articles=rest, version=f"without-{article_id}"))
+        abstained_unanswerable += sum(not engine.answer(q.question).answered for q in items)
+    return AbstentionReport(len(questions), len(questions), abstained_unanswerable, abstained_answerable)
 
 
 def is_heldout(title: str) -> bool:

@@ -74,7 +74,9 @@ def test_short_unknown_words_are_not_guessed(index):
     assert index.resolve_terms(["xyz"]) == {"xyz": None}
 
 
-@pytest.mark.parametrize("question", ["roquettes Balad", "sécurité base américaine Irak", "OTAN Daech mission"])
+@pytest.mark.parametrize(
+    "question", ["roquettes Balad", "sécurité base américaine Irak", "OTAN Daech mission"]
+)
 def test_matrix_matches_bm25s_lucene(index, question):
     import bm25s
 
