@@ -69,6 +69,20 @@ class Candidate:
     context_score: float
 
 
+def _repeat_index(lengths: np.ndarray, offsets: np.ndarray | None = None) -> np.ndarray:
+    """For runs of the given lengths: the run number of each position (or, with `offsets`,
+    offsets[run] + position within the run). Like `np.repeat(np.arange(n), lengths)`, but built
+    from bincount and cumsum, which do not hold the GIL for long: a rebuild in a thread must not
+    stall the bot's event loop."""
+    total = int(lengths.sum())
+    ends = np.cumsum(lengths)
+    run = np.cumsum(np.bincount(ends[:-1], minlength=total + 1)[:total])
+    if offsets is None:
+        return run
+    run_start = ends - lengths
+    return offsets[run] + (np.arange(total) - run_start[run])
+
+
 @dataclass
 class _Bm25Matrix:
     """bm25s' precomputed term x document score matrix (CSC), queried term by term."""
@@ -94,7 +108,7 @@ class _Bm25Matrix:
                 np.zeros(0, np.float32), np.zeros(0, np.int32), np.zeros(vocab_size + 1, np.int64), num_docs
             )
         lengths = lengths.astype(np.int64)
-        docs = np.repeat(np.arange(num_docs, dtype=np.int64), lengths)
+        docs = _repeat_index(lengths)
         # Sort by (term, doc): equal pairs become runs, whose length is the term frequency.
         pair = tokens.astype(np.int64) * num_docs + docs
         pair.sort(kind="stable")
@@ -324,7 +338,7 @@ class SearchIndex:
             return []
         starts, ends = self._para_start[paras], self._para_start[paras + 1]
         sizes = ends - starts
-        cand = np.repeat(starts - np.cumsum(np.r_[0, sizes[:-1]]), sizes) + np.arange(sizes.sum())
+        cand = _repeat_index(sizes, starts)
         sent = self.sentences.scores_at(ids, w, cand)
         first, last = self._first_in_para[cand], self._last_in_para[cand]
         prev = np.zeros_like(sent)
