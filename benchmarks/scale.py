@@ -1,7 +1,8 @@
 """Scale benchmark: build time, peak memory, query latency, warm start, vs rank_bm25, at N sentences.
 
 Each size runs in fresh child processes so memory figures are not polluted by the previous one:
-- build:  synthetic corpus (pre-split sentences, see synth_corpus.py) -> SearchIndex.build, timed;
+- build:  synthetic sentences (see synth_corpus.py) streamed as validated article models into
+          SearchIndex.build, timed (model creation included; sentence splitting is not: see README);
           peak RSS of that process; query latency over real PIAF questions (whole path: analysis,
           typo resolution, scoring with context, ranking, coverage, excerpt assembly); the index is
           saved to the on-disk cache; rank_bm25.BM25Okapi on the same tokens, timed on the same
@@ -54,46 +55,47 @@ def questions(limit: int) -> list[str]:
     return out[:limit]
 
 
-def synthetic_corpus(n: int):
-    """Articles of 20-45 sentences in paragraphs of 2-5, built directly as models."""
-    from bot.corpus import corpus_version
-    from bot.models import Article, Corpus, Paragraph, Sentence
-
+def synthetic_specs(n: int) -> list[list[list[str]]]:
+    """Articles (lists of paragraphs of sentences) of 20-45 sentences in paragraphs of 2-5."""
     rng = random.Random(1)
     sentences = synthetic_sentences(n)
-    articles = []
+    specs: list[list[list[str]]] = []
     left = n
     while left > 0:
         size = min(left, rng.randint(20, 45))
         left -= size
-        aid = f"a{len(articles):06d}"
-        paragraphs = []
+        paragraphs: list[list[str]] = []
         done = 0
         while done < size:
             k = min(size - done, rng.randint(2, 5))
-            number = len(paragraphs) + 1
-            paragraphs.append(
-                Paragraph(
-                    number=number,
-                    text="",
-                    sentences=tuple(
-                        Sentence(id=f"{aid}#p{number}s{i + 1}", text=next(sentences)) for i in range(k)
-                    ),
-                )
-            )
+            paragraphs.append([next(sentences) for _ in range(k)])
             done += k
-        articles.append(
-            Article(
-                id=aid,
-                title=f"Dépêche {aid}",
-                source="Synthétique",
-                language="fr",
-                paragraphs=tuple(paragraphs),
-                path=f"{aid}.md",
-                checksum=f"{len(articles):064d}",
-            )
+        specs.append(paragraphs)
+    return specs
+
+
+def synthetic_articles(specs: list[list[list[str]]]):
+    """Validated article models, made one at a time as the loader streams them."""
+    from bot.models import Article, Paragraph, Sentence
+
+    for a, paragraphs in enumerate(specs):
+        aid = f"a{a:06d}"
+        yield Article(
+            id=aid,
+            title=f"Dépêche {aid}",
+            source="Synthétique",
+            language="fr",
+            path=f"{aid}.md",
+            checksum=f"{a:064d}",
+            paragraphs=tuple(
+                Paragraph(
+                    number=p,
+                    text=" ".join(ss),
+                    sentences=tuple(Sentence(id=f"{aid}#p{p}s{i}", text=t) for i, t in enumerate(ss, 1)),
+                )
+                for p, ss in enumerate(paragraphs, 1)
+            ),
         )
-    return Corpus(articles=tuple(articles), version=corpus_version(articles))
 
 
 def percentiles(values: list[float]) -> tuple[float, float]:
@@ -109,10 +111,10 @@ def child_build(n: int, cache_dir: str, n_questions: int, bm25_cap: int) -> dict
     from bot.index import SearchIndex
     from bot.text import analyzer
 
-    corpus = synthetic_corpus(n)
+    specs = synthetic_specs(n)
     rss_corpus = rss_mb()
     start = time.perf_counter()
-    index = SearchIndex.build(corpus)
+    index = SearchIndex.build(synthetic_articles(specs))
     build_s = time.perf_counter() - start
     peak = peak_mb()
     engine = Engine(index)
@@ -131,7 +133,7 @@ def child_build(n: int, cache_dir: str, n_questions: int, bm25_cap: int) -> dict
 
     sample = index.texts if len(index.texts) <= bm25_cap else random.Random(5).sample(index.texts, bm25_cap)
     tokens = [analyzer("fr").terms(t) for t in sample]
-    del corpus
+    del specs
     start = time.perf_counter()
     bm25 = BM25Okapi(tokens)
     bm25_build = time.perf_counter() - start
@@ -185,8 +187,8 @@ def child_lag(n: int) -> dict:
     from bot.answer import Engine
     from bot.index import SearchIndex
 
-    corpus = synthetic_corpus(n)
-    engine = Engine(SearchIndex.build(corpus))
+    specs = synthetic_specs(n)
+    engine = Engine(SearchIndex.build(synthetic_articles(specs)))
     qs = questions(200)
 
     async def main() -> dict:
@@ -214,7 +216,7 @@ def child_lag(n: int) -> dict:
 
         tasks = [asyncio.create_task(ticker()), asyncio.create_task(asker())]
         start = time.perf_counter()
-        await asyncio.to_thread(SearchIndex.build, corpus)
+        await asyncio.to_thread(SearchIndex.build, synthetic_articles(specs))
         rebuild_s = time.perf_counter() - start
         done.set()
         await asyncio.gather(*tasks)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import frontmatter
 import yaml
@@ -14,6 +15,9 @@ from pydantic import ValidationError
 
 from bot.models import Article, Corpus, FrontMatter, LoadProblem, Paragraph, Sentence
 from bot.text import clean_text, fold, split_sentences
+
+if TYPE_CHECKING:
+    from bot.index import ArticleMeta
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +148,7 @@ def _read_inside(path: Path, root: Path, max_bytes: int) -> bytes:
     return raw
 
 
-def corpus_version(articles: Iterable[Article]) -> str:
+def corpus_version(articles: Iterable[Article] | Iterable[ArticleMeta]) -> str:
     """A short hash naming exactly which article contents are served."""
     digest = hashlib.sha256()
     for article in sorted(articles, key=lambda a: a.id):
@@ -152,13 +156,16 @@ def corpus_version(articles: Iterable[Article]) -> str:
     return digest.hexdigest()[:12]
 
 
-def load_corpus(root: Path | str, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Corpus:
-    """Load every `*.md` article in `root`; each bad file becomes a `LoadProblem`."""
+def iter_articles(
+    root: Path | str, problems: list[LoadProblem], *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+) -> Iterator[Article]:
+    """Yield each valid article of `root` as it is read; append each bad file to `problems`.
+
+    Streaming lets the index be built without holding every parsed article in memory at once.
+    """
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"corpus folder not found: {root}")
-    articles: list[Article] = []
-    problems: list[LoadProblem] = []
     ids: dict[str, str] = {}
     titles: dict[str, str] = {}
     for path in _article_files(root):
@@ -171,13 +178,18 @@ def load_corpus(root: Path | str, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTE
                 raise ArticleError(f"duplicate title {article.title!r}: already used by {titles[title_key]}")
         except ArticleError as exc:
             problems.append(LoadProblem(path=path.name, reason=str(exc)))
-            continue
         except OSError as exc:  # vanished or unreadable while we looked
             problems.append(LoadProblem(path=path.name, reason=f"could not be read ({exc.strerror or exc})"))
-            continue
-        ids[article.id] = path.name
-        titles[title_key] = path.name
-        articles.append(article)
+        else:
+            ids[article.id] = path.name
+            titles[title_key] = path.name
+            yield article
+
+
+def load_corpus(root: Path | str, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Corpus:
+    """Load every `*.md` article in `root`; each bad file becomes a `LoadProblem`."""
+    problems: list[LoadProblem] = []
+    articles = list(iter_articles(root, problems, max_file_bytes=max_file_bytes))
     for problem in problems:
         log.warning("corpus: skipped %s: %s", problem.path, problem.reason)
     return Corpus(articles=tuple(articles), problems=tuple(problems), version=corpus_version(articles))

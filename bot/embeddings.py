@@ -40,7 +40,9 @@ class Encoder:
                 self._model = USE()
             if not texts:
                 return np.zeros((0, DIMENSIONS), np.float32)
-            return np.asarray(self._model.encode(list(texts)), dtype=np.float32).reshape(len(texts), DIMENSIONS)
+            return np.asarray(self._model.encode(list(texts)), dtype=np.float32).reshape(
+                len(texts), DIMENSIONS
+            )
 
 
 def quantise(vectors: np.ndarray) -> np.ndarray:
@@ -94,7 +96,9 @@ class DenseIndex:
 
 
 def assemble(
-    article_rows: Sequence[np.ndarray], checksums: Sequence[str], sentence_counts: Sequence[int],
+    article_rows: Sequence[np.ndarray],
+    checksums: Sequence[str],
+    sentence_counts: Sequence[int],
     cache: EmbeddingCache,
 ) -> DenseIndex | None:
     """A dense index over the articles whose vectors are cached (None when none are)."""

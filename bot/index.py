@@ -21,14 +21,15 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from bot.models import Corpus
+from bot.corpus import corpus_version
+from bot.models import Article, Corpus
 from bot.text import analyzer
 
 
@@ -205,8 +206,13 @@ class SearchIndex:
         return len(self.texts)
 
     @classmethod
-    def build(cls, corpus: Corpus, params: RankingParams | None = None) -> SearchIndex:
-        """Analyse every sentence of `corpus` and build both BM25 matrices."""
+    def build(cls, corpus: Corpus | Iterable[Article], params: RankingParams | None = None) -> SearchIndex:
+        """Analyse every sentence and build both BM25 matrices.
+
+        `corpus` may be a stream of articles (see `corpus.iter_articles`): each is indexed and
+        dropped, so a large corpus never sits in memory twice.
+        """
+        articles = corpus.articles if isinstance(corpus, Corpus) else corpus
         params = params or RankingParams()
         vocab: dict[str, int] = {}
         sent_tokens, sent_lengths = array("i"), array("i")
@@ -217,7 +223,7 @@ class SearchIndex:
         sent_para_index = array("i")
         sent_position = array("i")
         metas: list[ArticleMeta] = []
-        for a_idx, article in enumerate(corpus.articles):
+        for a_idx, article in enumerate(articles):
             terms_of = analyzer(article.language).terms
             title_ids = [vocab.setdefault(t, len(vocab)) for t in terms_of(article.title)]
             for paragraph in article.paragraphs:
@@ -254,7 +260,7 @@ class SearchIndex:
             return np.frombuffer(values, dtype=np.int32).copy() if len(values) else np.zeros(0, np.int32)
 
         return cls(
-            version=corpus.version,
+            version=corpus_version(metas),
             params=params,
             articles=tuple(metas),
             languages=tuple(sorted({m.language for m in metas})),

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bot import cache
 from bot.answer import Engine
-from bot.corpus import load_corpus
+from bot.corpus import iter_articles
 from bot.index import RankingParams, SearchIndex
 from bot.models import Corpus, LoadProblem
 
@@ -134,17 +134,21 @@ class QAService:
             cached = cache.load(self.cache_dir, key)
             if cached is not None:
                 return Engine(cached.index), cached.problems, True
-        corpus = load_corpus(self.corpus_dir, max_file_bytes=self.max_file_bytes)
-        if not corpus.articles and corpus.problems:
+        problems: list[LoadProblem] = []
+        index = SearchIndex.build(
+            iter_articles(self.corpus_dir, problems, max_file_bytes=self.max_file_bytes)
+        )
+        for problem in problems:
+            log.warning("corpus: skipped %s: %s", problem.path, problem.reason)
+        if not index.articles and problems:
             # Every file was rejected: more likely a mistake than an intent to serve nothing.
-            raise CorpusRejected("no valid article in the corpus folder", list(corpus.problems))
-        engine = build_engine(corpus)
+            raise CorpusRejected("no valid article in the corpus folder", problems)
         if self.cache_dir is not None and key is not None:
             try:
-                cache.save(self.cache_dir, key, engine.index, list(corpus.problems))
+                cache.save(self.cache_dir, key, index, problems)
             except OSError:
                 log.warning("could not write the index cache in %s; serving without it", self.cache_dir)
-        return engine, list(corpus.problems), False
+        return Engine(index), problems, False
 
     async def reload(self) -> ReloadReport:
         """Reload off the event loop; concurrent calls wait their turn instead of racing."""
