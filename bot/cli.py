@@ -88,7 +88,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_add(args.source, Path(corpus_dir), settings, assume_yes=args.yes)
         return run_remove(args.name, Path(corpus_dir), settings, assume_yes=args.yes)
     service = QAService(
-        corpus_dir, max_file_bytes=settings.max_article_bytes, cache_dir=settings.index_cache_dir
+        corpus_dir,
+        max_file_bytes=settings.max_article_bytes,
+        cache_dir=settings.cache_dir,
+        embeddings=settings.embeddings,
     )
     if args.command is None and settings.discord_token is not None:
         from bot.discord.app import run_discord_bot  # Discord only when it is really used
@@ -105,6 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not 1 <= top <= 10:
             print("error: --top must be between 1 and 10", file=sys.stderr)
             return 2
+        # A batch command can wait for the sentence vectors, so every run answers alike.
+        service.embedding_done.wait()
         return run_ask(service.engine, args.questions, top=top, as_json=args.json)
     return run_chat(service, settings, sys.stdin, sys.stdout)
 

@@ -42,7 +42,8 @@ class Settings(BaseSettings):
     log_message_content: bool = False
     shard_count: int | None = Field(default=None, ge=1, le=1024)
     database_path: Path = Path("data/depeche.sqlite3")
-    index_cache_dir: Path | None = Path(".cache/index")
+    cache_dir: Path | None = Path(".cache")
+    embeddings: bool = True
     message_content_intent: bool = True
     max_article_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     fetch_max_bytes: int = Field(default=3 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
@@ -70,7 +71,7 @@ class Settings(BaseSettings):
     def _upper(cls, value: object) -> object:
         return value.strip().upper() if isinstance(value, str) else value
 
-    @field_validator("index_cache_dir", mode="before")
+    @field_validator("cache_dir", mode="before")
     @classmethod
     def _empty_path_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

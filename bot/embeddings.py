@@ -79,20 +79,48 @@ class EmbeddingCache:
 
 
 class DenseIndex:
-    """The sentence vectors available now, as one matrix with a row per covered sentence."""
+    """The sentence vectors available now (int8, as stored), with a row per covered sentence.
+
+    Up to `full_scan_limit` sentences every question is compared with every sentence, so an
+    English question finds French sentences that share no word with it. Above that, a full scan
+    would cost more than the whole lexical query, so only the lexical candidates are compared
+    (the signal then re-ranks rather than retrieves).
+    """
+
+    full_scan_limit = 200_000
+    _chunk = 65_536
 
     def __init__(self, rows: np.ndarray, vectors: np.ndarray) -> None:
         self.rows = rows  # sentence ids that have a vector, ascending
-        self.vectors = vectors.astype(np.float32) / _SCALE
+        self.vectors = vectors
 
     @property
     def coverage(self) -> int:
         """Number of sentences with a vector."""
         return len(self.rows)
 
-    def similarities(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(sentence ids, cosine similarity) for every covered sentence."""
-        return self.rows, self.vectors @ query
+    @property
+    def full_scan(self) -> bool:
+        """Whether every question is compared with every covered sentence."""
+        return self.coverage <= self.full_scan_limit
+
+    def similarities(
+        self, query: np.ndarray, among: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(sentence ids, cosine similarity): all covered sentences, or those of `among` (sorted)."""
+        if among is None or self.full_scan:
+            rows, vectors = self.rows, self.vectors
+        else:
+            pos = np.searchsorted(self.rows, among)
+            valid = pos < len(self.rows)
+            pos, wanted = pos[valid], among[valid]
+            pos = pos[self.rows[pos] == wanted]
+            rows, vectors = self.rows[pos], self.vectors[pos]
+        q = query.astype(np.float32) / _SCALE
+        sims = np.empty(len(rows), dtype=np.float32)
+        for start in range(0, len(rows), self._chunk):
+            sims[start : start + self._chunk] = vectors[start : start + self._chunk].astype(np.float32) @ q
+        return rows, sims
 
 
 def assemble(

@@ -185,6 +185,7 @@ class SearchIndex:
     paragraphs: _Bm25Matrix
     _first_in_para: np.ndarray = field(init=False, repr=False)
     _para_start: np.ndarray = field(init=False, repr=False)
+    _article_start: np.ndarray = field(init=False, repr=False)
     _last_in_para: np.ndarray = field(init=False, repr=False)
     _vocab_by_length: dict[int, list[str]] = field(default_factory=dict, repr=False)
     _terms: list[str] | None = field(default=None, repr=False)
@@ -196,6 +197,9 @@ class SearchIndex:
         self._last_in_para = np.ones(len(para_index), dtype=bool)
         self._last_in_para[:-1] = para_index[1:] != para_index[:-1]
         # Sentences of paragraph p are para_start[p] .. para_start[p + 1] - 1 (they are contiguous).
+        per_article = np.bincount(self.sent_article, minlength=len(self.articles))
+        self._article_start = np.zeros(len(per_article) + 1, dtype=np.int64)
+        np.cumsum(per_article, out=self._article_start[1:])
         counts = np.bincount(para_index, minlength=self.paragraphs.num_docs)
         self._para_start = np.zeros(len(counts) + 1, dtype=np.int64)
         np.cumsum(counts, out=self._para_start[1:])
@@ -366,6 +370,10 @@ class SearchIndex:
             for j in top
             if total[j] > 0
         ]
+
+    def article_rows(self, article: int) -> np.ndarray:
+        """Sentence ids of one article (they are contiguous)."""
+        return np.arange(self._article_start[article], self._article_start[article + 1])
 
     def sentence_id(self, sentence: int) -> str:
         """The stable id of a sentence: `<article>#p<paragraph>s<position>`."""

@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot import cache
+from bot import cache, embeddings
 from bot.answer import Engine
 from bot.corpus import iter_articles
+from bot.embeddings import EmbeddingCache, Encoder
 from bot.index import RankingParams, SearchIndex
 from bot.models import Corpus, LoadProblem
 
@@ -48,12 +50,25 @@ class QAService:
     """Holds the engine that answers; `reload` replaces it only with a complete new one."""
 
     def __init__(
-        self, corpus_dir: Path, *, max_file_bytes: int = 5 * 1024 * 1024, cache_dir: Path | None = None
+        self,
+        corpus_dir: Path,
+        *,
+        max_file_bytes: int = 5 * 1024 * 1024,
+        cache_dir: Path | None = None,
+        embeddings: bool = False,
     ) -> None:
         self.corpus_dir = Path(corpus_dir)
         self.max_file_bytes = max_file_bytes
         self.cache_dir = cache_dir
         self.last_load_from_cache = False
+        # Sentence embeddings need somewhere to keep them: without a cache folder they are off.
+        self._embedding_cache = (
+            EmbeddingCache(Path(cache_dir) / "embeddings") if embeddings and cache_dir else None
+        )
+        self._encoder = Encoder() if self._embedding_cache else None
+        self._embedder: threading.Thread | None = None
+        self._stop_embedding = threading.Event()
+        self.embedding_done = threading.Event()
         self._engine: Engine | None = None
         self._checksums: dict[str, str] = {}
         self._problems: list[LoadProblem] = []
@@ -112,7 +127,9 @@ class QAService:
             seconds=time.perf_counter() - start,
         )
         # One assignment: a question sees either the whole old engine or the whole new one.
+        engine = self._with_cached_vectors(engine)
         self._engine = engine
+        self._start_embedding(engine)
         self._checksums = new
         self._problems = list(corpus_problems)
         self.loaded_at = dt.datetime.now(dt.UTC)
@@ -131,7 +148,7 @@ class QAService:
         key = None
         if self.cache_dir is not None:
             key = cache.cache_key(cache.scan_files(self.corpus_dir, self.max_file_bytes), RankingParams())
-            cached = cache.load(self.cache_dir, key)
+            cached = cache.load(Path(self.cache_dir) / "index", key)
             if cached is not None:
                 return Engine(cached.index), cached.problems, True
         problems: list[LoadProblem] = []
@@ -145,10 +162,64 @@ class QAService:
             raise CorpusRejected("no valid article in the corpus folder", problems)
         if self.cache_dir is not None and key is not None:
             try:
-                cache.save(self.cache_dir, key, index, problems)
+                cache.save(Path(self.cache_dir) / "index", key, index, problems)
             except OSError:
                 log.warning("could not write the index cache in %s; serving without it", self.cache_dir)
         return Engine(index), problems, False
+
+    # -- sentence embeddings (background, per article, cached) ---------------------------------
+
+    def _with_cached_vectors(self, engine: Engine) -> Engine:
+        """The engine plus whatever article vectors are already cached."""
+        if self._embedding_cache is None:
+            return engine
+        index = engine.index
+        dense = embeddings.assemble(
+            [index.article_rows(a) for a in range(len(index.articles))],
+            [m.checksum for m in index.articles],
+            [m.sentence_count for m in index.articles],
+            self._embedding_cache,
+        )
+        return Engine(index, engine.policy, dense, self._encoder)
+
+    def _start_embedding(self, engine: Engine) -> None:
+        """Embed, in a background thread, the articles that have no vectors yet; then serve them."""
+        self._stop_embedding.set()
+        self.embedding_done.clear()
+        if self._embedding_cache is None or self._encoder is None:
+            self.embedding_done.set()
+            return
+        stop = threading.Event()
+        self._stop_embedding = stop
+        index = engine.index
+
+        def refresh() -> None:
+            current = self._engine
+            if current is not None and current.index is index and not stop.is_set():
+                self._engine = self._with_cached_vectors(current)
+
+        def work() -> None:
+            try:
+                count = embeddings.embed_missing(
+                    lambda a: [index.texts[i] for i in index.article_rows(a)],
+                    [m.checksum for m in index.articles],
+                    [m.sentence_count for m in index.articles],
+                    self._embedding_cache,  # type: ignore[arg-type]
+                    self._encoder,  # type: ignore[arg-type]
+                    stop,
+                    on_progress=refresh,
+                )
+                refresh()
+                if count:
+                    log.info("embedded %d articles", count)
+            except Exception:  # a failed embedding leaves the lexical engine serving
+                log.exception("sentence embedding failed; answering without it")
+            finally:
+                if not stop.is_set():
+                    self.embedding_done.set()
+
+        self._embedder = threading.Thread(target=work, name="depeche-embeddings", daemon=True)
+        self._embedder.start()
 
     async def reload(self) -> ReloadReport:
         """Reload off the event loop; concurrent calls wait their turn instead of racing."""

@@ -26,7 +26,7 @@ def test_a_changed_file_misses_the_cache(corpus_dir, tmp_path):
     service = QAService(corpus_dir, cache_dir=tmp_path / "cache")
     report = service.load()
     assert not service.last_load_from_cache and report.articles == 2
-    assert len(list((tmp_path / "cache").iterdir())) == 1  # the stale entry is gone
+    assert len(list((tmp_path / "cache" / "index").iterdir())) == 1  # the stale entry is gone
 
 
 def test_rejected_files_are_remembered_by_the_cache(corpus_dir, tmp_path):
@@ -39,14 +39,14 @@ def test_rejected_files_are_remembered_by_the_cache(corpus_dir, tmp_path):
 
 def test_a_truncated_or_corrupt_cache_is_detected_and_rebuilt(corpus_dir, tmp_path):
     QAService(corpus_dir, cache_dir=tmp_path / "cache").load()
-    [entry] = (tmp_path / "cache").iterdir()
+    [entry] = (tmp_path / "cache" / "index").iterdir()
     data = entry / "sentences.data.npy"
     data.write_bytes(data.read_bytes()[:-16])
     service = QAService(corpus_dir, cache_dir=tmp_path / "cache")
     report = service.load()
     assert report.ok and not service.last_load_from_cache
     assert "Au moins sept" in service.engine.answer(QUESTION).results[0].text
-    [entry] = (tmp_path / "cache").iterdir()
+    [entry] = (tmp_path / "cache" / "index").iterdir()
     manifest = entry / "manifest.json"
     manifest.write_text("{not json", encoding="utf-8")
     service = QAService(corpus_dir, cache_dir=tmp_path / "cache")
