@@ -297,11 +297,11 @@ def matched_words(text: str, index_terms: set[str], language: str) -> list[str]:
     """The words of `text` (as written) whose index terms are among `index_terms`."""
     if not index_terms:
         return []
-    analyse = analyzer(language).terms
+    word_terms = analyzer(language).word_terms
     cleaned = clean_text(text)
     words: dict[str, None] = {}
     for _, start, end in surface_terms(cleaned):
         word = cleaned[start:end]
-        if index_terms.intersection(analyse(word)):
+        if index_terms.intersection(word_terms(word)):
             words.setdefault(word, None)
     return list(words)

@@ -187,7 +187,7 @@ class SearchIndex:
     _para_start: np.ndarray = field(init=False, repr=False)
     _article_start: np.ndarray = field(init=False, repr=False)
     _last_in_para: np.ndarray = field(init=False, repr=False)
-    _vocab_by_length: dict[int, list[str]] = field(default_factory=dict, repr=False)
+    _vocab_buckets: dict[tuple[int, str], list[str]] = field(default_factory=dict, repr=False)
     _terms: list[str] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -307,14 +307,19 @@ class SearchIndex:
         return resolved
 
     def _closest(self, term: str) -> int | None:
-        """The most frequent vocabulary term within 1 edit (2 for long words) of `term`."""
+        """The most frequent vocabulary term within 1 edit (2 for long words) of `term`.
+
+        Only words of a close length and the same first letter are compared: typos rarely touch
+        the first letter, and this keeps the look-up in the sub-millisecond range at 1M sentences.
+        """
         max_edits = 1 if len(term) <= 6 else 2
-        if not self._vocab_by_length:
+        if not self._vocab_buckets:
             for word in self.vocab:
-                self._vocab_by_length.setdefault(len(word), []).append(word)
+                if word:
+                    self._vocab_buckets.setdefault((len(word), word[0]), []).append(word)
         best: tuple[int, int, str] | None = None
         for length in range(len(term) - max_edits, len(term) + max_edits + 1):
-            words = self._vocab_by_length.get(length)
+            words = self._vocab_buckets.get((length, term[0]))
             if not words:
                 continue
             for word, dist, _ in process.extract(

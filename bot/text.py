@@ -138,17 +138,20 @@ class Analyzer:
         """Index terms of `text`, in order, repeats kept (BM25 counts them)."""
         # Words are folded and stemmed once each, then looked up: most words repeat.
         cleaned = _THOUSANDS.sub("", clean_text(text))
-        cache = self._word_cache
         out: list[str] = []
         for word in _TERM.findall(cleaned):
-            terms = cache.get(word)
-            if terms is None:
-                terms = tuple(self._stem(w) for w in self._expand(fold(word)))
-                if len(cache) > 500_000:
-                    cache.clear()
-                cache[word] = terms
-            out.extend(terms)
+            out.extend(self.word_terms(word))
         return out
+
+    def word_terms(self, word: str) -> tuple[str, ...]:
+        """Index terms of one already-cleaned word (cached)."""
+        terms = self._word_cache.get(word)
+        if terms is None:
+            terms = tuple(self._stem(w) for w in self._expand(fold(word)))
+            if len(self._word_cache) > 500_000:
+                self._word_cache.clear()
+            self._word_cache[word] = terms
+        return terms
 
     def _expand(self, word: str) -> Iterable[str]:
         if word[0].isdigit() and ("," in word or "." in word):
