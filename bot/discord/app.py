@@ -102,19 +102,23 @@ class DepecheMixin:
         self.feedback.close()
 
 
+def client_options(settings: Settings) -> dict[str, Any]:
+    """What both bot flavours pass to discord.py: no prefix commands, no pings, our intents."""
+    return {
+        "command_prefix": commands.when_mentioned,
+        "intents": make_intents(settings),
+        "allowed_mentions": discord.AllowedMentions.none(),
+        "help_command": None,
+    }
+
+
 class DepecheBot(DepecheMixin, commands.Bot):
     """Dépêche on one gateway connection."""
 
     def __init__(
         self, settings: Settings, service: QAService, feedback: FeedbackStore | None = None, **options: Any
     ) -> None:
-        super().__init__(
-            command_prefix=commands.when_mentioned,
-            intents=make_intents(settings),
-            allowed_mentions=discord.AllowedMentions.none(),
-            help_command=None,
-            **options,
-        )
+        super().__init__(**client_options(settings), **options)
         self._init_depeche(settings, service, feedback)
 
 
@@ -124,14 +128,7 @@ class ShardedDepecheBot(DepecheMixin, commands.AutoShardedBot):
     def __init__(
         self, settings: Settings, service: QAService, feedback: FeedbackStore | None = None, **options: Any
     ) -> None:
-        super().__init__(
-            command_prefix=commands.when_mentioned,
-            intents=make_intents(settings),
-            allowed_mentions=discord.AllowedMentions.none(),
-            help_command=None,
-            shard_count=settings.shard_count,
-            **options,
-        )
+        super().__init__(**client_options(settings), shard_count=settings.shard_count, **options)
         self._init_depeche(settings, service, feedback)
 
 
