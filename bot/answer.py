@@ -52,6 +52,7 @@ class Answer(BaseModel):
     coverage: float
     corpus_version: str
     suggestions: list[str] = []
+    similarity: float | None = None
 
     @property
     def reason_text(self) -> str:
@@ -167,7 +168,8 @@ class Engine:
             answered=True,
             results=self._excerpts(candidates, top, list(query.known_ids)),
             terms=all_terms,
-            coverage=round(max(coverage, best_similarity), 4),
+            coverage=round(coverage, 4),
+            similarity=round(best_similarity, 4) if dense is not None else None,
             corpus_version=self.version,
         )
 

@@ -125,6 +125,7 @@ def answer_json(answer: Answer, ms: float) -> dict:
         "terms": answer.terms,
         "coverage": answer.coverage,
         "suggestions": answer.suggestions,
+        "similarity": answer.similarity,
         "corpus_version": answer.corpus_version,
     }
 

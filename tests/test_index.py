@@ -8,6 +8,7 @@ from rank_bm25 import BM25Okapi
 
 from bot.corpus import load_corpus
 from bot.index import RankingParams, SearchIndex
+from bot.text import analyzer
 from tests.conftest import BUNDLED_CORPUS
 
 
@@ -24,15 +25,8 @@ def index() -> SearchIndex:
 
 
 def sentence_tokens(index: SearchIndex) -> list[list[str]]:
-    matrix = index.sentences
-    docs: list[list[str]] = [[] for _ in range(index.size)]
-    # Recover each sentence's terms from the analyzer, exactly as the index saw them.
-    from bot.text import analyzer
-
-    for i, text in enumerate(index.texts):
-        docs[i] = analyzer("fr").terms(text)
-    assert matrix.num_docs == len(docs)
-    return docs
+    """Each sentence's terms, from the analyzer exactly as the index saw them."""
+    return [analyzer("fr").terms(text) for text in index.texts]
 
 
 @pytest.mark.parametrize(
