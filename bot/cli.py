@@ -223,6 +223,8 @@ def run_eval(path: Path, *, as_json: bool, split: str, abstention: bool = False)
 def run_chat(service: QAService, settings: Settings, stdin: TextIO, stdout: TextIO) -> int:
     """Local chat: a prompt on a terminal, one answer per line when input is piped."""
     interactive = stdin.isatty()
+    if not interactive:
+        service.embedding_done.wait()  # piped questions are a batch: answer them all alike
     engine = service.engine
     if interactive:
         print(
