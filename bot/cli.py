@@ -253,7 +253,7 @@ def run_chat(service: QAService, settings: Settings, stdin: TextIO, stdout: Text
             continue
         if not interactive:
             print(f"? {question}", file=stdout)
-        print(format_answer(engine.answer(question, settings.excerpts)), file=stdout)
+        print(format_answer(service.engine.answer(question, settings.excerpts)), file=stdout)
         if not interactive:
             print(file=stdout)
     return 0
