@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bot import cache, embeddings
 from bot.answer import Engine
-from bot.corpus import iter_articles
+from bot.corpus import ParsedArticleCache, iter_articles
 from bot.embeddings import EmbeddingCache, Encoder
 from bot.index import RankingParams, SearchIndex
 from bot.models import Corpus, LoadProblem
@@ -152,9 +152,12 @@ class QAService:
             if cached is not None:
                 return Engine(cached.index), cached.problems, True
         problems: list[LoadProblem] = []
+        parsed = ParsedArticleCache(Path(self.cache_dir) / "articles") if self.cache_dir is not None else None
         index = SearchIndex.build(
-            iter_articles(self.corpus_dir, problems, max_file_bytes=self.max_file_bytes)
+            iter_articles(self.corpus_dir, problems, max_file_bytes=self.max_file_bytes, parsed=parsed)
         )
+        if parsed is not None:
+            parsed.prune()
         for problem in problems:
             log.warning("corpus: skipped %s: %s", problem.path, problem.reason)
         if not index.articles and problems:

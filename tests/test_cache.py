@@ -60,3 +60,19 @@ def test_cache_key_depends_on_every_file(corpus_dir):
     key = cache.cache_key(files, RankingParams())
     assert key != cache.cache_key({**files, "x.md": "0"}, RankingParams())
     assert key != cache.cache_key(files, RankingParams(k1=2.0))
+
+
+def test_unchanged_files_are_not_split_again_after_a_change(corpus_dir, tmp_path):
+    QAService(corpus_dir, cache_dir=tmp_path / "cache").load()
+    parsed = tmp_path / "cache" / "articles"
+    [entry] = parsed.glob("*.json")
+    before = entry.stat().st_mtime_ns
+    write_article(corpus_dir, "neuf.md", "Le pont de Mossoul a rouvert.", title="Pont", source="T")
+    service = QAService(corpus_dir, cache_dir=tmp_path / "cache")
+    assert service.load().articles == 2
+    assert entry.stat().st_mtime_ns == before  # read back, not rewritten
+    assert len(list(parsed.glob("*.json"))) == 2
+    (corpus_dir / "neuf.md").unlink()
+    QAService(corpus_dir, cache_dir=tmp_path / "cache").load()
+    assert list(parsed.glob("*.json")) == [entry]  # the removed file's entry is pruned
+    assert "Au moins sept" in service.engine.answer(QUESTION).results[0].text
