@@ -127,33 +127,24 @@ class _Bm25Matrix:
         np.cumsum(df, out=indptr[1:])
         return cls(data, doc, indptr, num_docs)
 
-    def scores(self, term_ids: Sequence[int], weights: Sequence[float] | None = None) -> np.ndarray:
-        """Weighted sum of the rows of `term_ids`, as a dense vector over documents (float64)."""
+    def postings(
+        self, term_ids: Sequence[int], weights: Sequence[float] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(document ids, weighted scores) of every posting of `term_ids` (a doc may repeat)."""
         if not term_ids:
-            return np.zeros(self.num_docs)
+            return np.zeros(0, np.int64), np.zeros(0)
         slices = [slice(self.indptr[t], self.indptr[t + 1]) for t in term_ids]
         idx = np.concatenate([self.indices[s] for s in slices])
         if weights is None:
             val = np.concatenate([self.data[s] for s in slices])
         else:
             val = np.concatenate([self.data[s] * w for s, w in zip(slices, weights, strict=True)])
-        return np.bincount(idx, weights=val, minlength=self.num_docs)
+        return idx, val
 
-    def scores_at(
-        self, term_ids: Sequence[int], weights: Sequence[float] | None, docs: np.ndarray
-    ) -> np.ndarray:
-        """Like `scores`, but only for the sorted document ids `docs` (one value per doc)."""
-        out = np.zeros(len(docs))
-        for i, t in enumerate(term_ids):
-            column = self.indices[self.indptr[t] : self.indptr[t + 1]]
-            values = self.data[self.indptr[t] : self.indptr[t + 1]]
-            # Both sides are sorted: locate the postings that fall on candidate docs.
-            pos = np.searchsorted(docs, column)
-            hit = pos < len(docs)
-            hit[hit] = docs[pos[hit]] == column[hit]
-            contribution = values[hit] if weights is None else values[hit] * weights[i]
-            out[pos[hit]] += contribution  # a term's postings name each doc once
-        return out
+    def scores(self, term_ids: Sequence[int], weights: Sequence[float] | None = None) -> np.ndarray:
+        """Weighted sum of the rows of `term_ids`, as a dense vector over documents (float64)."""
+        idx, val = self.postings(term_ids, weights)
+        return np.bincount(idx, weights=val, minlength=self.num_docs)
 
     def contains(self, term_id: int, docs: np.ndarray) -> np.ndarray:
         """Which of `docs` contain `term_id` (bool per doc)."""
@@ -345,23 +336,31 @@ class SearchIndex:
         if not ids:
             return []
         w = [weights.get(t, 1.0) for t in ids] if weights else None
-        # Only sentences of paragraphs that hold a query term can score above zero (a sentence's
-        # terms are in its paragraph), so the work is proportional to those, not to the corpus.
-        para_scores = self.paragraphs.scores(ids, w)
-        paras = np.flatnonzero(para_scores)
-        if len(paras) == 0:
+        # Exact top-k without scoring every sentence. A sentence can only score through its own
+        # terms, its neighbours' or its paragraph's. So the candidates are: sentences holding a
+        # term, their neighbours, and every sentence of the k best paragraphs. Any other sentence
+        # scores paragraph_weight * P(its paragraph), which k candidates already match or beat.
+        s_idx, s_val = self.sentences.postings(ids, w)
+        p_idx, p_val = self.paragraphs.postings(ids, w)
+        if len(p_idx) == 0:
             return []
-        starts, ends = self._para_start[paras], self._para_start[paras + 1]
-        sizes = ends - starts
-        cand = _repeat_index(sizes, starts)
-        sent = self.sentences.scores_at(ids, w, cand)
+        sent_all = np.bincount(s_idx, weights=s_val, minlength=self.size)
+        para_scores = np.bincount(p_idx, weights=p_val, minlength=self.paragraphs.num_docs)
+        # A paragraph appears at most once per term in the postings: the best k x terms postings
+        # include the k best paragraphs.
+        m = min(len(p_idx), k * len(ids))
+        paras = np.unique(p_idx[np.argpartition(-para_scores[p_idx], m - 1)[:m]])
+        starts = self._para_start[paras]
+        wanted = np.zeros(self.size, dtype=bool)
+        wanted[s_idx] = True
+        wanted[s_idx[~self._first_in_para[s_idx]] - 1] = True
+        wanted[s_idx[~self._last_in_para[s_idx]] + 1] = True
+        wanted[_repeat_index(self._para_start[paras + 1] - starts, starts)] = True
+        cand = np.flatnonzero(wanted)
+        sent = sent_all[cand]
         first, last = self._first_in_para[cand], self._last_in_para[cand]
-        prev = np.zeros_like(sent)
-        prev[1:] = sent[:-1]
-        prev[first] = 0.0
-        nxt = np.zeros_like(sent)
-        nxt[:-1] = sent[1:]
-        nxt[last] = 0.0
+        prev = np.where(first, 0.0, sent_all[np.maximum(cand - 1, 0)])
+        nxt = np.where(last, 0.0, sent_all[np.minimum(cand + 1, self.size - 1)])
         p = self.params
         context = (
             p.neighbour_weight * (prev + nxt) + p.paragraph_weight * para_scores[self.sent_para_index[cand]]
