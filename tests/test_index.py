@@ -79,3 +79,26 @@ def test_matrix_matches_bm25s_lucene(index, question):
     terms = [t for t in index.query_terms(question) if t in index.vocab]
     ours = index.sentences.scores([index.vocab[t] for t in terms])
     np.testing.assert_allclose(ours, model.get_scores(terms), rtol=1e-5, atol=1e-6)
+
+
+def brute_force_top(index: SearchIndex, ids: list[int], k: int) -> list[int]:
+    """Score every sentence the slow, obvious way."""
+    sent = index.sentences.scores(ids)
+    para = index.paragraphs.scores(ids)[index.sent_para_index]
+    first = np.r_[True, index.sent_para_index[1:] != index.sent_para_index[:-1]]
+    last = np.r_[index.sent_para_index[1:] != index.sent_para_index[:-1], True]
+    prev = np.where(first, 0.0, np.r_[0.0, sent[:-1]])
+    nxt = np.where(last, 0.0, np.r_[sent[1:], 0.0])
+    p = index.params
+    total = sent + p.neighbour_weight * (prev + nxt) + p.paragraph_weight * para
+    order = sorted((i for i in range(index.size) if total[i] > 0), key=lambda i: (-total[i], i))
+    return order[:k]
+
+
+@pytest.mark.parametrize("k", [1, 3, 10])
+@pytest.mark.parametrize(
+    "question", ["roquettes", "base américaine", "Personne blessé Bagdad", "OTAN mission Daech Irak", "Kirby"]
+)
+def test_pruned_ranking_equals_scoring_every_sentence(index, question, k):
+    ids = [index.vocab[t] for t in index.query_terms(question) if t in index.vocab]
+    assert [c.sentence for c in index.rank(ids, k)] == brute_force_top(index, ids, k)
