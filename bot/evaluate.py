@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.answer import Engine
+from bot.answer_types import QUESTION_TYPES, question_type
 from bot.corpus import corpus_version, slugify
 from bot.models import Article, Corpus, Paragraph, Sentence
-from bot.text import fold, split_sentences
+from bot.text import split_sentences
 
 CUTOFFS = (1, 3, 5)
 MRR_DEPTH = 10
@@ -123,30 +123,6 @@ class EvalReport:
         if self.by_type:
             out["by_type"] = self.by_type
         return out
-
-
-QUESTION_TYPES = ("combien", "quand", "qui", "où", "quel", "pourquoi", "comment", "other")
-_TYPE_PATTERNS = [
-    ("pourquoi", r"\bpourquoi\b"),
-    ("comment", r"\bcomment\b"),
-    ("combien", r"\bcombien\b"),
-    ("quand", r"\bquand\b|\ben quelle annee\b|\ba quelle (date|epoque|periode)\b|\bdepuis quand\b"),
-    ("qui", r"\b(qui|a qui|de qui|par qui)\b"),
-    ("où", r"(^|\s)ou\s|(^|\s)d'ou\b|\bou se\b|\bou (est|sont|a|ont|se trouve)"),
-    ("quel", r"\b(quel|quelle|quels|quelles|lequel|laquelle|lesquels|lesquelles)\b"),
-]
-
-
-def question_type(question: str) -> str:
-    """The question's wh-word family (French), for the per-type breakdown."""
-    lowered = question.lower()
-    if "où" in lowered:
-        return "où"
-    folded = fold(lowered)
-    for name, pattern in _TYPE_PATTERNS:
-        if re.search(pattern, folded):
-            return name
-    return "other"
 
 
 Ranker = Callable[[str], list[str]]
