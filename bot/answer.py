@@ -67,7 +67,7 @@ class AnswerPolicy:
 
     min_coverage: float = 0.5
     relative_floor: float = 0.35
-    pool: int = 50
+    pool: int = 20
     coverage_depth: int = 10
     context_weight: float = 0.5
     # Sentence-embedding signal (when the engine has one): its weight next to the normalised
