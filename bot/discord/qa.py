@@ -9,6 +9,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import discord
@@ -17,6 +18,7 @@ from discord.ext import commands
 
 from bot.answer import Answer
 from bot.discord import render
+from bot.discord.votes import VoteButton, feedback_view
 from bot.index import ArticleMeta
 from bot.library import find_article, match_titles
 
@@ -31,49 +33,12 @@ _FOLLOWUP_MEMORY = 5000
 _UNESCAPE = re.compile(r"\\(.)")
 
 
-class VoteButton(
-    discord.ui.DynamicItem[discord.ui.Button],
-    template=r"depeche:vote:(?P<answer>[0-9a-f]{12}):(?P<helpful>[01])",
-):
-    """A Helpful / Not helpful button that keeps working across restarts (its id says it all)."""
+@dataclass(frozen=True)
+class Refusal:
+    """A question turned away before answering, and what to tell the asker."""
 
-    def __init__(self, answer_id: str, helpful: bool) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label="Helpful" if helpful else "Not helpful",
-                emoji="👍" if helpful else "👎",
-                style=discord.ButtonStyle.secondary,
-                custom_id=f"depeche:vote:{answer_id}:{int(helpful)}",
-            )
-        )
-        self.answer_id = answer_id
-        self.helpful = helpful
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
-    ) -> VoteButton:
-        return cls(match["answer"], match["helpful"] == "1")
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        bot: DepecheBot = interaction.client  # type: ignore[assignment]
-        recorded = await asyncio.to_thread(
-            bot.feedback.vote, self.answer_id, interaction.user.id, self.helpful
-        )
-        if recorded:
-            text = "Thanks! Recorded as " + ("helpful." if self.helpful else "not helpful.")
-            text += " You can change your vote with the other button."
-        else:
-            text = "This answer is too old to vote on."
-        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=render.NO_MENTIONS)
-
-
-def feedback_view(answer_id: str) -> discord.ui.View:
-    """The two vote buttons under an answer."""
-    view = discord.ui.View(timeout=None)
-    view.add_item(VoteButton(answer_id, True))
-    view.add_item(VoteButton(answer_id, False))
-    return view
+    message: str
+    rate_limited: bool = False
 
 
 class QA(commands.Cog):
@@ -128,17 +93,17 @@ class QA(commands.Cog):
         )
         return answer_id
 
-    def _refusal(self, user_id: int, question: str) -> str | None:
+    def _refusal(self, user_id: int, question: str) -> Refusal | None:
         """Why a question is refused before answering (too long, too fast), or None."""
         limit = self.settings.max_question_length
         if len(question) > limit:
-            return (
+            return Refusal(
                 f"Your question is {len(question):,} characters long; the limit is {limit:,}. "
                 "Please shorten it."
             )
         retry = self.bot.limiter.hit(user_id)
         if retry is not None:
-            return f"You are asking quickly — please try again in {max(1, round(retry))} s."
+            return Refusal(f"You are asking quickly — please try again in {max(1, round(retry))} s.", True)
         return None
 
     # -- chat ----------------------------------------------------------------------------
@@ -217,14 +182,16 @@ class QA(commands.Cog):
             while len(self._questions) > _FOLLOWUP_MEMORY:
                 self._questions.popitem(last=False)
 
-    async def _refuse_in_chat(self, message: discord.Message, refusal: str) -> None:
+    async def _refuse_in_chat(self, message: discord.Message, refusal: Refusal) -> None:
         # Say "slow down" once per window, not once per message.
         now = time.monotonic()
-        if refusal.startswith("You are asking quickly"):
+        if refusal.rate_limited:
             if self._warned_until.get(message.author.id, 0) > now:
                 return
+            if len(self._warned_until) > 10_000:
+                self._warned_until = {u: t for u, t in self._warned_until.items() if t > now}
             self._warned_until[message.author.id] = now + self.settings.rate_limit_seconds
-        await self._reply(message, content=refusal)
+        await self._reply(message, content=refusal.message)
 
     def _embeds_allowed(self, message: discord.Message) -> bool:
         if message.guild is None:
@@ -261,7 +228,7 @@ class QA(commands.Cog):
         refusal = self._refusal(interaction.user.id, question)
         if refusal is not None:
             await interaction.response.send_message(
-                refusal, ephemeral=True, allowed_mentions=render.NO_MENTIONS
+                refusal.message, ephemeral=True, allowed_mentions=render.NO_MENTIONS
             )
             return
         task = asyncio.ensure_future(self._answer(question, top))
@@ -311,7 +278,7 @@ class QA(commands.Cog):
         refusal = self._refusal(interaction.user.id, query)
         if refusal is not None:
             await interaction.response.send_message(
-                refusal, ephemeral=True, allowed_mentions=render.NO_MENTIONS
+                refusal.message, ephemeral=True, allowed_mentions=render.NO_MENTIONS
             )
             return
         engine = self.bot.service.engine

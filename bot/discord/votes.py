@@ -1,0 +1,59 @@
+"""Helpful / Not helpful buttons under each answer, recorded in the feedback store."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import TYPE_CHECKING
+
+import discord
+
+from bot.discord import render
+
+if TYPE_CHECKING:
+    from bot.discord.app import DepecheBot
+
+
+class VoteButton(
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"depeche:vote:(?P<answer>[0-9a-f]{12}):(?P<helpful>[01])",
+):
+    """A Helpful / Not helpful button that keeps working across restarts (its id says it all)."""
+
+    def __init__(self, answer_id: str, helpful: bool) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Helpful" if helpful else "Not helpful",
+                emoji="👍" if helpful else "👎",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"depeche:vote:{answer_id}:{int(helpful)}",
+            )
+        )
+        self.answer_id = answer_id
+        self.helpful = helpful
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
+    ) -> VoteButton:
+        return cls(match["answer"], match["helpful"] == "1")
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        bot: DepecheBot = interaction.client  # type: ignore[assignment]
+        recorded = await asyncio.to_thread(
+            bot.feedback.vote, self.answer_id, interaction.user.id, self.helpful
+        )
+        if recorded:
+            text = "Thanks! Recorded as " + ("helpful." if self.helpful else "not helpful.")
+            text += " You can change your vote with the other button."
+        else:
+            text = "This answer is too old to vote on."
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=render.NO_MENTIONS)
+
+
+def feedback_view(answer_id: str) -> discord.ui.View:
+    """The two vote buttons under an answer."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(VoteButton(answer_id, True))
+    view.add_item(VoteButton(answer_id, False))
+    return view
