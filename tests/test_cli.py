@@ -146,3 +146,14 @@ def test_add_and_remove_from_the_shell(corpus_dir, capsys):
     )
     assert (corpus_dir / ".removed" / "le-port-de-bassora-rouvre-apres-trois-jours-de-greve.md").is_file()
     assert main(["remove", "nothing-like-this", "--yes", "--corpus", str(corpus_dir)]) == 1
+
+
+def test_a_malformed_env_file_value_stops_start_up_with_one_clear_line(tmp_path, capsys):
+    (tmp_path / ".env").write_text(
+        "DISCORD_TOKEN=abc.secret.token\nDEPECHE_GUILD_IDS=12,not-an-id\nthis line is not KEY=VALUE\n",
+        encoding="utf-8",
+    )
+    assert main(["ask", "x"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "DEPECHE_GUILD_IDS" in err and "not-an-id" in err
+    assert "abc.secret.token" not in err

@@ -168,3 +168,15 @@ async def test_load_200_questions_50_users_with_a_reload_in_the_middle(corpus_di
         print("traced memory after loads 2 and 3:", readings)
         assert readings[1] - readings[0] < 300_000, readings
         env.check_alive()
+
+
+async def test_a_broken_feedback_database_still_lets_answers_through(env, caplog):
+    d = env.double
+    env.bot.feedback.close()  # the SQLite file is gone from under the bot
+    mark = len(d.requests)
+    await mention(d, d.user("gil"), BALAD)
+    reply = await d.wait_for(is_reply, after=mark)
+    assert "Au moins sept" in description(reply).replace("**", "")
+    assert not reply.json.get("components")  # no vote buttons without a place to record votes
+    assert "could not record an answer" in caplog.text
+    env.check_alive()

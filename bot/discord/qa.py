@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
+import sqlite3
 import time
 import uuid
 from collections import OrderedDict
@@ -81,16 +83,21 @@ class QA(commands.Cog):
             content,
         )
 
-    async def _remember(self, answer: Answer, guild_id: int | None) -> str:
+    async def _remember(self, answer: Answer, guild_id: int | None) -> str | None:
+        """Record the answer for votes; None (answer sent without buttons) if the database fails."""
         answer_id = uuid.uuid4().hex[:12]
-        await asyncio.to_thread(
-            self.bot.feedback.record_answer,
-            answer_id,
-            answer.question,
-            answer.answered,
-            answer.corpus_version,
-            guild_id,
-        )
+        try:
+            await asyncio.to_thread(
+                self.bot.feedback.record_answer,
+                answer_id,
+                answer.question,
+                answer.answered,
+                answer.corpus_version,
+                guild_id,
+            )
+        except sqlite3.Error:
+            log.warning("could not record an answer in the feedback database; sent without vote buttons")
+            return None
         return answer_id
 
     def _refusal(self, user_id: int, question: str) -> Refusal | None:
@@ -170,12 +177,24 @@ class QA(commands.Cog):
                 message, content="The article index is still loading; please ask again shortly."
             )
             return
-        async with message.channel.typing():
+        # One typing signal (Discord shows it ~10 s, far longer than an answer takes); a channel
+        # that refuses it must not stop the answer.
+        with contextlib.suppress(discord.HTTPException):
+            await message.channel.typing()
+        try:
             answer, ms = await self._answer(question, self.settings.excerpts, context=followed)
             guild_id = message.guild.id if message.guild else None
             answer_id = await self._remember(answer, guild_id)
             self._log(via, message.author.id, guild_id, answer, ms)
-            sent = await self._send_answer(message, answer, answer_id)
+        except Exception:  # the asker hears about it; the details go to the log only
+            log.exception("answering message %s failed", message.id)
+            await self._reply(
+                message,
+                content="Something went wrong on my side while answering; "
+                "the admins can find the details in the bot's log.",
+            )
+            return
+        sent = await self._send_answer(message, answer, answer_id)
         if sent is not None:
             context = f"{followed} {question}" if followed else question
             self._questions[sent.id] = context[-1000:]

@@ -51,9 +51,10 @@ class VoteButton(
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=render.NO_MENTIONS)
 
 
-def feedback_view(answer_id: str) -> discord.ui.View:
-    """The two vote buttons under an answer."""
+def feedback_view(answer_id: str | None) -> discord.ui.View:
+    """The two vote buttons under an answer (none when the answer could not be recorded)."""
     view = discord.ui.View(timeout=None)
-    view.add_item(VoteButton(answer_id, True))
-    view.add_item(VoteButton(answer_id, False))
+    if answer_id is not None:
+        view.add_item(VoteButton(answer_id, True))
+        view.add_item(VoteButton(answer_id, False))
     return view
