@@ -172,6 +172,7 @@ async def test_load_200_questions_50_users_with_a_reload_in_the_middle(corpus_di
 
 async def test_a_broken_feedback_database_still_lets_answers_through(env, caplog):
     d = env.double
+    caplog.set_level(logging.WARNING)
     env.bot.feedback.close()  # the SQLite file is gone from under the bot
     mark = len(d.requests)
     await mention(d, d.user("gil"), BALAD)
