@@ -104,6 +104,7 @@ def test_any_answer_renders_within_limits_without_pings(answer):
     assert_safe(text)
 
 
+@settings(deadline=None)
 @given(TEXT, st.integers(1, 3000))
 def test_shorten_cuts_at_word_boundaries_within_the_limit(text, limit):
     short = render.shorten(text, limit)

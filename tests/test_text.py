@@ -1,6 +1,6 @@
 """Text analysis: clean-up, folding, terms and the French sentence splitter."""
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.text import Analyzer, clean_text, fold, split_sentences
@@ -75,6 +75,7 @@ def test_splitter_on_empty_text():
     assert split_sentences("   \n ") == []
 
 
+@settings(deadline=None)  # timing is for benchmarks, not tests
 @given(st.text(max_size=400))
 def test_analysis_never_crashes_and_splitting_keeps_the_words(text):
     terms = fr.terms(text)
@@ -113,6 +114,7 @@ HOSTILE_PIECES = st.sampled_from(
 HOSTILE_TEXT = st.lists(st.one_of(st.text(max_size=80), HOSTILE_PIECES), max_size=30).map(" ".join)
 
 
+@settings(deadline=None)
 @given(HOSTILE_TEXT)
 def test_hostile_text_never_crashes_the_analyzer_or_the_splitter(text):
     assert isinstance(Analyzer("en").terms(text), list)
