@@ -103,6 +103,16 @@ def percentiles(values: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
+def query_latency(engine, qs: list[str]) -> tuple[float, float]:
+    """p50 and p95 milliseconds of the whole answer path over `qs`."""
+    times = []
+    for q in qs:
+        t0 = time.perf_counter()
+        engine.answer(q)
+        times.append((time.perf_counter() - t0) * 1000)
+    return percentiles(times)
+
+
 def child_build(n: int, cache_dir: str, n_questions: int, bm25_cap: int) -> dict:
     from rank_bm25 import BM25Okapi
 
@@ -121,12 +131,7 @@ def child_build(n: int, cache_dir: str, n_questions: int, bm25_cap: int) -> dict
     qs = questions(n_questions)
     for q in qs[:20]:
         engine.answer(q)  # warm the analyzer's word cache, as a running bot has
-    times = []
-    for q in qs:
-        t0 = time.perf_counter()
-        engine.answer(q)
-        times.append((time.perf_counter() - t0) * 1000)
-    p50, p95 = percentiles(times)
+    p50, p95 = query_latency(engine, qs)
     start = time.perf_counter()
     cache.save(Path(cache_dir), "bench", index, [])
     save_s = time.perf_counter() - start
@@ -174,12 +179,7 @@ def child_warm(cache_dir: str, n_questions: int) -> dict:
     engine.answer("Combien de roquettes ?")
     warm_s = time.perf_counter() - start
     qs = questions(n_questions)
-    times = []
-    for q in qs:
-        t0 = time.perf_counter()
-        engine.answer(q)
-        times.append((time.perf_counter() - t0) * 1000)
-    p50, p95 = percentiles(times)
+    p50, p95 = query_latency(engine, qs)
     return {"warm_s": warm_s, "serving_rss_mb": rss_mb() - rss0, "warm_p50_ms": p50, "warm_p95_ms": p95}
 
 
