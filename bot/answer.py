@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from bot.answer_types import expected_answer, has_answer_of
 from bot.embeddings import DenseIndex, Encoder
 from bot.index import Candidate, SearchIndex
-from bot.text import analyzer, clean_text, guess_language, surface_terms
+from bot.text import analyzer, clean_text, guess_language, words
 
 NOT_FOUND_NO_TERMS = "no_terms"
 NOT_FOUND_NO_MATCH = "no_match"
@@ -319,10 +319,8 @@ def matched_words(text: str, index_terms: set[str], language: str) -> list[str]:
     if not index_terms:
         return []
     word_terms = analyzer(language).word_terms
-    cleaned = clean_text(text)
-    words: dict[str, None] = {}
-    for _, start, end in surface_terms(cleaned):
-        word = cleaned[start:end]
+    found: dict[str, None] = {}
+    for word in words(text):
         if index_terms.intersection(word_terms(word)):
-            words.setdefault(word, None)
-    return list(words)
+            found.setdefault(word, None)
+    return list(found)

@@ -110,14 +110,9 @@ def _folded_stopwords() -> frozenset[str]:
 STOPWORDS = _folded_stopwords()
 
 
-def surface_terms(text: str) -> list[tuple[str, int, int]]:
-    """Folded words of `text` with their character spans, before stopwords and stemming."""
-    cleaned = clean_text(text)
-    # The folded text must keep the same length for the spans to be valid, so fold per match.
-    out: list[tuple[str, int, int]] = []
-    for match in _TERM.finditer(cleaned):
-        out.append((fold(match.group()), match.start(), match.end()))
-    return out
+def words(text: str) -> list[str]:
+    """The words of `text` as written (after `clean_text`), before folding, stopwords and stemming."""
+    return _TERM.findall(clean_text(text))
 
 
 class Analyzer:

@@ -13,7 +13,7 @@ from discord.ext import commands
 from bot import library
 from bot.config import Settings
 from bot.corpus import ArticleError
-from bot.discord import drafts, render
+from bot.discord import drafts, render, reply
 from bot.discord.qa import article_choices
 from bot.fetch import FetchError
 from bot.service import ReloadReport
@@ -157,9 +157,7 @@ class Admin(commands.Cog):
             report.version,
             "ok" if report.ok else f"failed: {report.error}",
         )
-        await interaction.followup.send(
-            embed=reload_embed(report), ephemeral=True, allowed_mentions=render.NO_MENTIONS
-        )
+        await reply.send(interaction, embed=reload_embed(report))
 
     corpus = app_commands.Group(
         name="corpus",
@@ -185,9 +183,7 @@ class Admin(commands.Cog):
         embed.add_field(
             name="Articles", value=render.shorten_lines("\n".join(titles) or "—", render.FIELD_VALUE_LIMIT)
         )
-        await interaction.response.send_message(
-            embed=embed, ephemeral=True, allowed_mentions=render.NO_MENTIONS
-        )
+        await reply.send(interaction, embed=embed)
 
     @corpus.command(name="add", description="Add an article from a news link or an uploaded file")
     @app_commands.describe(url="Link to a news article (http/https)", file="A .md, .txt or .html file")
@@ -199,11 +195,7 @@ class Admin(commands.Cog):
         file: discord.Attachment | None = None,
     ) -> None:
         if (url is None) == (file is None):
-            await interaction.response.send_message(
-                "Give either a link (`url`) or a file (`file`), not both.",
-                ephemeral=True,
-                allowed_mentions=render.NO_MENTIONS,
-            )
+            await reply.send(interaction, "Give either a link (`url`) or a file (`file`), not both.")
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
@@ -216,24 +208,17 @@ class Admin(commands.Cog):
                 library.prepare, draft, added_by=f"discord:{interaction.user.id}"
             )
         except (FetchError, ArticleError) as exc:
-            await interaction.followup.send(
-                f"Cannot add this article: {render.escape(str(exc))}.",
-                ephemeral=True,
-                allowed_mentions=render.NO_MENTIONS,
-            )
+            await reply.send(interaction, f"Cannot add this article: {render.escape(str(exc))}.")
             return
         duplicate = library.find_duplicate(self.bot.service.engine.index, prepared)
         if duplicate is not None:
-            await interaction.followup.send(
+            await reply.send(
+                interaction,
                 f"Already in the corpus as “{render.escape(duplicate.title)}” (`{duplicate.id}`).",
-                ephemeral=True,
-                allowed_mentions=render.NO_MENTIONS,
             )
             return
         view = ConfirmAdd(self, prepared, interaction.user.id)
-        await interaction.followup.send(
-            embed=preview_embed(prepared), view=view, ephemeral=True, allowed_mentions=render.NO_MENTIONS
-        )
+        await reply.send(interaction, embed=preview_embed(prepared), view=view)
 
     async def commit_add(self, prepared: library.PreparedArticle, user_id: int) -> str:
         """Write a confirmed article, reload, and say what happened."""
@@ -261,11 +246,7 @@ class Admin(commands.Cog):
     ) -> None:
         meta = library.find_article(self.bot.service.engine.index.articles, name)
         if meta is None:
-            await interaction.response.send_message(
-                "No article by that name; pick one from the suggestions.",
-                ephemeral=True,
-                allowed_mentions=render.NO_MENTIONS,
-            )
+            await reply.send(interaction, "No article by that name; pick one from the suggestions.")
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         async with self._write_lock:
@@ -273,21 +254,16 @@ class Admin(commands.Cog):
                 moved = await asyncio.to_thread(library.remove_article, self.bot.service.corpus_dir, meta)
             except (ArticleError, OSError) as exc:
                 log.warning("remove %s failed: %s", meta.id, exc)
-                await interaction.followup.send(
-                    f"Could not remove `{meta.id}`: {render.escape(str(exc))}",
-                    ephemeral=True,
-                    allowed_mentions=render.NO_MENTIONS,
-                )
+                await reply.send(interaction, f"Could not remove `{meta.id}`: {render.escape(str(exc))}")
                 return
             await asyncio.to_thread(
                 self.bot.feedback.audit, interaction.user.id, "remove", meta.id, meta.path
             )
             report = await self.bot.service.reload()
-        await interaction.followup.send(
+        await reply.send(
+            interaction,
             f"Removed “{render.escape(meta.title)}”. The file is kept as `.removed/{moved.name}`: "
             f"move it back and `/reload` to restore it. Now {report.articles} articles.",
-            ephemeral=True,
-            allowed_mentions=render.NO_MENTIONS,
         )
 
     @corpus_remove.autocomplete("name")
@@ -310,9 +286,7 @@ class Admin(commands.Cog):
             colour=render.COLOUR_FOUND,
             description=render.shorten_lines("\n".join(lines) or "Nothing yet.", 4000),
         )
-        await interaction.response.send_message(
-            embed=embed, ephemeral=True, allowed_mentions=render.NO_MENTIONS
-        )
+        await reply.send(interaction, embed=embed)
 
     @app_commands.command(name="feedback", description="How answers fare, and which questions go unanswered")
     @app_commands.default_permissions(manage_guild=True)
@@ -335,9 +309,7 @@ class Admin(commands.Cog):
             embed.add_field(
                 name=name, value=render.shorten_lines(value, render.FIELD_VALUE_LIMIT), inline=False
             )
-        await interaction.response.send_message(
-            embed=embed, ephemeral=True, allowed_mentions=render.NO_MENTIONS
-        )
+        await reply.send(interaction, embed=embed)
 
 
 async def setup(bot: DepecheBot) -> None:

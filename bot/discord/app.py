@@ -13,6 +13,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.config import Settings
+from bot.discord import reply
 from bot.feedback import FeedbackStore
 from bot.ratelimit import RateLimiter
 from bot.service import QAService
@@ -82,14 +83,7 @@ class DepecheMixin:
             log.error("command %s failed", getattr(interaction.command, "name", "?"), exc_info=error)
             message = "Something went wrong on my side; the admins can find the details in the bot's log."
         try:
-            if interaction.response.is_done():
-                await interaction.followup.send(
-                    message, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
-                )
-            else:
-                await interaction.response.send_message(
-                    message, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
-                )
+            await reply.send(interaction, message)
         except discord.HTTPException:
             log.warning("could not report a command error to the user")
 

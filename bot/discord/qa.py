@@ -19,7 +19,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.answer import Answer
-from bot.discord import render
+from bot.discord import render, reply
 from bot.discord.votes import VoteButton, feedback_view
 from bot.index import ArticleMeta
 from bot.library import find_article, match_titles
@@ -246,30 +246,19 @@ class QA(commands.Cog):
     ) -> None:
         refusal = self._refusal(interaction.user.id, question)
         if refusal is not None:
-            await interaction.response.send_message(
-                refusal.message, ephemeral=True, allowed_mentions=render.NO_MENTIONS
-            )
+            await reply.send(interaction, refusal.message)
             return
         task = asyncio.ensure_future(self._answer(question, top))
         try:
             answer, ms = await asyncio.wait_for(asyncio.shield(task), self.defer_after)
-            deferred = False
-        except TimeoutError:
+        except TimeoutError:  # too slow for Discord's 3 s: defer, the answer goes as a follow-up
             await interaction.response.defer(ephemeral=ephemeral, thinking=True)
             answer, ms = await task
-            deferred = True
         answer_id = await self._remember(answer, interaction.guild_id)
         self._log(via, interaction.user.id, interaction.guild_id, answer, ms)
         embed = render.answer_embed(answer, answer_id)
         view = feedback_view(answer_id)
-        if deferred:
-            await interaction.followup.send(
-                embed=embed, view=view, ephemeral=ephemeral, allowed_mentions=render.NO_MENTIONS
-            )
-        else:
-            await interaction.response.send_message(
-                embed=embed, view=view, ephemeral=ephemeral, allowed_mentions=render.NO_MENTIONS
-            )
+        await reply.send(interaction, embed=embed, view=view, ephemeral=ephemeral)
         view.stop()
 
     @app_commands.command(name="ask", description="Ask a question about the articles; get cited excerpts")
@@ -296,17 +285,11 @@ class QA(commands.Cog):
     async def search(self, interaction: discord.Interaction, query: app_commands.Range[str, 1, 4000]) -> None:
         refusal = self._refusal(interaction.user.id, query)
         if refusal is not None:
-            await interaction.response.send_message(
-                refusal.message, ephemeral=True, allowed_mentions=render.NO_MENTIONS
-            )
+            await reply.send(interaction, refusal.message)
             return
         engine = self.bot.service.engine
         excerpts = await asyncio.to_thread(engine.search, query, 10)
-        await interaction.response.send_message(
-            embed=render.search_embed(query, excerpts, engine.version),
-            ephemeral=True,
-            allowed_mentions=render.NO_MENTIONS,
-        )
+        await reply.send(interaction, embed=render.search_embed(query, excerpts, engine.version))
 
     @app_commands.command(
         name="article", description="Show an article of the corpus: source, date, summary, link"
@@ -316,18 +299,13 @@ class QA(commands.Cog):
         engine = self.bot.service.engine
         meta = find_article(engine.index.articles, name)
         if meta is None:
-            await interaction.response.send_message(
+            await reply.send(
+                interaction,
                 f"No article is called “{render.escape(render.shorten(name, 100))}”. "
                 "Pick one from the suggestions while typing.",
-                ephemeral=True,
-                allowed_mentions=render.NO_MENTIONS,
             )
             return
-        await interaction.response.send_message(
-            embed=render.article_embed(meta, engine.version),
-            ephemeral=True,
-            allowed_mentions=render.NO_MENTIONS,
-        )
+        await reply.send(interaction, embed=render.article_embed(meta, engine.version))
 
     @article.autocomplete("name")
     async def article_autocomplete(
@@ -357,17 +335,13 @@ class QA(commands.Cog):
             text=f"Corpus {engine.version}: {len(engine.index.articles)} articles, "
             f"{engine.index.size} sentences"
         )
-        await interaction.response.send_message(
-            embed=embed, ephemeral=True, allowed_mentions=render.NO_MENTIONS
-        )
+        await reply.send(interaction, embed=embed)
 
     async def find_sources(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """Context menu: look the selected message's text up in the corpus."""
         text = " ".join(message.content.split())
         if not text:
-            await interaction.response.send_message(
-                "That message has no text to look up.", ephemeral=True, allowed_mentions=render.NO_MENTIONS
-            )
+            await reply.send(interaction, "That message has no text to look up.")
             return
         await self._respond_with_answer(
             interaction,

@@ -20,7 +20,6 @@ MESSAGE_LIMIT = 2000
 TITLE_LIMIT = 256
 DESCRIPTION_LIMIT = 4096
 FIELD_VALUE_LIMIT = 1024
-FIELD_COUNT_LIMIT = 25
 FOOTER_LIMIT = 2048
 EMBED_TOTAL_LIMIT = 6000
 EXCERPT_LIMIT = 700
@@ -206,8 +205,3 @@ def article_embed(meta: ArticleMeta, version: str) -> discord.Embed:
     embed.add_field(name="Id", value=f"`{meta.id}`", inline=True)
     embed.set_footer(text=f"Dépêche · corpus {version}")
     return embed
-
-
-def embed_size(embed: discord.Embed) -> int:
-    """Characters Discord counts towards the 6,000 total of an embed."""
-    return len(embed)
