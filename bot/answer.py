@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from bot.answer_types import expected_answer, has_answer_of
-from bot.embeddings import DenseIndex, Encoder
+from bot.answer_types import expected_answer
+from bot.embeddings import DenseIndex, Encoder, Similarities
 from bot.index import Candidate, SearchIndex
+from bot.rerank import QuestionSignals, Ranker, TitleTerms, candidate_pool, default_ranker, features
 from bot.text import analyzer, clean_text, guess_language, words
 
 NOT_FOUND_NO_TERMS = "no_terms"
@@ -35,6 +37,7 @@ class Excerpt(BaseModel):
     paragraph: int
     sentence_id: str
     score: float
+    bm25: float = 0.0
     source: str | None
     url: str | None
     matched: list[str]
@@ -65,26 +68,17 @@ class Answer(BaseModel):
 class AnswerPolicy:
     """When an answer counts as found, and how many weaker excerpts may follow the best one."""
 
+    # Without embeddings: answered when this share of the question's idf weight is found
+    # around one of the `coverage_depth` best sentences.
     min_coverage: float = 0.5
-    relative_floor: float = 0.35
-    pool: int = 20
     coverage_depth: int = 10
+    # A weaker excerpt follows the best one while the ranking gives it at least this chance of
+    # being the answer (softmax of the learned scores over the question's candidates, which is
+    # what the weights were fitted to). On PIAF's tune split, 0.02 shows 2.6 of 3 excerpts on
+    # average and keeps the answer in them for 0.796 of the questions (0.806 with all three).
+    min_probability: float = 0.02
+    pool: int = 30
     context_weight: float = 0.5
-    # Sentence-embedding signal (when the engine has one): its weight next to the normalised
-    # lexical score, much larger when the question is not in the corpus's language (words then
-    # rarely match), and the similarity above which a question counts as answered anyway.
-    dense_weight: float = 0.5
-    dense_weight_cross_lingual: float = 3.0
-    # 0.44: 95th percentile of the best similarity of PIAF questions asked without their own
-    # article (`run_bot.py eval` data): the signal alone wrongly answers at most ~5% of those.
-    min_similarity: float = 0.44
-    # Across languages similarities run lower; 0.30 was read off our own small English set
-    # (tests/data/english_questions.json) and negatives, so its English figure is not held out.
-    min_similarity_cross_lingual: float = 0.30
-    # Sentences holding the kind of answer the question expects (a quantity for "combien", a
-    # date for "quand", a name for "qui"/"où") get this much more score; chosen on PIAF's tune
-    # split (0.1-0.5 all helped a little; 0.2 best), then checked on the held-out split.
-    answer_type_boost: float = 0.2
 
 
 @dataclass(frozen=True)
@@ -103,6 +97,39 @@ class Query:
         return {tid: None for tid in self.resolved.values() if tid is not None}
 
 
+@dataclass(frozen=True)
+class Ranking:
+    """The lexical query, the final order of its candidates, and the embedding signal used."""
+
+    query: Query
+    ranked: list[Candidate]
+    dense: Similarities | None
+
+    @property
+    def similarity(self) -> float | None:
+        """Best sentence similarity to the question (None without embeddings)."""
+        if self.dense is None:
+            return None
+        return float(self.dense.sentence.max()) if len(self.dense.sentence) else 0.0
+
+    @property
+    def paragraph_similarity(self) -> float:
+        """Best paragraph similarity to the question (0 without embeddings)."""
+        if self.dense is None or not len(self.dense.paragraph):
+            return 0.0
+        return float(self.dense.paragraph.max())
+
+
+@dataclass(frozen=True)
+class CandidateFeatures:
+    """A question's candidate sentences (`pool`) and their feature rows (see `bot.rerank`)."""
+
+    query: Query
+    dense: Similarities | None
+    pool: list[int]
+    rows: np.ndarray
+
+
 class Engine:
     """Answers questions from one `SearchIndex` (immutable; a reload builds a new Engine)."""
 
@@ -112,11 +139,14 @@ class Engine:
         policy: AnswerPolicy | None = None,
         dense: DenseIndex | None = None,
         encoder: Encoder | None = None,
+        ranker: Ranker | None = None,
     ) -> None:
         self.index = index
         self.policy = policy or AnswerPolicy()
         self.dense = dense if encoder is not None else None
         self.encoder = encoder
+        self.ranker = ranker or default_ranker()
+        self._titles = TitleTerms(index)
 
     @property
     def version(self) -> str:
@@ -124,30 +154,50 @@ class Engine:
         return self.index.version
 
     def ranked(self, question: str, k: int, context: str | None = None) -> Query:
-        """Analyse `question` (plus an earlier question as lighter context) and rank `k` sentences."""
+        """Analyse `question` (plus an earlier question as lighter context); the `k` best
+        sentences by BM25 with context."""
         terms = self.index.query_terms(question)
         extra = [t for t in self.index.query_terms(context) if t not in terms] if context else []
         resolved = self.index.resolve_terms(terms + extra)
         weights = {term: (self.policy.context_weight if term in extra else 1.0) for term in resolved}
         id_weights = {tid: max(weights[term], 0.0) for term, tid in resolved.items() if tid is not None}
-        kind = expected_answer(question)
-        # The boost may lift a sentence from a little further down: rank a pool, then keep k.
-        depth = max(k, self.policy.pool) if kind is not None else k
-        candidates = self.index.rank(list(id_weights), depth, id_weights) if id_weights else []
-        if kind is not None and candidates:
-            boost = 1 + self.policy.answer_type_boost
-            candidates = sorted(
-                (
-                    Candidate(c.sentence, c.score * boost, c.sentence_score, c.context_score)
-                    if has_answer_of(kind, self.index.texts[c.sentence])
-                    else c
-                    for c in candidates
-                ),
-                key=lambda c: (-c.score, c.sentence),
-            )[:k]
+        candidates = self.index.rank(list(id_weights), k, id_weights) if id_weights else []
         return Query(
             terms=terms, context_terms=extra, resolved=resolved, weights=weights, candidates=candidates
         )
+
+    def candidate_features(self, question: str, context: str | None = None) -> CandidateFeatures:
+        """Lexical candidates plus the nearest sentences by meaning, with their feature rows."""
+        query = self.ranked(question, self.policy.pool, context)
+        dense = self._similarities(question, query.candidates)
+        pool = candidate_pool(query.candidates, dense, self.policy.pool)
+        idf_weights = {
+            tid: self.index.idf(tid) * query.weights[term]
+            for term, tid in query.resolved.items()
+            if tid is not None
+        }
+        signals = QuestionSignals(idf_weights, frozenset(query.terms), expected_answer(question))
+        rows = features(self.index, pool, query.candidates, signals, dense, self._titles)
+        return CandidateFeatures(query, dense, pool, rows)
+
+    def rank(self, question: str, context: str | None = None) -> Ranking:
+        """The whole ranking: lexical candidates, nearest sentences by meaning, learned scores."""
+        found = self.candidate_features(question, context)
+        if not found.pool:
+            return Ranking(found.query, [], found.dense)
+        scores = self.ranker.scores(found.rows, found.dense is not None)
+        lexical = {c.sentence: c for c in found.query.candidates}
+        ranked = [
+            Candidate(
+                s,
+                float(score),
+                lexical[s].sentence_score if s in lexical else 0.0,
+                lexical[s].context_score if s in lexical else 0.0,
+            )
+            for s, score in zip(found.pool, scores, strict=True)
+        ]
+        ranked.sort(key=lambda c: (-c.score, c.sentence))
+        return Ranking(found.query, ranked, found.dense)
 
     def answer(self, question: str, top: int = 3, context: str | None = None) -> Answer:
         """Rank sentences for `question`; keep up to `top` excerpts that really match.
@@ -156,81 +206,57 @@ class Engine:
         with less weight than the question's own.
         """
         question = clean_text(question).strip()
-        query = self.ranked(
-            question, max(top * 4, self.policy.pool), clean_text(context) if context else None
-        )
+        ranking = self.rank(question, clean_text(context) if context else None)
+        query = ranking.query
         all_terms = query.terms + query.context_terms
         if not query.terms and not (query.context_terms and question):
             return self._not_found(question, all_terms, NOT_FOUND_NO_TERMS)
-        dense = self._dense_scores(question, query.candidates)
-        best_similarity = float(dense[1].max()) if dense is not None and len(dense[1]) else 0.0
-        cross_lingual = guess_language(question) not in self.index.languages
-        min_similarity = (
-            self.policy.min_similarity_cross_lingual if cross_lingual else self.policy.min_similarity
-        )
-        coverage = self._coverage(query) if query.candidates else 0.0
-        if coverage < self.policy.min_coverage and best_similarity < min_similarity:
-            if not query.candidates:
+        coverage = self.coverage(query) if query.candidates else 0.0
+        if not self._answers(ranking, coverage, question):
+            if not query.candidates and ranking.dense is None:
                 return self._not_found(question, all_terms, NOT_FOUND_NO_MATCH)
             return self._not_found(
                 question,
                 all_terms,
                 NOT_FOUND_LOW_COVERAGE,
                 coverage,
-                self._closest_articles(query.candidates),
+                self._closest_articles(ranking.ranked),
+                ranking.similarity,
             )
-        candidates = query.candidates
-        if dense is not None:
-            candidates = self._fuse(candidates, dense, cross_lingual)
         return Answer(
             question=question,
             answered=True,
-            results=self._excerpts(candidates, top, list(query.known_ids)),
+            results=self._excerpts(ranking.ranked, top, list(query.known_ids)),
             terms=all_terms,
             coverage=round(coverage, 4),
-            similarity=round(best_similarity, 4) if dense is not None else None,
+            similarity=_rounded(ranking.similarity),
             corpus_version=self.version,
         )
 
-    def _dense_scores(self, question: str, lexical: list[Candidate]) -> tuple[np.ndarray, np.ndarray] | None:
-        """(sentence ids, cosine similarity to the question) over the embedded sentences
-        (over the lexical candidates only, on corpora too large for a full scan)."""
+    def _answers(self, ranking: Ranking, coverage: float, question: str) -> bool:
+        """Whether the corpus answers: learned from coverage and similarity with embeddings,
+        a coverage threshold without."""
+        if not ranking.ranked:
+            return False
+        if ranking.dense is None:
+            return coverage >= self.policy.min_coverage
+        cross_lingual = guess_language(question) not in self.index.languages
+        return self.ranker.answerable(
+            coverage, ranking.similarity or 0.0, ranking.paragraph_similarity, cross_lingual
+        )
+
+    def _similarities(self, question: str, lexical: list[Candidate]) -> Similarities | None:
+        """Similarity of the question to the embedded sentences (all of them, or the lexical
+        candidates only on corpora too large for a full scan)."""
         if self.dense is None or self.encoder is None or not question:
             return None
         among = np.array(sorted(c.sentence for c in lexical), dtype=np.int64)
-        return self.dense.similarities(self.encoder.encode([question])[0], among)
-
-    def _fuse(
-        self, lexical: list[Candidate], dense: tuple[np.ndarray, np.ndarray], cross_lingual: bool
-    ) -> list[Candidate]:
-        """Lexical candidates and the nearest sentences by meaning, ranked by a weighted sum."""
-        rows, sims = dense
-        weight = self.policy.dense_weight_cross_lingual if cross_lingual else self.policy.dense_weight
-        best_lexical = max((c.score for c in lexical), default=0.0) or 1.0
-        k = min(self.policy.pool, len(sims))
-        nearest = rows[np.argpartition(-sims, k - 1)[:k]] if k else rows[:0]
-        by_sentence = {c.sentence: c for c in lexical}
-        fused: list[Candidate] = []
-        for sentence in set(by_sentence) | {int(i) for i in nearest}:
-            pos = np.searchsorted(rows, sentence)
-            similarity = float(sims[pos]) if pos < len(rows) and rows[pos] == sentence else 0.0
-            cand = by_sentence.get(sentence)
-            lexical_part = cand.score / best_lexical if cand else 0.0
-            fused.append(
-                Candidate(
-                    sentence,
-                    lexical_part + weight * max(similarity, 0.0),
-                    cand.sentence_score if cand else 0.0,
-                    cand.context_score if cand else 0.0,
-                )
-            )
-        fused.sort(key=lambda c: (-c.score, c.sentence))
-        return fused
+        return self.dense.similarities(self.encoder.query(question), among)
 
     def search(self, query_text: str, k: int = 10) -> list[Excerpt]:
         """Ranked matches without the not-found decision (for `/search`)."""
-        query = self.ranked(clean_text(query_text).strip(), max(k, 1))
-        return self._excerpts(query.candidates, k, list(query.known_ids), floor=0.0)
+        ranking = self.rank(clean_text(query_text).strip())
+        return self._excerpts(ranking.ranked, k, list(ranking.query.known_ids), floor=-math.inf)
 
     def timed_answer(self, question: str, top: int = 3) -> tuple[Answer, float]:
         """`answer` plus the milliseconds it took."""
@@ -238,7 +264,7 @@ class Engine:
         result = self.answer(question, top)
         return result, (time.perf_counter() - start) * 1000
 
-    def _coverage(self, query: Query) -> float:
+    def coverage(self, query: Query) -> float:
         """Best share of the question's idf weight found around one of the top sentences."""
         weights = {term: self.index.idf(tid) * query.weights[term] for term, tid in query.resolved.items()}
         total = sum(weights.values())
@@ -259,7 +285,9 @@ class Engine:
         if not candidates:
             return []
         if floor is None:
-            floor = candidates[0].score * self.policy.relative_floor
+            scores = np.array([c.score for c in candidates])
+            log_total = scores.max() + math.log(np.exp(scores - scores.max()).sum())
+            floor = log_total + math.log(self.policy.min_probability)
         seen_texts: set[str] = set()
         out: list[Excerpt] = []
         for cand in candidates:
@@ -279,6 +307,7 @@ class Engine:
                     paragraph=int(index.sent_paragraph[cand.sentence]),
                     sentence_id=index.sentence_id(cand.sentence),
                     score=round(cand.score, 4),
+                    bm25=round(cand.sentence_score + cand.context_score, 4),
                     source=meta.source,
                     url=meta.url,
                     matched=matched_words(text, set(in_sentence), meta.language),
@@ -301,6 +330,7 @@ class Engine:
         reason: str,
         coverage: float = 0.0,
         suggestions: list[str] | None = None,
+        similarity: float | None = None,
     ) -> Answer:
         return Answer(
             suggestions=suggestions or [],
@@ -310,8 +340,13 @@ class Engine:
             reason=reason,
             terms=terms,
             coverage=round(coverage, 4),
+            similarity=_rounded(similarity),
             corpus_version=self.version,
         )
+
+
+def _rounded(value: float | None) -> float | None:
+    return round(value, 4) if value is not None else None
 
 
 def matched_words(text: str, index_terms: set[str], language: str) -> list[str]:

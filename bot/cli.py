@@ -14,6 +14,8 @@ from typing import TextIO
 from bot.answer import Answer, Engine
 from bot.config import ConfigError, Settings, load_settings
 from bot.corpus import load_corpus
+from bot.embeddings import EmbeddingCache, Encoder
+from bot.models import Corpus
 from bot.service import QAService
 
 log = logging.getLogger("depeche")
@@ -48,6 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help='also ask each question without its own article, which must get "not found" (slower)',
     )
+    ev.add_argument(
+        "--no-embeddings",
+        action="store_true",
+        help="rank lexically only (the default uses sentence embeddings, cached under the cache folder)",
+    )
     sub.add_parser("chat", help="local chat on the corpus, even when a Discord token is set")
     add = sub.add_parser("add", help="add an article from a link or a .md/.txt/.html file")
     add.add_argument("source", metavar="URL_OR_FILE")
@@ -74,7 +81,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     corpus_dir = args.corpus or settings.corpus_dir
     if args.command == "eval":
-        return run_eval(args.file, as_json=args.json, split=args.split, abstention=args.abstention)
+        vectors = None
+        if settings.cache_dir is not None and settings.embeddings and not args.no_embeddings:
+            vectors = EmbeddingCache(Path(settings.cache_dir) / "embeddings")
+        return run_eval(
+            args.file, as_json=args.json, split=args.split, abstention=args.abstention, vectors=vectors
+        )
     if not Path(corpus_dir).is_dir():
         print(f"error: corpus folder not found: {corpus_dir}", file=sys.stderr)
         return 2
@@ -180,7 +192,14 @@ def run_check(corpus_dir: Path) -> int:
     return 1 if corpus.problems or not corpus.articles else 0
 
 
-def run_eval(path: Path, *, as_json: bool, split: str, abstention: bool = False) -> int:
+def run_eval(
+    path: Path,
+    *,
+    as_json: bool,
+    split: str,
+    abstention: bool = False,
+    vectors: EmbeddingCache | None = None,
+) -> int:
     """Evaluate sentence retrieval (and, optionally, "not found") on a SQuAD-format file."""
     from bot.evaluate import engine_ranker, evaluate, evaluate_abstention, load_squad, split_questions
     from bot.service import build_engine
@@ -190,12 +209,17 @@ def run_eval(path: Path, *, as_json: bool, split: str, abstention: bool = False)
         return 2
     evalset = load_squad(path)
     questions = split_questions(evalset, split)
-    engine = build_engine(evalset.corpus)
+    encoder = Encoder() if vectors is not None else None
+    if vectors is not None and not as_json:
+        print("embedding the articles not cached yet (a few minutes the first time)...", file=sys.stderr)
+
+    def build(corpus: Corpus) -> Engine:
+        return build_engine(corpus, vectors, encoder)
+
+    engine = build(evalset.corpus)
     progress = not as_json and sys.stderr.isatty()
     report = evaluate(engine_ranker(engine), questions, progress=progress)
-    abstained = (
-        evaluate_abstention(evalset, questions, build_engine, engine, progress) if abstention else None
-    )
+    abstained = evaluate_abstention(evalset, questions, build, engine, progress) if abstention else None
     if as_json:
         out = report.as_json()
         if abstained is not None:

@@ -129,11 +129,12 @@ Ranker = Callable[[str], list[str]]
 
 
 def engine_ranker(engine: Engine) -> Ranker:
-    """The production ranking (analysis, typo resolution, context scoring) as sentence ids."""
+    """The production ranking (analysis, typo resolution, context scoring, embeddings when the
+    engine has them, learned combination) as sentence ids."""
 
     def rank(question: str) -> list[str]:
-        query = engine.ranked(question, MRR_DEPTH)
-        return [engine.index.sentence_id(c.sentence) for c in query.candidates]
+        ranked = engine.rank(question).ranked[:MRR_DEPTH]
+        return [engine.index.sentence_id(c.sentence) for c in ranked]
 
     return rank
 

@@ -41,9 +41,16 @@ class ReloadReport:
         return self.ok and not (self.added or self.removed or self.changed)
 
 
-def build_engine(corpus: Corpus) -> Engine:
-    """Index a loaded corpus and wrap it in an engine."""
-    return Engine(SearchIndex.build(corpus))
+def build_engine(
+    corpus: Corpus, vectors: EmbeddingCache | None = None, encoder: Encoder | None = None
+) -> Engine:
+    """Index a loaded corpus and wrap it in an engine; with a vector cache and an encoder, first
+    embed whatever articles are not cached yet (blocking: for batch jobs such as `eval`)."""
+    index = SearchIndex.build(corpus)
+    if vectors is None or encoder is None:
+        return Engine(index)
+    embeddings.embed_missing(index, vectors, encoder, threading.Event())
+    return Engine(index, dense=embeddings.assemble(index, vectors), encoder=encoder)
 
 
 class QAService:
@@ -176,14 +183,8 @@ class QAService:
         """The engine plus whatever article vectors are already cached."""
         if self._embedding_cache is None:
             return engine
-        index = engine.index
-        dense = embeddings.assemble(
-            [index.article_rows(a) for a in range(len(index.articles))],
-            [m.checksum for m in index.articles],
-            [m.sentence_count for m in index.articles],
-            self._embedding_cache,
-        )
-        return Engine(index, engine.policy, dense, self._encoder)
+        dense = embeddings.assemble(engine.index, self._embedding_cache)
+        return Engine(engine.index, engine.policy, dense, self._encoder, engine.ranker)
 
     def _start_embedding(self, engine: Engine) -> None:
         """Embed, in a background thread, the articles that have no vectors yet; then serve them."""
@@ -204,9 +205,7 @@ class QAService:
         def work() -> None:
             try:
                 count = embeddings.embed_missing(
-                    lambda a: [index.texts[i] for i in index.article_rows(a)],
-                    [m.checksum for m in index.articles],
-                    [m.sentence_count for m in index.articles],
+                    index,
                     self._embedding_cache,  # type: ignore[arg-type]
                     self._encoder,  # type: ignore[arg-type]
                     stop,

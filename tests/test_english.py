@@ -24,14 +24,28 @@ def service(tmp_path_factory):
 
 
 def test_english_questions_find_their_sentence_in_the_top_three(service):
-    hits = [
-        any(q["answer"] in r.text for r in service.engine.answer(q["question"], top=3).results)
+    engine = service.engine
+    ranked = [
+        any(q["answer"] in engine.index.texts[c.sentence] for c in engine.rank(q["question"]).ranked[:3])
         for q in QUESTIONS
     ]
-    rate = sum(hits) / len(hits)
-    print(f"English set: hit@3 = {rate:.3f} over {len(hits)} questions")
-    # Measured 0.733 (the issue asks 0.8: not reached yet); this guards the level.
-    assert rate >= 0.6
+    shown = [
+        any(q["answer"] in r.text for r in engine.answer(q["question"], top=3).results) for q in QUESTIONS
+    ]
+    rate, shown_rate = sum(ranked) / len(ranked), sum(shown) / len(shown)
+    print(f"English set: ranking hit@3 = {rate:.3f}, in the excerpts shown = {shown_rate:.3f}")
+    # Measured 0.933 and 0.733 (not found, or fewer than 3 excerpts shown, for the rest).
+    assert rate >= 0.8
+    assert shown_rate >= 0.6
+
+
+def test_most_off_topic_english_questions_are_not_found(service):
+    questions = json.loads((ROOT / "tests" / "data" / "english_questions.json").read_text(encoding="utf-8"))[
+        "unanswerable"
+    ]
+    refused = sum(not service.engine.answer(q).answered for q in questions) / len(questions)
+    print(f"English off-topic questions refused: {refused:.3f}")
+    assert refused >= 0.6  # measured 0.833 (10 of 12)
 
 
 @pytest.mark.parametrize(
@@ -57,13 +71,15 @@ def test_vectors_are_cached_per_article_and_reused(service, tmp_path):
 def test_dense_index_reranks_only_candidates_above_the_full_scan_limit():
     import numpy as np
 
-    from bot.embeddings import DenseIndex, quantise
+    from bot.embeddings import DIMENSIONS, DenseIndex, quantise
 
-    vectors = quantise(np.eye(4, 512, dtype=np.float32))
-    dense = DenseIndex(np.array([0, 1, 2, 3]), vectors)
-    query = np.eye(1, 512, 2, dtype=np.float32)[0]
-    rows, sims = dense.similarities(query)
-    assert list(rows) == [0, 1, 2, 3] and sims.argmax() == 2
+    vectors = quantise(np.eye(4, DIMENSIONS, dtype=np.float32))
+    paragraphs = quantise(np.eye(2, DIMENSIONS, 1, dtype=np.float32))  # paragraph 1 ~ sentence 2
+    dense = DenseIndex(np.array([0, 1, 2, 3]), vectors, paragraphs, np.array([0, 0, 1, 1]))
+    query = np.eye(1, DIMENSIONS, 2, dtype=np.float32)[0]
+    found = dense.similarities(query)
+    assert list(found.rows) == [0, 1, 2, 3] and found.sentence.argmax() == 2
+    assert list(found.paragraph.round(2)) == [0, 0, 1, 1]
     dense.full_scan_limit = 2
-    rows, sims = dense.similarities(query, np.array([1, 2, 7]))
-    assert list(rows) == [1, 2] and sims[1] > 0.99 and abs(sims[0]) < 0.01
+    found = dense.similarities(query, np.array([1, 2, 7]))
+    assert list(found.rows) == [1, 2] and found.sentence[1] > 0.99 and abs(found.sentence[0]) < 0.01

@@ -1,0 +1,76 @@
+"""Query latency on the bundled corpus: question text to ranked excerpts, embeddings cached.
+
+Loads `corpus/` through `QAService` (vectors computed once into a temporary cache, then reused),
+and times `Engine.answer` over distinct questions (the English set of tests/data plus PIAF
+questions, so the engine's recent-question memory never serves a vector), with the embedding
+signal and without it, and the question encoding alone.
+
+Usage: .venv/bin/python benchmarks/query_latency.py [--questions 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.answer import Engine  # noqa: E402
+from bot.embeddings import Encoder  # noqa: E402
+from bot.service import QAService  # noqa: E402
+
+
+def distinct_questions(limit: int) -> list[str]:
+    english = json.loads((ROOT / "tests" / "data" / "english_questions.json").read_text(encoding="utf-8"))
+    out = [q["question"] for q in english["questions"]]
+    piaf = ROOT.parent / "shared" / "data" / "piaf-dev.json"
+    if piaf.is_file():
+        data = json.loads(piaf.read_text(encoding="utf-8"))
+        out += [qa["question"] for a in data["data"] for p in a["paragraphs"] for qa in p["qas"]]
+    return list(dict.fromkeys(out))[:limit]
+
+
+def timings(run, questions: list[str]) -> tuple[float, float]:
+    times = []
+    for q in questions:
+        start = time.perf_counter()
+        run(q)
+        times.append((time.perf_counter() - start) * 1000)
+    times.sort()
+    return statistics.median(times), times[round(0.95 * (len(times) - 1))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--questions", type=int, default=200)
+    args = parser.parse_args()
+    questions = distinct_questions(args.questions)
+    with tempfile.TemporaryDirectory() as cache:
+        service = QAService(ROOT / "corpus", cache_dir=Path(cache), embeddings=True)
+        service.load()
+        service.embedding_done.wait()
+        with_dense = service.engine
+        lexical = Engine(with_dense.index)
+        with_dense.answer("échauffement")  # load the model once, as a running bot has
+        lexical.answer("échauffement")
+        encoder = Encoder()
+        encoder.query("échauffement")
+        rows = [
+            ("answer, embeddings on", timings(with_dense.answer, questions)),
+            ("answer, lexical only", timings(lexical.answer, questions)),
+            ("question encoding alone", timings(encoder.query, questions)),
+        ]
+    print(f"{len(questions)} distinct questions, {with_dense.index.size} sentences")
+    print(f"{'path':<26} {'p50 ms':>7} {'p95 ms':>7}")
+    for name, (p50, p95) in rows:
+        print(f"{name:<26} {p50:>7.2f} {p95:>7.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,93 @@
+"""The learned combination: its weights file, its features, and the per-article vector cache."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from bot.embeddings import DIMENSIONS, ArticleVectors, EmbeddingCache, Similarities, quantise
+from bot.index import Candidate
+from bot.rerank import (
+    DENSE_FEATURES,
+    FEATURES,
+    QuestionSignals,
+    Ranker,
+    TitleTerms,
+    candidate_pool,
+    features,
+)
+
+
+def test_shipped_weights_cover_known_features_only_and_were_learned():
+    data = json.loads((Ranker.load.__defaults__[0]).read_text(encoding="utf-8"))
+    assert set(data["weights"]["dense"]) <= set(FEATURES)
+    assert not set(data["weights"]["lexical"]) & set(DENSE_FEATURES)
+    assert "command" in data and "figures" in data  # reproducible and reported
+    ranker = Ranker.load()
+    assert ranker.dense.shape == (len(FEATURES),) and np.any(ranker.dense != 0)
+
+
+def test_a_weights_file_naming_an_unknown_feature_is_refused(tmp_path):
+    path = tmp_path / "ranker.json"
+    path.write_text(
+        json.dumps(
+            {
+                "weights": {"lexical": {"bm25": 1}, "dense": {"shoe_size": 1}},
+                "abstention": {"weights": {}, "intercept": 0, "min_similarity_cross_lingual": 0.8},
+            }
+        )
+    )
+    with pytest.raises(ValueError, match="shoe_size"):
+        Ranker.load(path)
+
+
+def test_pool_adds_nearest_sentences_by_meaning_after_lexical_ones():
+    lexical = [Candidate(5, 2.0, 1.5, 0.5), Candidate(2, 1.0, 1.0, 0.0)]
+    dense = Similarities(np.array([1, 2, 3, 9]), np.array([0.1, 0.9, 0.8, 0.2]), np.zeros(4))
+    assert candidate_pool(lexical, dense, depth=2) == [5, 2, 3]
+    assert candidate_pool(lexical, None, depth=2) == [5, 2]
+
+
+def test_features_without_embeddings_leave_dense_columns_at_zero(engine):
+    index = engine.index
+    query = engine.ranked("Combien de roquettes ont frappé Balad ?", 5)
+    known = {tid: index.idf(tid) for tid in query.known_ids}
+    signals = QuestionSignals(known, frozenset(query.terms), "quantity")
+    pool = [c.sentence for c in query.candidates]
+    rows = features(index, pool, query.candidates, signals, None, TitleTerms(index))
+    assert rows.shape == (len(pool), len(FEATURES))
+    dense_columns = [FEATURES.index(name) for name in DENSE_FEATURES]
+    assert not rows[:, dense_columns].any()
+    assert rows[0, FEATURES.index("bm25")] == 1.0  # the best lexical candidate, normalised
+    assert rows[0, FEATURES.index("quantity")] == 1.0  # "Au moins sept roquettes..."
+    assert np.all((rows[:, FEATURES.index("sentence_coverage")] >= 0) & (rows[:, 3] <= 1))
+
+
+def test_dense_features_rank_the_most_similar_candidate_first(engine):
+    index = engine.index
+    query = engine.ranked("roquettes Balad", 3)
+    pool = [c.sentence for c in query.candidates]
+    sims = np.linspace(0.2, 0.9, len(pool))  # the last candidate is the most similar
+    order = np.argsort(pool)
+    dense = Similarities(np.array(pool)[order], sims[order], sims[order])
+    signals = QuestionSignals({}, frozenset(query.terms), None)
+    rows = features(index, pool, query.candidates, signals, dense, TitleTerms(index))
+    rank = rows[:, FEATURES.index("dense_rank")]
+    assert rank[-1] == 1.0 and rank.argmax() == len(pool) - 1
+    assert rows[-1, FEATURES.index("dense_gap")] == 0.0
+
+
+def test_vector_cache_round_trips_and_rejects_what_does_not_fit(tmp_path):
+    cache = EmbeddingCache(tmp_path)
+    vectors = ArticleVectors(
+        quantise(np.eye(3, DIMENSIONS, dtype=np.float32)), quantise(np.eye(1, DIMENSIONS, dtype=np.float32))
+    )
+    cache.put("abc", vectors)
+    found = cache.get("abc", 3, 1)
+    assert found is not None and np.array_equal(found.sentences, vectors.sentences)
+    assert cache.get("abc", 4, 1) is None  # the article changed shape: recompute, never misalign
+    assert cache.get("missing", 3, 1) is None
+    cache.path("abc").write_bytes(b"truncated")
+    assert cache.get("abc", 3, 1) is None
