@@ -11,10 +11,13 @@ Each size runs in fresh child processes so memory figures are not polluted by th
           output says: at 1M that underestimates it, its dicts no longer fit in cache).
 - warm:   a fresh process loads the cache (checksums verified, arrays memory-mapped) and answers:
           warm-start time and resident memory while serving.
+- dense:  (--dense) random int8 unit vectors for every sentence and paragraph, written to the
+          per-article cache and assembled: memory added and query latency with the embedding
+          re-rank, the question encoded by the real model (vector content does not change cost).
 - lag:    inside an asyncio loop, a full rebuild runs off the loop (as /reload does) while a ticker
           measures the largest gap between 10 ms ticks and questions keep being answered.
 
-Usage: .venv/bin/python benchmarks/scale.py [--sizes 10000 100000 1000000] [--questions 300]
+Usage: .venv/bin/python benchmarks/scale.py [--sizes 10000 100000 1000000] [--questions 300] [--dense]
 """
 
 from __future__ import annotations
@@ -184,6 +187,43 @@ def child_warm(cache_dir: str, n_questions: int) -> dict:
     return {"warm_s": warm_s, "serving_rss_mb": rss_mb() - rss0, "warm_p50_ms": p50, "warm_p95_ms": p95}
 
 
+def child_dense(cache_dir: str, n_questions: int) -> dict:
+    """With sentence vectors for every article: memory they add, and the whole query path with
+    the embedding re-rank (question encoded by the real model). The vectors themselves are random
+    unit vectors written into the per-article cache: embedding 1M real sentences takes hours
+    (see README), and memory and scoring cost do not depend on what the vectors say."""
+    import numpy as np
+
+    from bot import cache, embeddings
+    from bot.answer import Engine
+    from bot.embeddings import ArticleVectors, EmbeddingCache, Encoder, quantise
+
+    cached = cache.load(Path(cache_dir), "bench")
+    assert cached is not None
+    index = cached.index
+    vectors = EmbeddingCache(Path(cache_dir) / "vectors")
+    rng = np.random.default_rng(7)
+
+    def unit(rows: int) -> np.ndarray:
+        v = rng.standard_normal((rows, embeddings.DIMENSIONS)).astype(np.float32)
+        return quantise(v / np.linalg.norm(v, axis=1, keepdims=True))
+
+    for a, meta in enumerate(index.articles):
+        sentences, paragraphs, _ = embeddings.article_passages(index, a)
+        vectors.put(meta.checksum, ArticleVectors(unit(len(sentences)), unit(len(paragraphs))))
+    del sentences, paragraphs
+    rss0 = rss_mb()
+    start = time.perf_counter()
+    dense = embeddings.assemble(index, vectors)
+    assemble_s = time.perf_counter() - start
+    added = rss_mb() - rss0
+    engine = Engine(index, dense=dense, encoder=Encoder())
+    qs = questions(n_questions)
+    engine.answer(qs[0])
+    p50, p95 = query_latency(engine, qs[1:])
+    return {"dense_assemble_s": assemble_s, "dense_rss_mb": added, "dense_p50_ms": p50, "dense_p95_ms": p95}
+
+
 def child_lag(n: int) -> dict:
     from bot.answer import Engine
     from bot.index import SearchIndex
@@ -243,6 +283,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--questions", type=int, default=300)
     parser.add_argument("--bm25-cap", type=int, default=1_000_000)
+    parser.add_argument("--dense", action="store_true", help="also measure with sentence vectors")
     parser.add_argument("--child", nargs="+")
     args = parser.parse_args()
     if args.child:
@@ -251,6 +292,8 @@ def main() -> None:
             result = child_build(int(rest[0]), rest[1], args.questions, args.bm25_cap)
         elif kind == "warm":
             result = child_warm(rest[0], args.questions)
+        elif kind == "dense":
+            result = child_dense(rest[0], args.questions)
         else:
             result = child_lag(int(rest[0]))
         print(json.dumps(result))
@@ -264,6 +307,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             built = run_child("build", str(n), tmp)
             warm = run_child("warm", tmp)
+            dense = run_child("dense", tmp) if args.dense else {}
         lag = run_child("lag", str(n))
         note = "*" if built["bm25_extrapolated"] else ""
         print(
@@ -273,7 +317,14 @@ def main() -> None:
             f"{built['bm25_ms'] / built['p50_ms']:>8.0f}x",
             flush=True,
         )
-        print(f"           details: {json.dumps({**built, **warm, **lag})}", flush=True)
+        if dense:
+            print(
+                f"           with sentence vectors: +{dense['dense_rss_mb']:.0f} MB, assembled in "
+                f"{dense['dense_assemble_s']:.1f} s, query p50 {dense['dense_p50_ms']:.2f} ms, "
+                f"p95 {dense['dense_p95_ms']:.2f} ms",
+                flush=True,
+            )
+        print(f"           details: {json.dumps({**built, **warm, **dense, **lag})}", flush=True)
     print("* rank_bm25 timed on a random sample of --bm25-cap sentences, per-query time scaled linearly to N")
 
 

