@@ -201,28 +201,30 @@ def article_passages(index: SearchIndex, article: int) -> tuple[list[str], list[
 
 
 def assemble(index: SearchIndex, cache: EmbeddingCache) -> DenseIndex | None:
-    """A dense index over the articles whose vectors are cached (None when none are)."""
-    rows, blocks, paragraph_blocks, row_paragraph = [], [], [], []
-    paragraph_count = 0
+    """A dense index over the articles whose vectors are cached (None when none are).
+
+    Vectors are copied straight into arrays sized for the whole corpus (pages never written are
+    never resident), so no list of per-article blocks and no concatenated copy coexist."""
+    sentences = np.empty((index.size, DIMENSIONS), dtype=np.int8)
+    paragraphs = np.empty((index.size, DIMENSIONS), dtype=np.int8)
+    rows = np.empty(index.size, dtype=np.int64)
+    row_paragraph = np.empty(index.size, dtype=np.int32)
+    filled = paragraph_count = 0
     for a, meta in enumerate(index.articles):
         article_rows = index.article_rows(a)
-        _, paragraphs, local = article_passages(index, a)
-        vectors = cache.get(meta.checksum, len(article_rows), len(paragraphs))
+        _, texts, local = article_passages(index, a)
+        vectors = cache.get(meta.checksum, len(article_rows), len(texts))
         if vectors is None:
             continue
-        rows.append(article_rows)
-        blocks.append(vectors.sentences)
-        paragraph_blocks.append(vectors.paragraphs)
-        row_paragraph.append(local + paragraph_count)
-        paragraph_count += len(paragraphs)
-    if not rows:
+        end = filled + len(article_rows)
+        sentences[filled:end] = vectors.sentences
+        rows[filled:end] = article_rows
+        row_paragraph[filled:end] = local + paragraph_count
+        paragraphs[paragraph_count : paragraph_count + len(texts)] = vectors.paragraphs
+        filled, paragraph_count = end, paragraph_count + len(texts)
+    if not filled:
         return None
-    return DenseIndex(
-        np.concatenate(rows),
-        np.concatenate(blocks),
-        np.concatenate(paragraph_blocks),
-        np.concatenate(row_paragraph),
-    )
+    return DenseIndex(rows[:filled], sentences[:filled], paragraphs[:paragraph_count], row_paragraph[:filled])
 
 
 def embed_missing(
