@@ -12,6 +12,7 @@ from bot.index import Candidate
 from bot.rerank import (
     DENSE_FEATURES,
     FEATURES,
+    WEIGHTS_FILE,
     QuestionSignals,
     Ranker,
     TitleTerms,
@@ -21,7 +22,7 @@ from bot.rerank import (
 
 
 def test_shipped_weights_cover_known_features_only_and_were_learned():
-    data = json.loads((Ranker.load.__defaults__[0]).read_text(encoding="utf-8"))
+    data = json.loads(WEIGHTS_FILE.read_text(encoding="utf-8"))
     assert set(data["weights"]["dense"]) <= set(FEATURES)
     assert not set(data["weights"]["lexical"]) & set(DENSE_FEATURES)
     assert "command" in data and "figures" in data  # reproducible and reported
