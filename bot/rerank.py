@@ -163,11 +163,12 @@ def features(
 
 
 def _dense_columns(pool: list[int], dense: Similarities) -> np.ndarray:
-    pos = np.searchsorted(dense.rows, pool)
-    pos = np.minimum(pos, max(len(dense.rows) - 1, 0))
-    covered = (dense.rows[pos] == pool) if len(dense.rows) else np.zeros(len(pool), bool)
-    sentence = np.where(covered, dense.sentence[pos] if len(dense.rows) else 0.0, 0.0)
-    paragraph = np.where(covered, dense.paragraph[pos] if len(dense.rows) else 0.0, 0.0)
+    if not len(dense.rows):
+        return np.zeros((len(pool), len(DENSE_FEATURES)))
+    pos = np.minimum(np.searchsorted(dense.rows, pool), len(dense.rows) - 1)
+    covered = dense.rows[pos] == pool
+    sentence = np.where(covered, dense.sentence[pos], 0.0)
+    paragraph = np.where(covered, dense.paragraph[pos], 0.0)
     order = np.argsort(-sentence, kind="stable")
     rank = np.empty(len(pool))
     rank[order] = np.arange(len(pool))
