@@ -271,12 +271,15 @@ class Engine:
         if not total:
             return 0.0
         known = list(query.known_ids)
-        best = 0.0
-        for cand in query.candidates[: self.policy.coverage_depth]:
-            present = set(self.index.matched_terms(cand.sentence, known))
-            matched = sum(weights[term] for term, tid in query.resolved.items() if tid in present)
-            best = max(best, matched / total)
-        return best
+        if not known or not query.candidates:
+            return 0.0
+        top = [cand.sentence for cand in query.candidates[: self.policy.coverage_depth]]
+        presence = self.index.term_presence(top, known)
+        known_weights = np.zeros(len(known))
+        for term, tid in query.resolved.items():
+            if tid is not None:
+                known_weights[known.index(tid)] += weights[term]
+        return float((presence @ known_weights).max() / total)
 
     def _excerpts(
         self, candidates: list[Candidate], top: int, known: list[int], floor: float | None = None

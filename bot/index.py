@@ -146,6 +146,21 @@ class _Bm25Matrix:
         idx, val = self.postings(term_ids, weights)
         return np.bincount(idx, weights=val, minlength=self.num_docs)
 
+    def scores_at(
+        self, term_ids: Sequence[int], weights: Sequence[float] | None, docs: np.ndarray
+    ) -> np.ndarray:
+        """Weighted scores of `docs` (sorted or not) for `term_ids`, by look-up in each column."""
+        out = np.zeros(len(docs))
+        for i, term_id in enumerate(term_ids):
+            start = self.indptr[term_id]
+            column = self.indices[start : self.indptr[term_id + 1]]
+            if not len(column):
+                continue
+            pos = np.minimum(np.searchsorted(column, docs), len(column) - 1)
+            hit = column[pos] == docs
+            out[hit] += self.data[start + pos[hit]] * (1.0 if weights is None else weights[i])
+        return out
+
     def contains(self, term_id: int, docs: np.ndarray) -> np.ndarray:
         """Which of `docs` contain `term_id` (bool per doc)."""
         column = self.indices[self.indptr[term_id] : self.indptr[term_id + 1]]
@@ -336,43 +351,52 @@ class SearchIndex:
         if not ids:
             return []
         w = [weights.get(t, 1.0) for t in ids] if weights else None
-        # Exact top-k without scoring every sentence. A sentence can only score through its own
-        # terms, its neighbours' or its paragraph's. So the candidates are: sentences holding a
-        # term, their neighbours, and every sentence of the k best paragraphs. Any other sentence
-        # scores paragraph_weight * P(its paragraph), which k candidates already match or beat.
+        # Exact top-k without scoring every sentence. A sentence scores through its own terms
+        # and its neighbours' ("near" part) and through its paragraph. A sentence with no near
+        # part scores paragraph_weight * P(its paragraph), which the sentences of the k best
+        # paragraphs ("seeds") already match or beat; a sentence with one is kept only if its
+        # near part plus the best paragraph's share can reach the seeds' k-th best total.
+        p = self.params
         s_idx, s_val = self.sentences.postings(ids, w)
         p_idx, p_val = self.paragraphs.postings(ids, w)
         if len(p_idx) == 0:
             return []
-        sent_all = np.bincount(s_idx, weights=s_val, minlength=self.size)
         para_scores = np.bincount(p_idx, weights=p_val, minlength=self.paragraphs.num_docs)
+        has_next = ~self._last_in_para[s_idx]
+        has_prev = ~self._first_in_para[s_idx]
+        reached = np.concatenate((s_idx, s_idx[has_next] + 1, s_idx[has_prev] - 1))
+        near_scores = np.bincount(
+            reached,
+            weights=np.concatenate(
+                (s_val, p.neighbour_weight * s_val[has_next], p.neighbour_weight * s_val[has_prev])
+            ),
+            minlength=self.size,
+        )
         # A paragraph appears at most once per term in the postings: the best k x terms postings
         # include the k best paragraphs.
+        # (Ties with the last one are kept, so that equal scores fall back to sentence order.)
         m = min(len(p_idx), k * len(ids))
-        paras = np.unique(p_idx[np.argpartition(-para_scores[p_idx], m - 1)[:m]])
+        posted = para_scores[p_idx]
+        paras = np.unique(p_idx[posted >= -np.partition(-posted, m - 1)[m - 1]])
         starts = self._para_start[paras]
-        wanted = np.zeros(self.size, dtype=bool)
-        wanted[s_idx] = True
-        wanted[s_idx[~self._first_in_para[s_idx]] - 1] = True
-        wanted[s_idx[~self._last_in_para[s_idx]] + 1] = True
-        wanted[_repeat_index(self._para_start[paras + 1] - starts, starts)] = True
-        cand = np.flatnonzero(wanted)
-        sent = sent_all[cand]
-        first, last = self._first_in_para[cand], self._last_in_para[cand]
-        prev = np.where(first, 0.0, sent_all[np.maximum(cand - 1, 0)])
-        nxt = np.where(last, 0.0, sent_all[np.minimum(cand + 1, self.size - 1)])
-        p = self.params
-        context = (
-            p.neighbour_weight * (prev + nxt) + p.paragraph_weight * para_scores[self.sent_para_index[cand]]
-        )
-        total = sent + context
+        seeds = _repeat_index(self._para_start[paras + 1] - starts, starts)
+        floor = -math.inf
+        if len(seeds) >= k:
+            seed_totals = near_scores[seeds] + p.paragraph_weight * para_scores[self.sent_para_index[seeds]]
+            kth_best = np.partition(seed_totals, len(seeds) - k)[len(seeds) - k]
+            # (less a hair, so float rounding never drops a sentence tied with the k-th)
+            floor = kth_best - p.paragraph_weight * para_scores.max() - 1e-9 * (1 + abs(kth_best))
+        cand = np.unique(np.concatenate((reached[near_scores[reached] >= floor], seeds)))
+        near = near_scores[cand]
+        total = near + p.paragraph_weight * para_scores[self.sent_para_index[cand]]
         k = min(k, len(total))
-        top = np.argpartition(-total, k - 1)[:k]
-        top = top[np.lexsort((cand[top], -total[top]))]
+        top = np.flatnonzero(total >= -np.partition(-total, k - 1)[k - 1])
+        top = top[np.lexsort((cand[top], -total[top]))][:k]
+        top = top[total[top] > 0]
+        own = self.sentences.scores_at(ids, w, cand[top])
         return [
-            Candidate(int(cand[j]), float(total[j]), float(sent[j]), float(context[j]))
-            for j in top
-            if total[j] > 0
+            Candidate(int(cand[j]), float(total[j]), float(sent), float(total[j] - sent))
+            for j, sent in zip(top, own, strict=True)
         ]
 
     def article_rows(self, article: int) -> np.ndarray:
@@ -386,10 +410,23 @@ class SearchIndex:
 
     def matched_terms(self, sentence: int, term_ids: Sequence[int], *, window: bool = True) -> list[int]:
         """Which of `term_ids` occur in the sentence (and, with `window`, its paragraph neighbours)."""
-        docs = [sentence]
-        if window and not self._first_in_para[sentence]:
-            docs.insert(0, sentence - 1)
-        if window and not self._last_in_para[sentence]:
-            docs.append(sentence + 1)
-        doc_array = np.asarray(docs, dtype=self.sentences.indices.dtype)
-        return [t for t in term_ids if self.sentences.contains(t, doc_array).any()]
+        found = self.term_presence([sentence], term_ids, window=window)[0]
+        return [t for t, present in zip(term_ids, found, strict=True) if present]
+
+    def term_presence(
+        self, sentences: Sequence[int], term_ids: Sequence[int], *, window: bool = True
+    ) -> np.ndarray:
+        """(len(sentences), len(term_ids)) booleans: term in the sentence (or, with `window`,
+        in a neighbour of the same paragraph). One sorted look-up per term, not per pair."""
+        rows = np.asarray(sentences, dtype=np.int64)
+        out = np.zeros((len(rows), len(term_ids)), dtype=bool)
+        if not len(rows) or not len(term_ids):
+            return out
+        docs = [rows]
+        if window:
+            docs.append(np.where(self._first_in_para[rows], rows, rows - 1))
+            docs.append(np.where(self._last_in_para[rows], rows, rows + 1))
+        looked_up = np.concatenate(docs).astype(self.sentences.indices.dtype)
+        for j, term_id in enumerate(term_ids):
+            out[:, j] = self.sentences.contains(term_id, looked_up).reshape(len(docs), len(rows)).any(axis=0)
+        return out

@@ -142,17 +142,17 @@ def features(
     best_context = max((c.context_score for c in lexical), default=0.0) or 1.0
     total_idf = sum(signals.known.values()) or 1.0
     known = list(signals.known)
+    coverage = index.term_presence(pool, known, window=False) @ np.array(list(signals.known.values()))
     out = np.zeros((len(pool), len(FEATURES)))
     for row, sentence in enumerate(pool):
         rank, cand = by_sentence.get(sentence, (None, None))
         text = index.texts[sentence]
-        present = index.matched_terms(sentence, known, window=False) if known else []
         article = int(index.sent_article[sentence])
         out[row, : len(LEXICAL_FEATURES)] = (
             cand.score / best if cand else 0.0,
             cand.context_score / best_context if cand else 0.0,
             1.0 / (1 + rank) if rank is not None else 0.0,
-            sum(signals.known[t] for t in present) / total_idf,
+            coverage[row] / total_idf,
             len(signals.terms & titles(article)) / max(len(signals.terms), 1),
             *(float(signals.kind == kind and has_answer_of(kind, text)) for kind in _ANSWER_KINDS),
             min(len(text), 400) / 400,

@@ -102,3 +102,65 @@ def brute_force_top(index: SearchIndex, ids: list[int], k: int) -> list[int]:
 def test_pruned_ranking_equals_scoring_every_sentence(index, question, k):
     ids = [index.vocab[t] for t in index.query_terms(question) if t in index.vocab]
     assert [c.sentence for c in index.rank(ids, k)] == brute_force_top(index, ids, k)
+
+
+def random_corpus_index(seed: int) -> SearchIndex:
+    """Many short sentences over a small vocabulary: long postings, where the ranking prunes."""
+    from bot.models import Article, Paragraph, Sentence
+
+    rng = np.random.default_rng(seed)
+    vocabulary = [f"mot{i}" for i in range(60)]
+    articles = []
+    for a in range(40):
+        paragraphs = []
+        for p in range(1, 6):
+            texts = [
+                " ".join(rng.choice(vocabulary, size=rng.integers(3, 12))) + "."
+                for _ in range(rng.integers(1, 5))
+            ]
+            sentences = tuple(Sentence(id=f"a{a}#p{p}s{i}", text=t) for i, t in enumerate(texts, 1))
+            paragraphs.append(Paragraph(number=p, text=" ".join(texts), sentences=sentences))
+        articles.append(
+            Article(
+                id=f"a{a}",
+                title=f"A{a}",
+                source="test",
+                language="fr",
+                path=f"a{a}.md",
+                checksum=f"{a:064d}",
+                paragraphs=tuple(paragraphs),
+            )
+        )
+    return SearchIndex.build(articles)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("k", [1, 5, 30])
+def test_pruned_ranking_is_exact_on_long_postings(seed, k):
+    index = random_corpus_index(seed)
+    rng = np.random.default_rng(seed + 10)
+    for _ in range(5):
+        ids = sorted({int(t) for t in rng.integers(0, len(index.vocab), size=rng.integers(1, 6))})
+        ranked = index.rank(ids, k)
+        assert [c.sentence for c in ranked] == brute_force_top(index, ids, k)
+        own = index.sentences.scores(ids)
+        for cand in ranked:
+            assert cand.sentence_score == pytest.approx(own[cand.sentence])
+            assert cand.sentence_score + cand.context_score == pytest.approx(cand.score)
+
+
+def test_term_presence_reads_the_sentence_and_its_neighbours(index):
+    ids = [index.vocab[t] for t in index.query_terms("roquettes Balad Pentagone")]
+    rows = list(range(index.size))
+    alone = index.term_presence(rows, ids, window=False)
+    around = index.term_presence(rows, ids)
+    para = index.sent_para_index
+    for j, term in enumerate(ids):
+        holders = set(
+            index.sentences.indices[index.sentences.indptr[term] : index.sentences.indptr[term + 1]]
+        )
+        for s in rows:
+            assert alone[s, j] == (s in holders)
+            near = {s} | {n for n in (s - 1, s + 1) if 0 <= n < index.size and para[n] == para[s]}
+            assert around[s, j] == bool(near & holders)
+    assert (around > alone).any()
