@@ -380,13 +380,18 @@ class SearchIndex:
         paras = np.unique(p_idx[posted >= -np.partition(-posted, m - 1)[m - 1]])
         starts = self._para_start[paras]
         seeds = _repeat_index(self._para_start[paras + 1] - starts, starts)
-        floor = -math.inf
+        kth_best = -math.inf
         if len(seeds) >= k:
             seed_totals = near_scores[seeds] + p.paragraph_weight * para_scores[self.sent_para_index[seeds]]
-            kth_best = np.partition(seed_totals, len(seeds) - k)[len(seeds) - k]
             # (less a hair, so float rounding never drops a sentence tied with the k-th)
-            floor = kth_best - p.paragraph_weight * para_scores.max() - 1e-9 * (1 + abs(kth_best))
-        cand = np.unique(np.concatenate((reached[near_scores[reached] >= floor], seeds)))
+            kth_best = np.partition(seed_totals, len(seeds) - k)[len(seeds) - k]
+            kth_best -= 1e-9 * (1 + abs(kth_best))
+        # Cheap bound first (near part + the best paragraph's share), exact total on the few left.
+        reachable = reached[near_scores[reached] >= kth_best - p.paragraph_weight * para_scores.max()]
+        reachable_totals = (
+            near_scores[reachable] + p.paragraph_weight * para_scores[self.sent_para_index[reachable]]
+        )
+        cand = np.unique(np.concatenate((reachable[reachable_totals >= kth_best], seeds)))
         near = near_scores[cand]
         total = near + p.paragraph_weight * para_scores[self.sent_para_index[cand]]
         k = min(k, len(total))
