@@ -4,8 +4,9 @@
   feature rows (bot/rerank.py); a linear score per row, fitted by maximising the softmax
   probability of the gold sentences among the question's candidates (L2-regularised, L-BFGS).
   Fitted twice: with the embedding features, and lexical-only (for deployments without them).
-- "Not found" with embeddings: a logistic model over (coverage, best sentence similarity, best
-  paragraph similarity), positives = tune questions asked of the whole corpus, negatives = the
+- "Not found" with embeddings: a logistic model over the signals of `ABSTENTION_FEATURES`
+  (coverage, best sentence and paragraph similarity, share of known words, the ranking's
+  probability of its first excerpt), positives = tune questions asked of the whole corpus, negatives = the
   same questions asked of the corpus without their article; its intercept is then shifted so that
   5% of the tune positives get "not found".
 The held-out split (sha1(title) ends in 0-3) is only scored, never fitted; the figures of both
@@ -82,10 +83,10 @@ def hits(items: list[Item], w: np.ndarray) -> dict[str, float]:
     return {"hit@1": round(h1 / n, 4), "hit@5": round(h5 / n, 4)}
 
 
-def abstention_values(engine: Engine, question: str) -> list[float]:
+def abstention_values(engine: Engine, question: str) -> tuple[float, ...]:
     ranking = engine.rank(question)
     coverage = engine.coverage(ranking.query) if ranking.query.candidates else 0.0
-    return [coverage, ranking.similarity or 0.0, ranking.paragraph_similarity]
+    return engine.abstention_values(ranking, coverage)
 
 
 def abstention_data(

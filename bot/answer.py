@@ -241,8 +241,25 @@ class Engine:
         if ranking.dense is None:
             return coverage >= self.policy.min_coverage
         cross_lingual = guess_language(question) not in self.index.languages
-        return self.ranker.answerable(
-            coverage, ranking.similarity or 0.0, ranking.paragraph_similarity, cross_lingual
+        return self.ranker.answerable(self.abstention_values(ranking, coverage), cross_lingual)
+
+    def abstention_values(self, ranking: Ranking, coverage: float) -> tuple[float, ...]:
+        """The signals of the not-found decision, in the order of `ABSTENTION_FEATURES`."""
+        query = ranking.query
+        idf = {term: self.index.idf(tid) * query.weights[term] for term, tid in query.resolved.items()}
+        total = sum(idf.values())
+        known_words = sum(w for term, w in idf.items() if term in self.index.vocab) / total if total else 0.0
+        top_probability = 0.0
+        if ranking.ranked:
+            scores = np.array([c.score for c in ranking.ranked])
+            weights = np.exp(scores - scores.max())
+            top_probability = float(weights[0] / weights.sum())
+        return (
+            coverage,
+            ranking.similarity or 0.0,
+            ranking.paragraph_similarity,
+            known_words,
+            top_probability,
         )
 
     def _similarities(self, question: str, lexical: list[Candidate]) -> Similarities | None:

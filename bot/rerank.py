@@ -9,6 +9,7 @@ into a score. The weights live in `bot/data/ranker.json`, a reviewed data file.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -52,7 +53,13 @@ class QuestionSignals:
     kind: str | None  # expected answer kind, if any
 
 
-ABSTENTION_FEATURES = ("coverage", "similarity", "paragraph_similarity")
+ABSTENTION_FEATURES = (
+    "coverage",  # best share of the question's idf weight found around one of the top sentences
+    "similarity",  # best sentence similarity to the question
+    "paragraph_similarity",  # best paragraph similarity
+    "known_words",  # share of the question's idf weight in words the corpus has (not guessed)
+    "top_probability",  # the ranking's softmax probability of its first excerpt
+)
 
 
 @dataclass(frozen=True)
@@ -65,10 +72,10 @@ class Abstention:
     intercept: float
     min_similarity_cross_lingual: float
 
-    def answerable(self, values: tuple[float, float, float], cross_lingual: bool) -> bool:
-        """Decide from (coverage, best sentence similarity, best paragraph similarity)."""
+    def answerable(self, values: Sequence[float], cross_lingual: bool) -> bool:
+        """Decide from the values of `ABSTENTION_FEATURES`, in that order."""
         if cross_lingual:
-            return values[1] >= self.min_similarity_cross_lingual
+            return values[ABSTENTION_FEATURES.index("similarity")] >= self.min_similarity_cross_lingual
         return float(np.dot(self.weights, values)) + self.intercept >= 0.0
 
 
@@ -100,9 +107,9 @@ class Ranker:
         """One score per candidate row."""
         return features @ (self.dense if with_dense else self.lexical)
 
-    def answerable(self, coverage: float, similarity: float, paragraph: float, cross_lingual: bool) -> bool:
+    def answerable(self, values: Sequence[float], cross_lingual: bool) -> bool:
         """The not-found decision with embeddings (see `Abstention`)."""
-        return self.abstention.answerable((coverage, similarity, paragraph), cross_lingual)
+        return self.abstention.answerable(values, cross_lingual)
 
 
 def _vector(weights: dict[str, float], names: tuple[str, ...]) -> np.ndarray:
