@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import textwrap
 from collections.abc import Iterable, Sequence
@@ -104,6 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         max_file_bytes=settings.max_article_bytes,
         cache_dir=settings.cache_dir,
         embeddings=settings.embeddings,
+        parse_workers=os.cpu_count() or 1,
     )
     if args.command is None and settings.discord_token is not None:
         from bot.discord.app import run_discord_bot  # Discord only when it is really used

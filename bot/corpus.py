@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import multiprocessing
 import re
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +26,10 @@ log = logging.getLogger(__name__)
 
 ARTICLE_SUFFIX = ".md"
 DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024
+# Files are read in windows; with worker processes allowed, a window holding this many files
+# never split before (a first load, a large import) is split by them.
+PARALLEL_MIN_FILES = 64
+_WINDOW = 256
 
 
 class ArticleError(ValueError):
@@ -193,15 +200,80 @@ class ParsedArticleCache:
                     entry.unlink(missing_ok=True)
 
 
-def _parse_cached(raw: bytes, path: Path, parsed: ParsedArticleCache | None) -> Article:
-    if parsed is None:
-        return parse_article(raw, name=path.stem, path=path.name)
-    key = parsed.key(path.name, raw)
-    article = parsed.get(key)
-    if article is None:
-        article = parse_article(raw, name=path.stem, path=path.name)
-        parsed.put(key, article)
-    return article
+def _parse_outcome(raw: bytes, name: str, path: str) -> Article | str:
+    """`parse_article` for a worker process: the article, or what is wrong with the file."""
+    try:
+        return parse_article(raw, name=name, path=path)
+    except ArticleError as exc:
+        return str(exc)
+
+
+class _Parser:
+    """Parses windows of files, reading back those split before (`parsed`); with `workers` > 1,
+    a window with `PARALLEL_MIN_FILES` new files starts that many spawned worker processes (the
+    program's main module must then be import-safe: `if __name__ == "__main__"`). Should the
+    workers die, the rest is parsed here."""
+
+    def __init__(self, parsed: ParsedArticleCache | None, workers: int) -> None:
+        self.parsed = parsed
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    def window(self, raws: list[tuple[Path, bytes]]) -> list[Article | ArticleError]:
+        keys = [self.parsed.key(path.name, raw) if self.parsed else "" for path, raw in raws]
+        results: list[Article | ArticleError | None] = [
+            self.parsed.get(key) if self.parsed else None for key in keys
+        ]
+        todo = [i for i, result in enumerate(results) if result is None]
+        if self.workers > 1 and self._pool is None and len(todo) >= PARALLEL_MIN_FILES:
+            # spawn, not fork: the bot has threads running, which fork would copy half-way
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+        args = ([raws[i][1] for i in todo], [raws[i][0].stem for i in todo], [raws[i][0].name for i in todo])
+        for i, outcome in zip(todo, self._outcomes(*args), strict=True):
+            if isinstance(outcome, str):
+                results[i] = ArticleError(outcome)
+            else:
+                results[i] = outcome
+                if self.parsed:
+                    self.parsed.put(keys[i], outcome)
+        return [r for r in results if r is not None]
+
+    def _outcomes(self, raws: list[bytes], names: list[str], paths: list[str]) -> list[Article | str]:
+        if self._pool is not None and len(raws) > 1:
+            try:
+                return list(self._pool.map(_parse_outcome, raws, names, paths, chunksize=8))
+            except BrokenProcessPool:
+                log.warning("corpus: worker processes stopped; splitting the remaining files here")
+                self.close()
+                self._pool = None
+                self.workers = 1
+        return list(map(_parse_outcome, raws, names, paths))
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+
+
+def _parsed_files(
+    root: Path, max_file_bytes: int, parsed: ParsedArticleCache | None, workers: int
+) -> Iterator[tuple[Path, Article | ArticleError | OSError]]:
+    """Each article file of `root` in order, with its article or what went wrong."""
+    parser = _Parser(parsed, workers)
+    paths = _article_files(root)
+    try:
+        for start in range(0, len(paths), _WINDOW):
+            failed: dict[Path, ArticleError | OSError] = {}
+            raws: list[tuple[Path, bytes]] = []
+            for path in paths[start : start + _WINDOW]:
+                try:
+                    raws.append((path, _read_inside(path, root, max_file_bytes)))
+                except (ArticleError, OSError) as exc:
+                    failed[path] = exc
+            outcomes = dict(zip((path for path, _ in raws), parser.window(raws), strict=True))
+            for path in paths[start : start + _WINDOW]:
+                yield path, failed[path] if path in failed else outcomes[path]
+    finally:
+        parser.close()
 
 
 def iter_articles(
@@ -210,20 +282,24 @@ def iter_articles(
     *,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     parsed: ParsedArticleCache | None = None,
+    workers: int = 1,
 ) -> Iterator[Article]:
     """Yield each valid article of `root` as it is read; append each bad file to `problems`.
 
     Streaming lets the index be built without holding every parsed article in memory at once.
-    With `parsed`, files split before are read back instead of being split again.
+    With `parsed`, files split before are read back instead of being split again; with
+    `workers` > 1, many new files are split by that many processes (see `_Parser`).
     """
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"corpus folder not found: {root}")
     ids: dict[str, str] = {}
     titles: dict[str, str] = {}
-    for path in _article_files(root):
+    for path, outcome in _parsed_files(root, max_file_bytes, parsed, workers):
         try:
-            article = _parse_cached(_read_inside(path, root, max_file_bytes), path, parsed)
+            if isinstance(outcome, Exception):
+                raise outcome
+            article = outcome
             if article.id in ids:
                 raise ArticleError(f"duplicate id {article.id!r}: already used by {ids[article.id]}")
             title_key = fold(article.title)

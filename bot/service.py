@@ -63,10 +63,14 @@ class QAService:
         max_file_bytes: int = 5 * 1024 * 1024,
         cache_dir: Path | None = None,
         embeddings: bool = False,
+        parse_workers: int = 1,
     ) -> None:
         self.corpus_dir = Path(corpus_dir)
         self.max_file_bytes = max_file_bytes
         self.cache_dir = cache_dir
+        # Processes that split many new files at once (only from an entry point whose main
+        # module is import-safe, as run_bot.py is: they are spawned).
+        self.parse_workers = parse_workers
         self.last_load_from_cache = False
         # Sentence embeddings need somewhere to keep them: without a cache folder they are off.
         self._embedding_cache = (
@@ -161,7 +165,13 @@ class QAService:
         problems: list[LoadProblem] = []
         parsed = ParsedArticleCache(Path(self.cache_dir) / "articles") if self.cache_dir is not None else None
         index = SearchIndex.build(
-            iter_articles(self.corpus_dir, problems, max_file_bytes=self.max_file_bytes, parsed=parsed)
+            iter_articles(
+                self.corpus_dir,
+                problems,
+                max_file_bytes=self.max_file_bytes,
+                parsed=parsed,
+                workers=self.parse_workers,
+            )
         )
         if parsed is not None:
             parsed.prune()

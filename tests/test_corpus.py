@@ -140,3 +140,65 @@ def test_front_matter_that_builds_python_objects_is_refused(corpus_dir):
         "---\ntitle: !!python/object:os.system {}\nsource: X\n---\n\nTexte.\n", encoding="utf-8"
     )
     assert "invalid front matter" in problems_of(corpus_dir)["objet.md"]
+
+
+def test_many_new_files_are_split_by_worker_processes_with_the_same_result(corpus_dir, tmp_path, monkeypatch):
+    from bot import corpus as corpus_module
+    from bot.corpus import ParsedArticleCache, iter_articles
+
+    count = corpus_module.PARALLEL_MIN_FILES + 6
+    for i in range(count):
+        write_article(
+            corpus_dir,
+            f"depeche-{i:03d}.md",
+            f"Le conseil {i} a voté. M. Dupont a parlé à 10 h.\n\nUn second paragraphe {i}.",
+            title=f"Dépêche {i}",
+            source="AFP",
+        )
+    (corpus_dir / "cassee.md").write_text("---\ntitle: [\n---\n\nTexte.\n", encoding="utf-8")
+    (corpus_dir / "vide.md").write_text("", encoding="utf-8")
+    before = len(load_corpus(corpus_dir).articles) - count  # what the fixture folder already holds
+    pools = []
+
+    class CountedPool(corpus_module.ProcessPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            pools.append(self)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(corpus_module, "ProcessPoolExecutor", CountedPool)
+    parallel_problems: list = []
+    parsed = ParsedArticleCache(tmp_path / "parsed")
+    parallel = list(iter_articles(corpus_dir, parallel_problems, parsed=parsed, workers=2))
+    assert len(pools) == 1
+    serial_problems: list = []
+    serial = list(iter_articles(corpus_dir, serial_problems))
+
+    assert len(pools) == 1  # one worker allowed (the default): no processes
+    assert parallel == serial
+    assert len(parallel) == before + count
+    assert parallel_problems == serial_problems
+    assert sorted(p.path for p in parallel_problems) == ["cassee.md", "vide.md"]
+    # The worker-split articles went into the cache: a second load reads them back.
+    again = list(iter_articles(corpus_dir, [], parsed=ParsedArticleCache(tmp_path / "parsed"), workers=2))
+    assert again == parallel
+    assert len(pools) == 1  # nothing new to split: no processes started
+
+
+def test_when_worker_processes_die_the_files_are_split_here(corpus_dir, monkeypatch):
+    from concurrent.futures.process import BrokenProcessPool
+
+    from bot import corpus as corpus_module
+    from bot.corpus import iter_articles
+
+    class DeadPool(corpus_module.ProcessPoolExecutor):
+        def map(self, *args, **kwargs):
+            raise BrokenProcessPool("a worker was killed")
+
+    monkeypatch.setattr(corpus_module, "ProcessPoolExecutor", DeadPool)
+    monkeypatch.setattr(corpus_module, "PARALLEL_MIN_FILES", 3)
+    for i in range(5):
+        write_article(corpus_dir, f"d{i}.md", f"Phrase {i}. Autre phrase.", title=f"D {i}", source="AFP")
+    problems: list = []
+    articles = list(iter_articles(corpus_dir, problems, workers=2))
+    assert {f"d{i}" for i in range(5)} <= {a.id for a in articles}
+    assert not problems
