@@ -6,9 +6,10 @@
   Fitted twice: with the embedding features, and lexical-only (for deployments without them).
 - "Not found" with embeddings: a logistic model over the signals of `ABSTENTION_FEATURES`
   (coverage, best sentence and paragraph similarity, share of known words, the ranking's
-  probability of its first excerpt), positives = tune questions asked of the whole corpus, negatives = the
-  same questions asked of the corpus without their article; its intercept is then shifted so that
-  5% of the tune positives get "not found".
+  probability of its first excerpt, share of the question's names in that excerpt's article,
+  whether BM25 and embeddings point to the same article), positives = tune questions asked of
+  the whole corpus, negatives = the same questions asked of the corpus without their article;
+  its intercept is then shifted so that 5% of the tune positives get "not found".
 The held-out split (sha1(title) ends in 0-3) is only scored, never fitted; the figures of both
 go into the file next to the weights.
 
@@ -86,7 +87,7 @@ def hits(items: list[Item], w: np.ndarray) -> dict[str, float]:
 def abstention_values(engine: Engine, question: str) -> tuple[float, ...]:
     ranking = engine.rank(question)
     coverage = engine.coverage(ranking.query) if ranking.query.candidates else 0.0
-    return engine.abstention_values(ranking, coverage)
+    return engine.abstention_values(question, ranking, coverage)
 
 
 def abstention_data(

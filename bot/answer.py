@@ -241,9 +241,9 @@ class Engine:
         if ranking.dense is None:
             return coverage >= self.policy.min_coverage
         cross_lingual = guess_language(question) not in self.index.languages
-        return self.ranker.answerable(self.abstention_values(ranking, coverage), cross_lingual)
+        return self.ranker.answerable(self.abstention_values(question, ranking, coverage), cross_lingual)
 
-    def abstention_values(self, ranking: Ranking, coverage: float) -> tuple[float, ...]:
+    def abstention_values(self, question: str, ranking: Ranking, coverage: float) -> tuple[float, ...]:
         """The signals of the not-found decision, in the order of `ABSTENTION_FEATURES`."""
         query = ranking.query
         idf = {term: self.index.idf(tid) * query.weights[term] for term, tid in query.resolved.items()}
@@ -260,7 +260,36 @@ class Engine:
             ranking.paragraph_similarity,
             known_words,
             top_probability,
+            self._names_in_article(question, ranking.ranked[0].sentence) if ranking.ranked else 0.0,
+            self._retrievers_agree(ranking),
         )
+
+    def _retrievers_agree(self, ranking: Ranking) -> float:
+        """1 when the best sentence by BM25 and the nearest by meaning are in the same article."""
+        dense = ranking.dense
+        if not ranking.query.candidates or dense is None or not len(dense.rows):
+            return 0.0
+        lexical_best = ranking.query.candidates[0].sentence
+        nearest = int(dense.rows[int(np.argmax(dense.sentence))])
+        return float(self.index.sent_article[lexical_best] == self.index.sent_article[nearest])
+
+    def _names_in_article(self, question: str, sentence: int) -> float:
+        """Share of the question's names (capitalised words after the first, acronyms) found in
+        the article of `sentence` (title included); 1 when the question names nothing."""
+        found = words(question)
+        names = {w for i, w in enumerate(found) if len(w) > 1 and (w.isupper() or (i and w[0].isupper()))}
+        if not names:
+            return 1.0
+        index = self.index
+        article = int(index.sent_article[sentence])
+        paragraphs = np.unique(index.sent_para_index[index.article_rows(article)])
+        paragraphs = paragraphs.astype(index.paragraphs.indices.dtype)
+        word_terms = analyzer(index.articles[article].language).word_terms
+        present = 0
+        for name in names:
+            ids = [t for t in index.resolve_terms(word_terms(name)).values() if t is not None]
+            present += any(index.paragraphs.contains(t, paragraphs).any() for t in ids)
+        return present / len(names)
 
     def _similarities(self, question: str, lexical: list[Candidate]) -> Similarities | None:
         """Similarity of the question to the embedded sentences (all of them, or the lexical

@@ -59,6 +59,8 @@ ABSTENTION_FEATURES = (
     "paragraph_similarity",  # best paragraph similarity
     "known_words",  # share of the question's idf weight in words the corpus has (not guessed)
     "top_probability",  # the ranking's softmax probability of its first excerpt
+    "names_in_article",  # share of the question's names found in the first excerpt's article
+    "retrievers_agree",  # best sentence by BM25 and nearest by meaning in the same article
 )
 
 
