@@ -213,10 +213,20 @@ def split_sentences(paragraph: str, language: str = "fr") -> list[str]:
     return sentences
 
 
+# Very common words of each language, question words included (questions are short).
 _FR_MARKERS = frozenset(
-    fold(w) for w in "le la les des du une est et à au aux dans pour que qui sur par avec été".split()
+    fold(w)
+    for w in (
+        "le la les des du une est et à au aux dans pour que qui sur par avec été on ce cette ces"
+        " il elle ils elles ont sont combien quand quel quelle quels quelles où pourquoi comment"
+    ).split()
 )
-_EN_MARKERS = frozenset("the of and to in is was for on that with by as at from has have been".split())
+_EN_MARKERS = frozenset(
+    (
+        "the of and to in is was for that with by at from has have been how what who whom whose"
+        " when where why which many much did does do are were there"
+    ).split()
+)
 
 
 def guess_language(text: str) -> str:

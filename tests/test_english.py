@@ -45,7 +45,7 @@ def test_most_off_topic_english_questions_are_not_found(service):
     ]
     refused = sum(not service.engine.answer(q).answered for q in questions) / len(questions)
     print(f"English off-topic questions refused: {refused:.3f}")
-    assert refused >= 0.6  # measured 0.833 (10 of 12)
+    assert refused >= 0.6  # measured 0.750 (9 of 12)
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
 """Text analysis: clean-up, folding, terms and the French sentence splitter."""
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -128,3 +129,20 @@ def test_a_10000_character_line_is_split_and_analysed():
     sentences = split_sentences(line)
     assert sum(len(s) for s in sentences) >= 9_000
     assert "roquet" in fr.terms(line)
+
+
+@pytest.mark.parametrize(
+    ("question", "language"),
+    [
+        ("How many rockets hit Balad?", "en"),
+        ("Who is the Pentagon spokesman?", "en"),
+        ("Combien de roquettes ont frappé Balad ?", "fr"),
+        ("Comment appelle-t-on la coalition ?", "fr"),
+        ("Où a-t-on tiré les roquettes ?", "fr"),
+        ("Balad", "fr"),  # no clue: French, the corpus's language
+    ],
+)
+def test_short_questions_get_their_language(question, language):
+    from bot.text import guess_language
+
+    assert guess_language(question) == language
