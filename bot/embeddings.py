@@ -39,8 +39,8 @@ class Encoder:
 
     One OpenMP team serves everything: two calls side by side spin against each other (a
     question took 100 ms-1 s beside a background batch), while one call on two cores encodes a
-    question in ~12 ms instead of ~20. Background passages go in small batches and step aside
-    whenever a question is waiting, so a question waits for at most one batch.
+    question in ~10 ms instead of ~20. Background passages go one at a time and step aside
+    whenever a question is waiting, so a question waits for at most one passage.
     """
 
     _remembered = 4096  # recent questions whose vectors are kept (repeats, evaluation runs)
@@ -167,7 +167,7 @@ class DenseIndex:
 
     Up to `full_scan_limit` sentences every question is compared with every sentence, so an
     English question finds French sentences that share no word with it (about 2 ms per 10k
-    sentences here, on top of ~19 ms to encode the question). Above that, only the lexical
+    sentences here, on top of ~10 ms to encode the question). Above that, only the lexical
     candidates are compared (the signal then re-ranks rather than retrieves).
     """
 
