@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from bot.service import QAService
@@ -83,3 +84,13 @@ def test_dense_index_reranks_only_candidates_above_the_full_scan_limit():
     dense.full_scan_limit = 2
     found = dense.similarities(query, np.array([1, 2, 7]))
     assert list(found.rows) == [1, 2] and found.sentence[1] > 0.99 and abs(found.sentence[0]) < 0.01
+
+
+def test_a_long_question_is_encoded_from_its_beginning(service):
+    from bot.embeddings import QUESTION_CHARS
+
+    encoder = service.engine.encoder
+    start = "Combien de roquettes ont frappé la base de Balad ? "
+    long_question = (start * 200)[:4000]
+    np.testing.assert_array_equal(encoder.query(long_question), encoder.query(long_question[:QUESTION_CHARS]))
+    assert not np.array_equal(encoder.query(long_question), encoder.query(start))
