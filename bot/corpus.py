@@ -242,8 +242,8 @@ class _Parser:
         if self._pool is not None and len(raws) > 1:
             try:
                 return list(self._pool.map(_parse_outcome, raws, names, paths, chunksize=8))
-            except BrokenProcessPool:
-                log.warning("corpus: worker processes stopped; splitting the remaining files here")
+            except (BrokenProcessPool, OSError) as exc:  # died, or could not be started
+                log.warning("corpus: worker processes failed (%s); splitting the remaining files here", exc)
                 self.close()
                 self._pool = None
                 self.workers = 1

@@ -184,7 +184,8 @@ def test_many_new_files_are_split_by_worker_processes_with_the_same_result(corpu
     assert len(pools) == 1  # nothing new to split: no processes started
 
 
-def test_when_worker_processes_die_the_files_are_split_here(corpus_dir, monkeypatch):
+@pytest.mark.parametrize("failure", ["killed", "cannot start"])
+def test_when_worker_processes_die_the_files_are_split_here(corpus_dir, monkeypatch, failure):
     from concurrent.futures.process import BrokenProcessPool
 
     from bot import corpus as corpus_module
@@ -192,7 +193,9 @@ def test_when_worker_processes_die_the_files_are_split_here(corpus_dir, monkeypa
 
     class DeadPool(corpus_module.ProcessPoolExecutor):
         def map(self, *args, **kwargs):
-            raise BrokenProcessPool("a worker was killed")
+            if failure == "killed":
+                raise BrokenProcessPool("a worker was killed")
+            raise OSError(11, "Resource temporarily unavailable")
 
     monkeypatch.setattr(corpus_module, "ProcessPoolExecutor", DeadPool)
     monkeypatch.setattr(corpus_module, "PARALLEL_MIN_FILES", 3)
