@@ -89,6 +89,7 @@ class Query:
     context_terms: list[str]
     resolved: dict[str, int | None]
     weights: dict[str, float]
+    idf: dict[str, float]  # idf x weight of each term (an unknown term counts as the rarest)
     candidates: list[Candidate]
 
     @property
@@ -162,8 +163,14 @@ class Engine:
         weights = {term: (self.policy.context_weight if term in extra else 1.0) for term in resolved}
         id_weights = {tid: max(weights[term], 0.0) for term, tid in resolved.items() if tid is not None}
         candidates = self.index.rank(list(id_weights), k, id_weights) if id_weights else []
+        idf = {term: self.index.idf(tid) * weights[term] for term, tid in resolved.items()}
         return Query(
-            terms=terms, context_terms=extra, resolved=resolved, weights=weights, candidates=candidates
+            terms=terms,
+            context_terms=extra,
+            resolved=resolved,
+            weights=weights,
+            idf=idf,
+            candidates=candidates,
         )
 
     def candidate_features(self, question: str, context: str | None = None) -> CandidateFeatures:
@@ -171,11 +178,7 @@ class Engine:
         query = self.ranked(question, self.policy.pool, context)
         dense = self._similarities(question, query.candidates)
         pool = candidate_pool(query.candidates, dense, self.policy.pool)
-        idf_weights = {
-            tid: self.index.idf(tid) * query.weights[term]
-            for term, tid in query.resolved.items()
-            if tid is not None
-        }
+        idf_weights = {tid: query.idf[term] for term, tid in query.resolved.items() if tid is not None}
         signals = QuestionSignals(idf_weights, frozenset(query.terms), expected_answer(question))
         rows = features(self.index, pool, query.candidates, signals, dense, self._titles)
         return CandidateFeatures(query, dense, pool, rows)
@@ -245,15 +248,12 @@ class Engine:
 
     def abstention_values(self, question: str, ranking: Ranking, coverage: float) -> tuple[float, ...]:
         """The signals of the not-found decision, in the order of `ABSTENTION_FEATURES`."""
-        query = ranking.query
-        idf = {term: self.index.idf(tid) * query.weights[term] for term, tid in query.resolved.items()}
+        idf = ranking.query.idf
         total = sum(idf.values())
         known_words = sum(w for term, w in idf.items() if term in self.index.vocab) / total if total else 0.0
         top_probability = 0.0
-        if ranking.ranked:
-            scores = np.array([c.score for c in ranking.ranked])
-            weights = np.exp(scores - scores.max())
-            top_probability = float(weights[0] / weights.sum())
+        if ranking.ranked:  # ranked best first: the first excerpt's softmax probability
+            top_probability = math.exp(ranking.ranked[0].score - _log_total(ranking.ranked))
         return (
             coverage,
             ranking.similarity or 0.0,
@@ -312,20 +312,17 @@ class Engine:
 
     def coverage(self, query: Query) -> float:
         """Best share of the question's idf weight found around one of the top sentences."""
-        weights = {term: self.index.idf(tid) * query.weights[term] for term, tid in query.resolved.items()}
-        total = sum(weights.values())
-        if not total:
-            return 0.0
+        total = sum(query.idf.values())
         known = list(query.known_ids)
-        if not known or not query.candidates:
+        if not total or not known or not query.candidates:
             return 0.0
-        top = [cand.sentence for cand in query.candidates[: self.policy.coverage_depth]]
-        presence = self.index.term_presence(top, known)
-        known_weights = np.zeros(len(known))
+        weight_of: dict[int, float] = dict.fromkeys(known, 0.0)
         for term, tid in query.resolved.items():
             if tid is not None:
-                known_weights[known.index(tid)] += weights[term]
-        return float((presence @ known_weights).max() / total)
+                weight_of[tid] += query.idf[term]
+        top = [cand.sentence for cand in query.candidates[: self.policy.coverage_depth]]
+        presence = self.index.term_presence(top, known)
+        return float((presence @ np.array(list(weight_of.values()))).max() / total)
 
     def _excerpts(
         self, candidates: list[Candidate], top: int, known: list[int], floor: float | None = None
@@ -333,10 +330,8 @@ class Engine:
         index = self.index
         if not candidates:
             return []
-        if floor is None:
-            scores = np.array([c.score for c in candidates])
-            log_total = scores.max() + math.log(np.exp(scores - scores.max()).sum())
-            floor = log_total + math.log(self.policy.min_probability)
+        if floor is None:  # softmax probability >= min_probability
+            floor = _log_total(candidates) + math.log(self.policy.min_probability)
         seen_texts: set[str] = set()
         out: list[Excerpt] = []
         for cand in candidates:
@@ -392,6 +387,12 @@ class Engine:
             similarity=_rounded(similarity),
             corpus_version=self.version,
         )
+
+
+def _log_total(candidates: list[Candidate]) -> float:
+    """log of the sum of exp(score) over the candidates (the softmax's normaliser)."""
+    scores = np.array([c.score for c in candidates])
+    return float(scores.max() + math.log(np.exp(scores - scores.max()).sum()))
 
 
 def _rounded(value: float | None) -> float | None:
