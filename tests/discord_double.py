@@ -87,6 +87,7 @@ class DiscordDouble:
         self.identifies = 0
         self.resumes = 0
         self._sockets: list[_Session] = []
+        self.close_codes: list[int | None] = []  # one per ended gateway session (1000: closed by the bot)
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -479,6 +480,7 @@ class DiscordDouble:
                 await self._on_gateway_message(session, json.loads(msg.data))
         finally:
             self._sockets.remove(session)
+            self.close_codes.append(ws.close_code)
         return ws
 
     async def _on_gateway_message(self, session: _Session, payload: dict) -> None:

@@ -1,0 +1,76 @@
+"""`run_bot.py` as a deployment runs it, against the API double: SIGTERM / SIGINT stop it cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.discord_double import DiscordDouble, Recorded
+from tests.discord_fixtures import TOKEN
+
+# The real entry point, with discord.py pointed at the double first (the only change).
+LAUNCHER = (
+    "import sys\n"
+    "from tests.discord_double import point_discord_py_at\n"
+    "point_discord_py_at(int(sys.argv[1]))\n"
+    "from bot.cli import main\n"
+    "sys.exit(main([]))\n"
+)
+
+
+def _is_reply(rec: Recorded) -> bool:
+    return rec.method == "POST" and rec.path.endswith("/messages")
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+async def test_signal_stops_the_bot_cleanly(corpus_dir, tmp_path, stop_signal):
+    double = DiscordDouble()
+    port = await double.start()
+    database = tmp_path / "depeche.sqlite3"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("DEPECHE_")},
+        "DISCORD_TOKEN": TOKEN,
+        "DEPECHE_GUILD_IDS": str(double.guild_id),
+        "DEPECHE_ASK_CHANNEL_IDS": str(double.ask_channel_id),
+        "DEPECHE_CORPUS_DIR": str(corpus_dir),
+        "DEPECHE_DATABASE_PATH": str(database),
+        "DEPECHE_CACHE_DIR": str(tmp_path / "cache"),
+        "DEPECHE_EMBEDDINGS": "false",
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", LAUNCHER, str(port),
+        cwd=tmp_path, env={**env, "PYTHONPATH": str(ROOT)},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        await double.wait_for(lambda r: r.method == "PUT" and r.path.endswith("/commands"), timeout=60)
+        mark = len(double.requests)
+        await double.send_message(
+            double.user("bob"), "Qui est le porte-parole du Pentagone ?", channel_id=double.ask_channel_id
+        )
+        reply = await double.wait_for(_is_reply, after=mark, timeout=30)
+        assert "Kirby" in str(reply.json)
+
+        process.send_signal(stop_signal)
+        _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        await double.stop()
+
+    log = stderr.decode("utf-8", "replace")
+    assert process.returncode == 0, log
+    assert "Traceback" not in log
+    assert TOKEN not in log
+    # The bot closed its gateway session with a close frame (discord.py sends 4000 or 1000);
+    # a process that dies leaves 1006, abnormal closure.
+    assert len(double.close_codes) == 1 and double.close_codes[0] in (1000, 4000)
+    with sqlite3.connect(database) as db:  # the feedback database was left consistent
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
