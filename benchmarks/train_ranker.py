@@ -35,6 +35,7 @@ from bot.evaluate import EvalQuestion, load_squad, split_questions  # noqa: E402
 from bot.models import Corpus  # noqa: E402
 from bot.rerank import ABSTENTION_FEATURES, FEATURES  # noqa: E402
 from bot.service import build_engine  # noqa: E402
+from bot.text import clean_text  # noqa: E402
 
 REGULARISATION = 1e-4
 TARGET_FALSE_NOT_FOUND = 0.05
@@ -85,6 +86,8 @@ def hits(items: list[Item], w: np.ndarray) -> dict[str, float]:
 
 
 def abstention_values(engine: Engine, question: str) -> tuple[float, ...]:
+    """The not-found signals as `Engine.answer` computes them (on the cleaned question)."""
+    question = clean_text(question).strip()
     ranking = engine.rank(question)
     coverage = engine.coverage(ranking.query) if ranking.query.candidates else 0.0
     return engine.abstention_values(question, ranking, coverage)

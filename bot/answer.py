@@ -174,7 +174,11 @@ class Engine:
         )
 
     def candidate_features(self, question: str, context: str | None = None) -> CandidateFeatures:
-        """Lexical candidates plus the nearest sentences by meaning, with their feature rows."""
+        """Lexical candidates plus the nearest sentences by meaning, with their feature rows.
+
+        The texts are cleaned here, so that training, evaluation and answers see the same question."""
+        question = clean_text(question).strip()
+        context = clean_text(context) if context else None
         query = self.ranked(question, self.policy.pool, context)
         dense = self._similarities(question, query.candidates)
         pool = candidate_pool(query.candidates, dense, self.policy.pool)
@@ -209,7 +213,7 @@ class Engine:
         with less weight than the question's own.
         """
         question = clean_text(question).strip()
-        ranking = self.rank(question, clean_text(context) if context else None)
+        ranking = self.rank(question, context)
         query = ranking.query
         all_terms = query.terms + query.context_terms
         if not query.terms and not (query.context_terms and question):
