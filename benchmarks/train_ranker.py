@@ -94,10 +94,11 @@ def abstention_values(engine: Engine, question: str) -> tuple[float, ...]:
 
 
 def abstention_data(
-    full: Engine, corpus: Corpus, questions: list[EvalQuestion], build
+    full: Engine, corpus: Corpus, questions: list[EvalQuestion], build, values=abstention_values
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Feature rows of the questions asked of the whole corpus, then without their article."""
-    positives = np.array([abstention_values(full, q.question) for q in questions])
+    """Signal rows (`values(engine, question)`) of the questions asked of the whole corpus, then
+    of the corpus without their article."""
+    positives = np.array([values(full, q.question) for q in questions])
     negatives = np.zeros_like(positives)
     by_article: dict[str, list[int]] = {}
     for i, q in enumerate(questions):
@@ -106,7 +107,7 @@ def abstention_data(
         rest = Corpus(articles=tuple(a for a in corpus.articles if a.id != article_id), version="rest")
         engine = build(rest)
         for i in rows:
-            negatives[i] = abstention_values(engine, questions[i].question)
+            negatives[i] = values(engine, questions[i].question)
     return positives, negatives
 
 
