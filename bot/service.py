@@ -81,6 +81,8 @@ class QAService:
         self._stop_embedding = threading.Event()
         self.embedding_done = threading.Event()
         self._engine: Engine | None = None
+        # Taken to replace `_engine`: a background refresh may only replace the engine it read.
+        self._swap = threading.Lock()
         self._checksums: dict[str, str] = {}
         self._problems: list[LoadProblem] = []
         self._lock = asyncio.Lock()
@@ -139,7 +141,8 @@ class QAService:
         )
         # One assignment: a question sees either the whole old engine or the whole new one.
         engine = self._with_cached_vectors(engine)
-        self._engine = engine
+        with self._swap:
+            self._engine = engine
         self._start_embedding(engine)
         self._checksums = new
         self._problems = list(corpus_problems)
@@ -209,8 +212,12 @@ class QAService:
 
         def refresh() -> None:
             current = self._engine
-            if current is not None and current.index is index and not stop.is_set():
-                self._engine = self._with_cached_vectors(current)
+            if current is None or current.index is not index or stop.is_set():
+                return
+            refreshed = self._with_cached_vectors(current)  # seconds at 1M sentences
+            with self._swap:  # a reload meanwhile has replaced `current`: keep the reload
+                if self._engine is current and not stop.is_set():
+                    self._engine = refreshed
 
         def work() -> None:
             try:
