@@ -87,6 +87,7 @@ class QAService:
         self._problems: list[LoadProblem] = []
         self._lock = asyncio.Lock()
         self.loaded_at: dt.datetime | None = None
+        self.load_error: str | None = None  # why the last load failed (None after a success)
 
     @property
     def engine(self) -> Engine:
@@ -99,6 +100,18 @@ class QAService:
     def ready(self) -> bool:
         """True once a corpus has been loaded."""
         return self._engine is not None
+
+    @property
+    def unavailable_reason(self) -> str | None:
+        """None when a corpus is served; otherwise why not, in words members can read."""
+        if self._engine is not None:
+            return None
+        if self.load_error is not None:
+            return (
+                "No articles are available right now: the corpus could not be loaded. "
+                "An admin can fix it and use /reload."
+            )
+        return "The article index is still loading; please ask again shortly."
 
     @property
     def problems(self) -> list[LoadProblem]:
@@ -116,6 +129,7 @@ class QAService:
         except Exception as exc:  # the previous engine keeps serving whatever went wrong
             log.exception("reload failed; keeping the previous index")
             old = self._engine
+            self.load_error = _public_error(exc)
             return ReloadReport(
                 ok=False,
                 version=old.version if old else "",
@@ -147,6 +161,7 @@ class QAService:
         self._checksums = new
         self._problems = list(corpus_problems)
         self.loaded_at = dt.datetime.now(dt.UTC)
+        self.load_error = None
         log.info(
             "corpus %s loaded: %d articles, %d sentences, %d skipped files in %.2fs",
             report.version,

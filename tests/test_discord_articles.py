@@ -10,6 +10,11 @@ from tests.discord_fixtures import running_bot
 from tests.news_site import news_site
 from tests.test_discord_bot import description, is_callback, is_reply, mention
 
+MOSSOUL = (
+    "Réouverture du musée de Mossoul\n\n"
+    "Le musée de Mossoul a rouvert ses portes samedi après huit ans de fermeture et de travaux.\n\n"
+    "Plus de trois cents objets restaurés y sont exposés, dont des statues assyriennes."
+).encode()
 BASSORA_QUESTION = "Combien de navires attendaient au large de Bassora ?"
 
 
@@ -155,14 +160,7 @@ async def test_private_address_is_refused_unless_allowed(corpus_dir, tmp_path, s
 async def test_add_by_file_upload(env):
     d = env.double
     admin = d.member(d.user("ed"), roles=[d.admin_role_id])
-    upload = d.attachment(
-        "mossoul.txt",
-        (
-            "Réouverture du musée de Mossoul\n\n"
-            "Le musée de Mossoul a rouvert ses portes samedi après huit ans de fermeture et de travaux.\n\n"
-            "Plus de trois cents objets restaurés y sont exposés, dont des statues assyriennes."
-        ).encode(),
-    )
+    upload = d.attachment("mossoul.txt", MOSSOUL)
     shown = await preview(env, admin, file=upload)
     assert shown.json["embeds"][0]["title"] == "Réouverture du musée de Mossoul"
     mark = await press(env, admin["user"], admin, d.messages[max(d.messages)]["id"], "Confirm")
@@ -201,3 +199,42 @@ async def test_remove_makes_the_article_unanswerable_and_moving_it_back_restores
     await d.slash(admin["user"], "corpus", subcommand="audit", member=admin)
     audit = description(await d.wait_for(is_callback, after=mark))
     assert "**remove** `sept-roquettes-balad`" in audit
+
+
+async def test_a_bot_whose_corpus_failed_to_load_says_so_and_is_repaired_from_discord(tmp_path):
+    """Every article broken at start-up: members are told the articles are unavailable (not
+    "still loading", not a generic error), admins see why, and an upload brings answers back."""
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "casse.md").write_text("---\ntitle: [oops\n---\n\nTexte.\n", encoding="utf-8")
+    async with running_bot(folder, tmp_path / "db.sqlite3") as env:
+        d = env.double
+        question = "Combien d'objets restaurés sont exposés au musée de Mossoul ?"
+        mark = len(d.requests)
+        await mention(d, d.user("ada"), question)
+        assert "could not be loaded" in description(await d.wait_for(is_reply, after=mark))
+        for name, options in (("ask", {"question": question}), ("search", {"query": "musée"})):
+            mark = len(d.requests)
+            await d.slash(d.user("ada"), name, options)
+            assert "could not be loaded" in description(await d.wait_for(is_callback, after=mark)), name
+        mark = len(d.requests)
+        await d.slash(d.user("ada"), "help")
+        assert (
+            "No corpus is loaded"
+            in (await d.wait_for(is_callback, after=mark)).json["data"]["embeds"][0]["footer"]["text"]
+        )
+
+        admin = d.member(d.user("abe"), roles=[d.admin_role_id])
+        mark = len(d.requests)
+        await d.slash(admin["user"], "corpus", member=admin, subcommand="status")
+        status = description(await d.wait_for(is_callback, after=mark))
+        assert "No corpus is loaded" in status and "no valid article" in status
+
+        upload = d.attachment("mossoul.txt", MOSSOUL)
+        shown = await preview(env, admin, file=upload)
+        assert shown.json["embeds"][0]["title"] == "Réouverture du musée de Mossoul"
+        mark = await press(env, admin["user"], admin, d.messages[max(d.messages)]["id"], "Confirm")
+        assert "members can ask about it" in (await d.wait_for(is_edit, after=mark)).json["content"]
+        mark = len(d.requests)
+        await mention(d, d.user("ada"), question)
+        assert "trois cents objets" in description(await d.wait_for(is_reply, after=mark)).replace("**", "")

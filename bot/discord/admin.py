@@ -14,8 +14,9 @@ from bot import library
 from bot.config import Settings
 from bot.corpus import ArticleError
 from bot.discord import drafts, render, reply
-from bot.discord.qa import article_choices
+from bot.discord.qa import served_article_choices
 from bot.fetch import FetchError
+from bot.index import ArticleMeta
 from bot.service import ReloadReport
 
 if TYPE_CHECKING:
@@ -69,11 +70,13 @@ def reload_embed(report: ReloadReport) -> discord.Embed:
             f"(version `{report.version}`, {report.seconds:.1f} s)."
         ]
     else:
-        title = "Reload failed — the previous index keeps serving"
+        title = "Reload failed — the previous index keeps serving" if report.version else "Reload failed"
         colour = discord.Colour.red()
         lines = [
             f"Error: {render.escape(report.error or 'unknown')}",
-            f"Still serving version `{report.version}` ({report.articles} articles).",
+            f"Still serving version `{report.version}` ({report.articles} articles)."
+            if report.version
+            else "No corpus is served until a reload succeeds.",
         ]
     for label, items in (("Added", report.added), ("Removed", report.removed), ("Changed", report.changed)):
         if items:
@@ -169,6 +172,14 @@ class Admin(commands.Cog):
     @admin_only()
     async def corpus_status(self, interaction: discord.Interaction) -> None:
         service = self.bot.service
+        if not service.ready:
+            error = render.escape(service.load_error or "still loading")
+            await reply.send(
+                interaction,
+                f"No corpus is loaded: {error}. Fix the articles (or add one with `/corpus add`), "
+                "then `/reload` shows what was rejected and why.",
+            )
+            return
         engine = service.engine
         loaded = service.loaded_at
         lines = [
@@ -176,6 +187,8 @@ class Admin(commands.Cog):
             f"**{len(engine.index.articles)}** articles, **{engine.index.size:,}** sentences",
             f"Last reload: {discord.utils.format_dt(loaded, 'R') if loaded else 'never'}",
         ]
+        if service.load_error:
+            lines.append(f"Last reload failed: {render.escape(service.load_error)}")
         if service.problems:
             lines.append(f"Rejected files: {len(service.problems)} (run `/reload` to see why)")
         titles = [f"• {render.escape(render.shorten(a.title, 90))} (`{a.id}`)" for a in engine.index.articles]
@@ -210,7 +223,7 @@ class Admin(commands.Cog):
         except (FetchError, ArticleError) as exc:
             await reply.send(interaction, f"Cannot add this article: {render.escape(str(exc))}.")
             return
-        duplicate = library.find_duplicate(self.bot.service.engine.index, prepared)
+        duplicate = self._duplicate(prepared)
         if duplicate is not None:
             await reply.send(
                 interaction,
@@ -220,10 +233,15 @@ class Admin(commands.Cog):
         view = ConfirmAdd(self, prepared, interaction.user.id)
         await reply.send(interaction, embed=preview_embed(prepared), view=view)
 
+    def _duplicate(self, prepared: library.PreparedArticle) -> ArticleMeta | None:
+        """The served article with the same link or text (none while no corpus is served)."""
+        service = self.bot.service
+        return library.find_duplicate(service.engine.index, prepared) if service.ready else None
+
     async def commit_add(self, prepared: library.PreparedArticle, user_id: int) -> str:
         """Write a confirmed article, reload, and say what happened."""
         async with self._write_lock:
-            duplicate = library.find_duplicate(self.bot.service.engine.index, prepared)
+            duplicate = self._duplicate(prepared)
             if duplicate is not None:
                 return f"Already in the corpus as “{render.escape(duplicate.title)}” (`{duplicate.id}`)."
             path = await asyncio.to_thread(library.write_article, self.bot.service.corpus_dir, prepared)
@@ -244,7 +262,8 @@ class Admin(commands.Cog):
     async def corpus_remove(
         self, interaction: discord.Interaction, name: app_commands.Range[str, 1, 300]
     ) -> None:
-        meta = library.find_article(self.bot.service.engine.index.articles, name)
+        service = self.bot.service
+        meta = library.find_article(service.engine.index.articles, name) if service.ready else None
         if meta is None:
             await reply.send(interaction, "No article by that name; pick one from the suggestions.")
             return
@@ -270,7 +289,7 @@ class Admin(commands.Cog):
     async def corpus_remove_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        return article_choices(self.bot.service.engine.index.articles, current)
+        return served_article_choices(self.bot, current)
 
     @corpus.command(name="audit", description="Who added or removed which article, and when")
     @admin_only()

@@ -172,10 +172,9 @@ class QA(commands.Cog):
         if refusal is not None:
             await self._refuse_in_chat(message, refusal)
             return
-        if not self.bot.service.ready:
-            await self._reply(
-                message, content="The article index is still loading; please ask again shortly."
-            )
+        unavailable = self.bot.service.unavailable_reason
+        if unavailable is not None:
+            await self._reply(message, content=unavailable)
             return
         # One typing signal (Discord shows it ~10 s, far longer than an answer takes); a channel
         # that refuses it must not stop the answer.
@@ -248,6 +247,8 @@ class QA(commands.Cog):
         if refusal is not None:
             await reply.send(interaction, refusal.message)
             return
+        if await self._say_if_unavailable(interaction):
+            return
         task = asyncio.ensure_future(self._answer(question, top))
         try:
             answer, ms = await asyncio.wait_for(asyncio.shield(task), self.defer_after)
@@ -260,6 +261,13 @@ class QA(commands.Cog):
         view = feedback_view(answer_id)
         await reply.send(interaction, embed=embed, view=view, ephemeral=ephemeral)
         view.stop()
+
+    async def _say_if_unavailable(self, interaction: discord.Interaction) -> bool:
+        """Tell the user when no corpus is served (still loading, or the load failed)."""
+        unavailable = self.bot.service.unavailable_reason
+        if unavailable is not None:
+            await reply.send(interaction, unavailable)
+        return unavailable is not None
 
     @app_commands.command(name="ask", description="Ask a question about the articles; get cited excerpts")
     @app_commands.describe(
@@ -287,6 +295,8 @@ class QA(commands.Cog):
         if refusal is not None:
             await reply.send(interaction, refusal.message)
             return
+        if await self._say_if_unavailable(interaction):
+            return
         engine = self.bot.service.engine
         excerpts = await asyncio.to_thread(engine.search, query, 10)
         await reply.send(interaction, embed=render.search_embed(query, excerpts, engine.version))
@@ -296,6 +306,8 @@ class QA(commands.Cog):
     )
     @app_commands.describe(name="Article title (start typing to pick one)")
     async def article(self, interaction: discord.Interaction, name: app_commands.Range[str, 1, 300]) -> None:
+        if await self._say_if_unavailable(interaction):
+            return
         engine = self.bot.service.engine
         meta = find_article(engine.index.articles, name)
         if meta is None:
@@ -311,11 +323,10 @@ class QA(commands.Cog):
     async def article_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        return article_choices(self.bot.service.engine.index.articles, current)
+        return served_article_choices(self.bot, current)
 
     @app_commands.command(name="help", description="How to ask Dépêche about the news")
     async def help(self, interaction: discord.Interaction) -> None:
-        engine = self.bot.service.engine
         embed = discord.Embed(
             title="Dépêche — questions about the news, answered with sources",
             colour=render.COLOUR_FOUND,
@@ -331,10 +342,14 @@ class QA(commands.Cog):
                 "I say so instead of guessing."
             ),
         )
-        embed.set_footer(
-            text=f"Corpus {engine.version}: {len(engine.index.articles)} articles, "
-            f"{engine.index.size} sentences"
-        )
+        service = self.bot.service
+        if service.ready:
+            engine = service.engine
+            articles, sentences = len(engine.index.articles), engine.index.size
+            footer = f"Corpus {engine.version}: {articles} articles, {sentences} sentences"
+        else:
+            footer = "No corpus is loaded right now."
+        embed.set_footer(text=footer)
         await reply.send(interaction, embed=embed)
 
     async def find_sources(self, interaction: discord.Interaction, message: discord.Message) -> None:
@@ -350,6 +365,13 @@ class QA(commands.Cog):
             True,
             "find-sources",
         )
+
+
+def served_article_choices(bot: DepecheBot, current: str) -> list[app_commands.Choice[str]]:
+    """Autocomplete over the served articles (none while no corpus is loaded)."""
+    if not bot.service.ready:
+        return []
+    return article_choices(bot.service.engine.index.articles, current)
 
 
 def article_choices(
