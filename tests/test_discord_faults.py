@@ -181,3 +181,22 @@ async def test_a_broken_feedback_database_still_lets_answers_through(env, caplog
     assert not reply.json.get("components")  # no vote buttons without a place to record votes
     assert "could not record an answer" in caplog.text
     env.check_alive()
+
+
+async def test_a_vote_when_the_feedback_database_fails_gets_a_private_notice(env, caplog):
+    d = env.double
+    caplog.set_level(logging.WARNING)
+    user = d.user("hal")
+    mark = len(d.requests)
+    await mention(d, user, BALAD)
+    reply = await d.wait_for(is_reply, after=mark)
+    helpful = reply.json["components"][0]["components"][0]["custom_id"]
+    env.bot.feedback.close()  # the database goes away between the answer and the vote
+    mark = len(d.requests)
+    await d.interact(
+        user, 3, {"custom_id": helpful, "component_type": 2}, message=d.messages[max(d.messages)]
+    )
+    rec = await d.wait_for(lambda r: r.method == "POST" and r.path.endswith("/callback"), after=mark)
+    assert "could not record your vote" in rec.json["data"]["content"] and rec.json["data"]["flags"] & 64
+    assert "could not record a vote" in caplog.text
+    env.check_alive()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
+import sqlite3
 from typing import TYPE_CHECKING
 
 import discord
@@ -12,6 +14,8 @@ from bot.discord import render
 
 if TYPE_CHECKING:
     from bot.discord.app import DepecheBot
+
+log = logging.getLogger(__name__)
 
 
 class VoteButton(
@@ -40,9 +44,15 @@ class VoteButton(
 
     async def callback(self, interaction: discord.Interaction) -> None:
         bot: DepecheBot = interaction.client  # type: ignore[assignment]
-        recorded = await asyncio.to_thread(
-            bot.feedback.vote, self.answer_id, interaction.user.id, self.helpful
-        )
+        try:
+            recorded = await asyncio.to_thread(
+                bot.feedback.vote, self.answer_id, interaction.user.id, self.helpful
+            )
+        except sqlite3.Error:
+            log.warning("could not record a vote in the feedback database", exc_info=True)
+            text = "Sorry, I could not record your vote right now; please try again later."
+            await interaction.response.send_message(text, ephemeral=True, allowed_mentions=render.NO_MENTIONS)
+            return
         if recorded:
             text = "Thanks! Recorded as " + ("helpful." if self.helpful else "not helpful.")
             text += " You can change your vote with the other button."
