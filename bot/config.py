@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     log_message_content: bool = False
     shard_count: int | None = Field(default=None, ge=1, le=1024)
     database_path: Path = Path("data/depeche.sqlite3")
+    feedback_retention_days: int = Field(default=90, ge=1, le=3650)
     cache_dir: Path | None = Path(".cache")
     embeddings: bool = True
     message_content_intent: bool = True

@@ -135,6 +135,16 @@ class FeedbackStore:
             recent_not_helpful,
         )
 
+    def forget_before(self, cutoff: dt.datetime) -> int:
+        """Delete the answers recorded before `cutoff` (questions are members' words: they are not
+        kept forever) and their votes; the audit trail stays. Returns how many answers went."""
+        stamp = cutoff.astimezone(dt.UTC).isoformat(timespec="seconds")
+        with self._lock, self._db:
+            self._db.execute(
+                "DELETE FROM votes WHERE answer_id IN (SELECT id FROM answers WHERE created_at < ?)", (stamp,)
+            )
+            return self._db.execute("DELETE FROM answers WHERE created_at < ?", (stamp,)).rowcount
+
     def audit(self, user_id: int | None, action: str, target: str, detail: str = "") -> None:
         """Append an admin action to the audit trail."""
         with self._lock, self._db:

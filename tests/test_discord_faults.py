@@ -7,6 +7,7 @@ import gc
 import logging
 import re
 import shutil
+import sqlite3
 import tracemalloc
 
 import pytest
@@ -200,3 +201,21 @@ async def test_a_vote_when_the_feedback_database_fails_gets_a_private_notice(env
     assert "could not record your vote" in rec.json["data"]["content"] and rec.json["data"]["flags"] & 64
     assert "could not record a vote" in caplog.text
     env.check_alive()
+
+
+async def test_questions_older_than_the_retention_period_are_deleted_at_start_up(corpus_dir, tmp_path):
+    from bot.feedback import FeedbackStore
+
+    path = tmp_path / "old.sqlite3"
+    store = FeedbackStore(path)
+    store.record_answer("0" * 12, "question d'il y a longtemps", False, "v0", None)
+    store.record_answer("1" * 12, "question récente", False, "v0", None)
+    store.close()
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE answers SET created_at = '2020-01-01T00:00:00+00:00' WHERE id = ?", ("0" * 12,))
+    async with running_bot(corpus_dir, path, feedback_retention_days=30) as env:
+        for _ in range(200):
+            if env.bot.feedback.summary().answers == 1:
+                break
+            await asyncio.sleep(0.01)
+        assert env.bot.feedback.summary().recent_unanswered == ["question récente"]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import signal
+import sqlite3
 from typing import Any
 
 import discord
@@ -21,6 +23,7 @@ from bot.service import QAService
 log = logging.getLogger(__name__)
 
 EXTENSIONS = ("bot.discord.qa", "bot.discord.admin")
+RETENTION_CHECK_SECONDS = 24 * 3600
 
 
 def make_intents(settings: Settings) -> discord.Intents:
@@ -47,6 +50,7 @@ class DepecheMixin:
         self.feedback = feedback or FeedbackStore(settings.database_path)
         self.limiter = RateLimiter(settings.rate_limit_count, settings.rate_limit_seconds)
         self.synced = False
+        self._retention: asyncio.Task | None = None  # deletes old questions daily (see setup_hook)
 
     async def setup_hook(self) -> None:
         """Load the corpus (off the loop), the cogs, and sync commands once for this process."""
@@ -58,6 +62,21 @@ class DepecheMixin:
             await self.load_extension(extension)  # type: ignore[attr-defined]
         self.tree.on_error = self.on_app_command_error  # type: ignore[attr-defined]
         await self.sync_commands()
+        self._retention = asyncio.create_task(self._forget_old_answers(), name="depeche-retention")
+
+    async def _forget_old_answers(self) -> None:
+        """At start-up, then daily: delete the questions older than the retention period."""
+        while True:
+            days = self.settings.feedback_retention_days
+            cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
+            try:
+                forgotten = await asyncio.to_thread(self.feedback.forget_before, cutoff)
+            except sqlite3.Error:
+                log.warning("could not delete old answers from the feedback database", exc_info=True)
+            else:
+                if forgotten:
+                    log.info("deleted %d answers older than %d days", forgotten, days)
+            await asyncio.sleep(RETENTION_CHECK_SECONDS)
 
     async def sync_commands(self) -> None:
         """Sync to the configured guilds (instant) or globally; only at start-up, not on reconnect."""
@@ -92,6 +111,8 @@ class DepecheMixin:
 
     async def close(self) -> None:
         """Close Discord, then the database."""
+        if self._retention is not None:
+            self._retention.cancel()
         await super().close()  # type: ignore[misc]
         self.feedback.close()
 

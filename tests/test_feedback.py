@@ -1,0 +1,38 @@
+"""The feedback store keeps members' questions only for the retention period."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+
+from bot.feedback import FeedbackStore
+
+
+def _age(path, answer_id: str, days: int) -> None:
+    """Pretend an answer was recorded `days` ago."""
+    stamp = (dt.datetime.now(dt.UTC) - dt.timedelta(days=days)).isoformat(timespec="seconds")
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE answers SET created_at = ? WHERE id = ?", (stamp, answer_id))
+
+
+def test_old_answers_and_their_votes_are_forgotten_the_rest_stays(tmp_path):
+    path = tmp_path / "feedback.sqlite3"
+    store = FeedbackStore(path)
+    store.record_answer("a" * 12, "question ancienne", False, "v1", None)
+    store.record_answer("b" * 12, "question récente", False, "v1", None)
+    store.vote("a" * 12, 1, False)
+    store.vote("b" * 12, 1, True)
+    store.audit(1, "add", "article")
+    _age(path, "a" * 12, 100)
+    _age(path, "b" * 12, 10)
+
+    forgotten = store.forget_before(dt.datetime.now(dt.UTC) - dt.timedelta(days=90))
+
+    assert forgotten == 1
+    summary = store.summary()
+    assert (summary.answers, summary.helpful, summary.not_helpful) == (1, 1, 0)
+    assert summary.recent_unanswered == ["question récente"]
+    assert store.votes("a" * 12) == (0, 0)
+    assert not store.vote("a" * 12, 2, True)  # "too old to vote on"
+    assert len(store.audit_log()) == 1
+    store.close()
