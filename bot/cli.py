@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -69,7 +70,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the process exit code."""
+    """Entry point; returns the process exit code (130 when interrupted by Ctrl-C)."""
+    try:
+        return _run(argv)
+    except KeyboardInterrupt:  # e.g. during a long first load: no traceback for a Ctrl-C
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+
+
+def _run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
@@ -247,25 +256,29 @@ def run_eval(
 
 
 def run_chat(service: QAService, settings: Settings, stdin: TextIO, stdout: TextIO) -> int:
-    """Local chat: a prompt on a terminal, one answer per line when input is piped."""
+    """Local chat: a prompt with line editing on a terminal (Ctrl-D or Ctrl-C quits), one answer
+    per line when input is piped."""
     interactive = stdin.isatty()
     if not interactive:
         service.embedding_done.wait()  # piped questions are a batch: answer them all alike
     engine = service.engine
     if interactive:
+        with contextlib.suppress(ImportError):
+            import readline  # noqa: F401  (arrow keys and history for input())
         print(
             f"Dépêche — local chat on {service.corpus_dir}/ ({len(engine.index.articles)} articles, "
             f"{engine.index.size} sentences).\n"
             "No DISCORD_TOKEN is set: put it in .env to connect to Discord (see README).\n"
-            "Ask a question; Ctrl-D to quit.",
+            "Ask a question; Ctrl-D or Ctrl-C to quit.",
             file=stdout,
         )
     while True:
-        if interactive:
-            stdout.write("\n? ")
-            stdout.flush()
-        line = stdin.readline()
-        if not line:
+        try:
+            line = _read_question(stdin, stdout, interactive)
+        except KeyboardInterrupt:
+            print(file=stdout)
+            break
+        if line is None:
             break
         question = line.strip()
         if not question:
@@ -283,3 +296,14 @@ def run_chat(service: QAService, settings: Settings, stdin: TextIO, stdout: Text
         if not interactive:
             print(file=stdout)
     return 0
+
+
+def _read_question(stdin: TextIO, stdout: TextIO, interactive: bool) -> str | None:
+    """The next line typed or piped; None at the end of input."""
+    if not interactive:
+        return stdin.readline() or None
+    try:
+        return input("\n? ")  # input() itself reads the terminal, with line editing
+    except EOFError:
+        print(file=stdout)
+        return None

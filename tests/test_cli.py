@@ -157,3 +157,51 @@ def test_a_malformed_env_file_value_stops_start_up_with_one_clear_line(tmp_path,
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "DEPECHE_GUILD_IDS" in err and "not-an-id" in err
     assert "abc.secret.token" not in err
+
+
+def _terminal_chat(tmp_path, keys: bytes) -> tuple[int, str]:
+    """Run `run_bot.py chat` on a pseudo-terminal, ask one question, then press `keys`."""
+    import pty
+    import select
+    import time
+
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("DEPECHE_") and k != "DISCORD_TOKEN"},
+        "DEPECHE_CORPUS_DIR": str(ROOT / "corpus"),
+        "DEPECHE_CACHE_DIR": str(tmp_path / "cache"),
+        "DEPECHE_EMBEDDINGS": "false",
+    }
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the real entry point on a terminal
+        os.chdir(tmp_path)
+        os.execve(sys.executable, [sys.executable, str(ROOT / "run_bot.py"), "chat"], env)
+    output = b""
+
+    def read_until(marker: bytes, count: int = 1, timeout: float = 60) -> None:
+        nonlocal output
+        deadline = time.monotonic() + timeout
+        while output.count(marker) < count and time.monotonic() < deadline:
+            if select.select([fd], [], [], 0.1)[0]:
+                try:
+                    output += os.read(fd, 65536)
+                except OSError:  # the child has exited
+                    return
+
+    try:
+        read_until(b"\n? ")
+        os.write(fd, b"combien de roquettes a balad\r")
+        read_until(b"\n? ", count=2)  # the answer, then the next prompt
+        os.write(fd, keys)
+        read_until(b"\x00", timeout=30)  # until the child exits
+        _, status = os.waitpid(pid, 0)
+    finally:
+        os.close(fd)
+    return os.waitstatus_to_exitcode(status), output.decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize("keys", [b"\x03", b"\x04"], ids=["ctrl-c", "ctrl-d"])
+def test_terminal_chat_answers_and_quits_cleanly(tmp_path, keys):
+    code, output = _terminal_chat(tmp_path, keys)
+    assert "Au moins sept roquettes" in output
+    assert code == 0, output
+    assert "Traceback" not in output
