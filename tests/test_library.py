@@ -81,6 +81,13 @@ def test_duplicates_by_link_and_by_text_are_found(corpus_dir):
         draft_from_upload("copie.txt", ("Autre titre\n\n" + bassora_draft().body).encode()), added_by=None
     )
     assert library.find_duplicate(index, same_text) is not None
+    one_word_changed = library.prepare(
+        draft_from_upload(
+            "autre.txt", ("Autre titre\n\n" + bassora_draft().body.replace("port", "quai", 1)).encode()
+        ),
+        added_by=None,
+    )
+    assert library.find_duplicate(index, one_word_changed) is None  # as many sentences, other text
 
 
 def test_remove_moves_the_file_and_restore_brings_it_back(corpus_dir):

@@ -223,7 +223,7 @@ class Admin(commands.Cog):
         except (FetchError, ArticleError) as exc:
             await reply.send(interaction, f"Cannot add this article: {render.escape(str(exc))}.")
             return
-        duplicate = self._duplicate(prepared)
+        duplicate = await self._duplicate(prepared)
         if duplicate is not None:
             await reply.send(
                 interaction,
@@ -233,15 +233,18 @@ class Admin(commands.Cog):
         view = ConfirmAdd(self, prepared, interaction.user.id)
         await reply.send(interaction, embed=preview_embed(prepared), view=view)
 
-    def _duplicate(self, prepared: library.PreparedArticle) -> ArticleMeta | None:
-        """The served article with the same link or text (none while no corpus is served)."""
+    async def _duplicate(self, prepared: library.PreparedArticle) -> ArticleMeta | None:
+        """The served article with the same link or text (none while no corpus is served);
+        looked up off the event loop."""
         service = self.bot.service
-        return library.find_duplicate(service.engine.index, prepared) if service.ready else None
+        if not service.ready:
+            return None
+        return await asyncio.to_thread(library.find_duplicate, service.engine.index, prepared)
 
     async def commit_add(self, prepared: library.PreparedArticle, user_id: int) -> str:
         """Write a confirmed article, reload, and say what happened."""
         async with self._write_lock:
-            duplicate = self._duplicate(prepared)
+            duplicate = await self._duplicate(prepared)
             if duplicate is not None:
                 return f"Already in the corpus as “{render.escape(duplicate.title)}” (`{duplicate.id}`)."
             path = await asyncio.to_thread(library.write_article, self.bot.service.corpus_dir, prepared)
