@@ -75,7 +75,7 @@ def run_add(source: str, corpus_dir: Path, settings: Settings, *, assume_yes: bo
 def run_remove(name: str, corpus_dir: Path, settings: Settings, *, assume_yes: bool) -> int:
     """Move an article to `.removed/` once confirmed."""
     index = build_engine(load_corpus(corpus_dir)).index
-    meta = library.find_article(index.articles, name)
+    meta = index.titles.find(name)
     if meta is None:
         print(f"error: no article called {name!r} (use its id or its exact title)", file=sys.stderr)
         return 1

@@ -31,6 +31,7 @@ from rapidfuzz.distance import Levenshtein
 from bot.corpus import corpus_version
 from bot.models import Article, Corpus
 from bot.text import analyzer
+from bot.titles import ArticleTitles
 
 
 @dataclass(frozen=True)
@@ -195,6 +196,7 @@ class SearchIndex:
     _last_in_para: np.ndarray = field(init=False, repr=False)
     _vocab_buckets: dict[tuple[int, str], list[str]] = field(default_factory=dict, repr=False)
     _terms: list[str] | None = field(default=None, repr=False)
+    _titles: ArticleTitles | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         para_index = self.sent_para_index
@@ -403,6 +405,13 @@ class SearchIndex:
             Candidate(int(cand[j]), float(total[j]), float(sent), float(total[j] - sent))
             for j, sent in zip(top, own, strict=True)
         ]
+
+    @property
+    def titles(self) -> ArticleTitles:
+        """Look-up of articles by id or title (built on first use; `QAService` builds it off the loop)."""
+        if self._titles is None:
+            self._titles = ArticleTitles(self.articles)
+        return self._titles
 
     def article_rows(self, article: int) -> np.ndarray:
         """Sentence ids of one article (they are contiguous)."""

@@ -12,14 +12,12 @@ import hashlib
 import os
 import re
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 import yaml
-from rapidfuzz import fuzz, process
 
 from bot.corpus import ArticleError, parse_article
 from bot.extract import ArticleDraft
@@ -140,25 +138,6 @@ def remove_article(corpus_dir: Path, meta: ArticleMeta) -> Path:
         target = removed / f"{source.stem}.{stamp}{source.suffix}"
     os.rename(source, target)
     return target
-
-
-def find_article(articles: Sequence[ArticleMeta], name: str) -> ArticleMeta | None:
-    """The article whose id or title is `name` (case- and accent-insensitive), or None."""
-    key = fold(name.strip())
-    for meta in articles:
-        if meta.id == name.strip() or fold(meta.title) == key:
-            return meta
-    return None
-
-
-def match_titles(articles: Sequence[ArticleMeta], typed: str, limit: int = 25) -> list[ArticleMeta]:
-    """Articles whose title resembles what was typed (fuzzy, accent-insensitive), best first."""
-    if not typed.strip():
-        return list(articles)[:limit]
-    titles = {meta.id: fold(meta.title) for meta in articles}
-    matches = process.extract(fold(typed), titles, scorer=fuzz.WRatio, limit=limit, score_cutoff=50)
-    by_id = {meta.id: meta for meta in articles}
-    return [by_id[key] for _, _, key in matches]
 
 
 def restore_article(corpus_dir: Path, removed_file: Path) -> Path:

@@ -153,6 +153,7 @@ class QAService:
             problems=list(corpus_problems),
             seconds=time.perf_counter() - start,
         )
+        _ = engine.index.titles  # built here, off the event loop, not by the first autocomplete
         # One assignment: a question sees either the whole old engine or the whole new one.
         engine = self._with_cached_vectors(engine)
         with self._swap:

