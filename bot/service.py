@@ -102,6 +102,11 @@ class QAService:
         return self._engine is not None
 
     @property
+    def embeddings_enabled(self) -> bool:
+        """Whether sentence vectors are computed and used (setting on, and a cache folder)."""
+        return self._embedding_cache is not None
+
+    @property
     def unavailable_reason(self) -> str | None:
         """None when a corpus is served; otherwise why not, in words members can read."""
         if self._engine is not None:

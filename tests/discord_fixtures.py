@@ -37,11 +37,16 @@ class BotUnderTest:
 
 @contextlib.asynccontextmanager
 async def running_bot(
-    corpus_dir: Path, db_path: Path, client_options: dict | None = None, **overrides: object
+    corpus_dir: Path,
+    db_path: Path,
+    client_options: dict | None = None,
+    service: QAService | None = None,
+    **overrides: object,
 ) -> AsyncIterator[BotUnderTest]:
     """A bot connected to a fresh double, ready (guild received, commands synced).
 
-    `overrides` are settings; `client_options` go to discord.py's client.
+    `overrides` are settings; `client_options` go to discord.py's client; `service` replaces the
+    default one (no cache, no embeddings).
     """
     old_base, old_gateway = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
     double = DiscordDouble()
@@ -59,7 +64,7 @@ async def running_bot(
     }
     values.update(overrides)
     settings = Settings(_env_file=None, **values)  # type: ignore[arg-type]
-    service = QAService(corpus_dir)
+    service = service or QAService(corpus_dir)
     bot = create_bot(settings, service, **{"guild_ready_timeout": 0.05, **(client_options or {})})
     task = asyncio.create_task(bot.start(TOKEN))
     under_test = BotUnderTest(double, bot, settings, corpus_dir, task)

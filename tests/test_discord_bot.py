@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from bot.service import QAService
 from tests.conftest import write_article
 from tests.discord_double import DiscordDouble, Recorded
 from tests.discord_fixtures import TOKEN, running_bot
@@ -416,6 +417,20 @@ async def test_corpus_command_shows_the_state(env):
     rec = await d.wait_for(is_callback, after=mark)
     text = description(rec)
     assert "1** articles" in text and env.bot.service.engine.version in text
+    assert "Search by meaning (embeddings): off" in text
+
+
+async def test_corpus_status_shows_how_far_the_embeddings_have_come(corpus_dir, tmp_path):
+    service = QAService(corpus_dir, cache_dir=tmp_path / "cache", embeddings=True)
+    async with running_bot(corpus_dir, tmp_path / "db.sqlite3", service=service) as env:
+        d = env.double
+        assert await asyncio.to_thread(service.embedding_done.wait, 120)
+        admin = d.member(d.user("abe"), roles=[d.admin_role_id])
+        mark = len(d.requests)
+        await d.slash(admin["user"], "corpus", member=admin, subcommand="status")
+        text = description(await d.wait_for(is_callback, after=mark))
+        size = service.engine.index.size
+        assert f"Search by meaning (embeddings): {size} of {size} sentences" in text
 
 
 async def test_twenty_questions_in_flight_during_a_reload_are_all_answered(env):

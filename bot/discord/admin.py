@@ -17,7 +17,7 @@ from bot.discord import drafts, render, reply
 from bot.discord.qa import served_article_choices
 from bot.fetch import FetchError
 from bot.index import ArticleMeta
-from bot.service import ReloadReport
+from bot.service import QAService, ReloadReport
 
 if TYPE_CHECKING:
     from bot.discord.app import DepecheBot
@@ -53,6 +53,16 @@ def admin_only():
         raise app_commands.CheckFailure("Only the bot's admins can do this (Manage Server or an admin role).")
 
     return app_commands.check(predicate)
+
+
+def _embedding_state(service: QAService) -> str:
+    """Whether sentence vectors are on, and how much of the corpus they cover yet."""
+    if not service.embeddings_enabled:
+        return "off"
+    engine = service.engine
+    covered = engine.dense.coverage if engine.dense is not None else 0
+    state = "" if service.embedding_done.is_set() else " (embedding in the background)"
+    return f"{covered:,} of {engine.index.size:,} sentences{state}"
 
 
 def _names(items: list[str], limit: int = 15) -> str:
@@ -187,6 +197,7 @@ class Admin(commands.Cog):
             f"**{len(engine.index.articles)}** articles, **{engine.index.size:,}** sentences",
             f"Last reload: {discord.utils.format_dt(loaded, 'R') if loaded else 'never'}",
         ]
+        lines.append(f"Search by meaning (embeddings): {_embedding_state(service)}")
         if service.load_error:
             lines.append(f"Last reload failed: {render.escape(service.load_error)}")
         if service.problems:
