@@ -124,6 +124,20 @@ async def test_other_channels_and_bots_are_ignored(env):
     assert len(replies) == 1 and "Stoltenberg" in description(replies[0])
 
 
+async def test_discord_markup_in_a_question_is_not_searched(env):
+    """Mentions, custom emoji and @here carry no words: their ids must not become search terms."""
+    d = env.double
+    mark = len(d.requests)
+    await mention(
+        d, d.user("ivy"), "<@123456789012345678> combien de roquettes ont frappé Balad ? <:roquette:42> @here"
+    )
+    reply = await d.wait_for(is_reply, after=mark)
+    assert "Au moins sept" in plain(reply)
+    assert (
+        reply.json["embeds"][0]["title"] == "combien de roquettes ont frappé Balad ?"
+    )  # the question as read
+
+
 async def test_direct_message_is_answered(env):
     d = env.double
     mark = len(d.requests)

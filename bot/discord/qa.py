@@ -30,6 +30,14 @@ log = logging.getLogger(__name__)
 DEFER_AFTER_SECONDS = 2.0
 _FOLLOWUP_MEMORY = 5000
 _UNESCAPE = re.compile(r"\\(.)")
+# Discord markup that carries no words: mentions of users, roles and channels, custom emoji,
+# timestamps, @everyone / @here. Their ids would be searched as numbers otherwise.
+_DISCORD_MARKUP = re.compile(r"<(?:@[!&]?\d+|#\d+|a?:\w+:\d+|t:-?\d+(?::[tTdDfFR])?)>|@(?:everyone|here)\b")
+
+
+def question_text(content: str) -> str:
+    """The question in a message or command option: Discord markup removed, spaces collapsed."""
+    return " ".join(_DISCORD_MARKUP.sub(" ", content).split())
 
 
 @dataclass(frozen=True)
@@ -143,10 +151,7 @@ class QA(commands.Cog):
         return None
 
     def _question_text(self, message: discord.Message) -> str:
-        text = message.content
-        if self.bot.user is not None:
-            text = re.sub(rf"<@!?{self.bot.user.id}>", " ", text)
-        return " ".join(text.split())
+        return question_text(message.content)
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
@@ -280,7 +285,7 @@ class QA(commands.Cog):
         public: bool = False,
     ) -> None:
         await self._respond_with_answer(
-            interaction, question.strip(), count or self.settings.excerpts, not public, "ask"
+            interaction, question_text(question), count or self.settings.excerpts, not public, "ask"
         )
 
     @app_commands.command(
@@ -288,6 +293,7 @@ class QA(commands.Cog):
     )
     @app_commands.describe(query="Words to look for")
     async def search(self, interaction: discord.Interaction, query: app_commands.Range[str, 1, 4000]) -> None:
+        query = question_text(query)
         refusal = self._refusal(interaction.user.id, query)
         if refusal is not None:
             await reply.send(interaction, refusal.message)
@@ -351,7 +357,7 @@ class QA(commands.Cog):
 
     async def find_sources(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """Context menu: look the selected message's text up in the corpus."""
-        text = " ".join(message.content.split())
+        text = question_text(message.content)
         if not text:
             await reply.send(interaction, "That message has no text to look up.")
             return
