@@ -202,7 +202,9 @@ class Admin(commands.Cog):
             lines.append(f"Last reload failed: {render.escape(service.load_error)}")
         if service.problems:
             lines.append(f"Rejected files: {len(service.problems)} (run `/reload` to see why)")
-        titles = [f"• {render.escape(render.shorten(a.title, 90))} (`{a.id}`)" for a in engine.index.articles]
+        # The field holds 1,024 characters (a line takes at least 9): format enough titles, not all.
+        shown = engine.index.articles[:120]
+        titles = [f"• {render.escape(render.shorten(a.title, 90))} (`{a.id}`)" for a in shown]
         embed = discord.Embed(title="Corpus", colour=render.COLOUR_FOUND, description="\n".join(lines))
         embed.add_field(
             name="Articles", value=render.shorten_lines("\n".join(titles) or "—", render.FIELD_VALUE_LIMIT)
