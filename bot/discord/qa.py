@@ -150,9 +150,6 @@ class QA(commands.Cog):
             return "channel"
         return None
 
-    def _question_text(self, message: discord.Message) -> str:
-        return question_text(message.content)
-
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
         if message.author.bot or message.type not in (discord.MessageType.default, discord.MessageType.reply):
@@ -161,7 +158,7 @@ class QA(commands.Cog):
         via = self._trigger(message, followed)
         if via is None:
             return
-        question = self._question_text(message)
+        question = question_text(message.content)
         if not question:
             if via in ("mention", "dm"):
                 await self._reply(
