@@ -183,11 +183,13 @@ class Admin(commands.Cog):
     async def corpus_status(self, interaction: discord.Interaction) -> None:
         service = self.bot.service
         if not service.ready:
-            error = render.escape(service.load_error or "still loading")
+            if service.load_error is None:
+                await reply.send(interaction, "The corpus is still loading; try again shortly.")
+                return
             await reply.send(
                 interaction,
-                f"No corpus is loaded: {error}. Fix the articles (or add one with `/corpus add`), "
-                "then `/reload` shows what was rejected and why.",
+                f"No corpus is loaded: {render.escape(service.load_error)}. Fix the articles (or add one "
+                "with `/corpus add`), then `/reload` shows what was rejected and why.",
             )
             return
         engine = service.engine
@@ -196,8 +198,8 @@ class Admin(commands.Cog):
             f"Version `{engine.version}`",
             f"**{len(engine.index.articles)}** articles, **{engine.index.size:,}** sentences",
             f"Last reload: {discord.utils.format_dt(loaded, 'R') if loaded else 'never'}",
+            f"Search by meaning (embeddings): {_embedding_state(service)}",
         ]
-        lines.append(f"Search by meaning (embeddings): {_embedding_state(service)}")
         if service.load_error:
             lines.append(f"Last reload failed: {render.escape(service.load_error)}")
         if service.problems:
