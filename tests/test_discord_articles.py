@@ -238,3 +238,29 @@ async def test_a_bot_whose_corpus_failed_to_load_says_so_and_is_repaired_from_di
         mark = len(d.requests)
         await mention(d, d.user("ada"), question)
         assert "trois cents objets" in description(await d.wait_for(is_reply, after=mark)).replace("**", "")
+
+
+async def test_adding_works_while_the_audit_database_fails(env):
+    d = env.double
+    admin = d.member(d.user("ed"), roles=[d.admin_role_id])
+    env.bot.feedback.close()  # the audit trail cannot be written
+    await preview(env, admin, file=d.attachment("mossoul.txt", MOSSOUL))
+    mark = await press(env, admin["user"], admin, d.messages[max(d.messages)]["id"], "Confirm")
+    assert "members can ask about it" in (await d.wait_for(is_edit, after=mark)).json["content"]
+    mark = len(d.requests)
+    await mention(d, d.user("mo"), "Combien d'objets restaurés sont exposés au musée de Mossoul ?")
+    assert "trois cents objets" in description(await d.wait_for(is_reply, after=mark)).replace("**", "")
+
+
+async def test_a_corpus_folder_gone_at_confirm_time_is_reported_without_its_path(env):
+    d = env.double
+    admin = d.member(d.user("ed"), roles=[d.admin_role_id])
+    await preview(env, admin, file=d.attachment("mossoul.txt", MOSSOUL))
+    env.corpus_dir.rename(env.corpus_dir.with_name("elsewhere"))  # unmounted, moved...
+    mark = await press(env, admin["user"], admin, d.messages[max(d.messages)]["id"], "Confirm")
+    said = (await d.wait_for(is_edit, after=mark)).json["content"]
+    assert "Could not save the article" in said and "nothing was added" in said
+    assert str(env.corpus_dir.parent) not in said
+    mark = len(d.requests)
+    await mention(d, d.user("mo"), "Combien de roquettes ont frappé la base de Balad ?")  # still serving
+    assert "Au moins sept" in description(await d.wait_for(is_reply, after=mark)).replace("**", "")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from typing import TYPE_CHECKING
 
 import discord
@@ -63,6 +64,13 @@ def _embedding_state(service: QAService) -> str:
     covered = engine.dense.coverage if engine.dense is not None else 0
     state = "" if service.embedding_done.is_set() else " (embedding in the background)"
     return f"{covered:,} of {engine.index.size:,} sentences{state}"
+
+
+def _reason(exc: Exception) -> str:
+    """Why a file operation failed, for an admin: the system's words without any path."""
+    if isinstance(exc, OSError):
+        return render.escape(exc.strerror or type(exc).__name__)
+    return render.escape(str(exc))
 
 
 def _names(items: list[str], limit: int = 15) -> str:
@@ -163,14 +171,17 @@ class Admin(commands.Cog):
     async def reload(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         report = await self.bot.service.reload()
-        await asyncio.to_thread(
-            self.bot.feedback.audit,
-            interaction.user.id,
-            "reload",
-            report.version,
-            "ok" if report.ok else f"failed: {report.error}",
+        await self._audit(
+            interaction.user.id, "reload", report.version, "ok" if report.ok else f"failed: {report.error}"
         )
         await reply.send(interaction, embed=reload_embed(report))
+
+    async def _audit(self, user_id: int, action: str, target: str, detail: str) -> None:
+        """Record an admin action; a failing database is logged, never in the way of the action."""
+        try:
+            await asyncio.to_thread(self.bot.feedback.audit, user_id, action, target, detail)
+        except sqlite3.Error:
+            log.warning("could not record %s %s in the audit trail", action, target, exc_info=True)
 
     corpus = app_commands.Group(
         name="corpus",
@@ -262,10 +273,12 @@ class Admin(commands.Cog):
             duplicate = await self._duplicate(prepared)
             if duplicate is not None:
                 return f"Already in the corpus as “{render.escape(duplicate.title)}” (`{duplicate.id}`)."
-            path = await asyncio.to_thread(library.write_article, self.bot.service.corpus_dir, prepared)
-            await asyncio.to_thread(
-                self.bot.feedback.audit, user_id, "add", path.stem, prepared.draft.url or "upload"
-            )
+            try:
+                path = await asyncio.to_thread(library.write_article, self.bot.service.corpus_dir, prepared)
+            except (ArticleError, OSError) as exc:
+                log.warning("writing article %s failed: %s", prepared.draft.slug, exc)
+                return f"Could not save the article ({_reason(exc)}); nothing was added."
+            await self._audit(user_id, "add", path.stem, prepared.draft.url or "upload")
             report = await self.bot.service.reload()
         if not report.ok:
             return f"Saved as `{path.name}`, but the reload failed: {render.escape(report.error or '?')}."
@@ -291,11 +304,9 @@ class Admin(commands.Cog):
                 moved = await asyncio.to_thread(library.remove_article, self.bot.service.corpus_dir, meta)
             except (ArticleError, OSError) as exc:
                 log.warning("remove %s failed: %s", meta.id, exc)
-                await reply.send(interaction, f"Could not remove `{meta.id}`: {render.escape(str(exc))}")
+                await reply.send(interaction, f"Could not remove `{meta.id}`: {_reason(exc)}")
                 return
-            await asyncio.to_thread(
-                self.bot.feedback.audit, interaction.user.id, "remove", meta.id, meta.path
-            )
+            await self._audit(interaction.user.id, "remove", meta.id, meta.path)
             report = await self.bot.service.reload()
         await reply.send(
             interaction,
