@@ -264,3 +264,17 @@ async def test_a_corpus_folder_gone_at_confirm_time_is_reported_without_its_path
     mark = len(d.requests)
     await mention(d, d.user("mo"), "Combien de roquettes ont frappé la base de Balad ?")  # still serving
     assert "Au moins sept" in description(await d.wait_for(is_reply, after=mark)).replace("**", "")
+
+
+async def test_an_unanswered_preview_expires_and_says_so(env, monkeypatch):
+    from bot.discord.admin import ConfirmAdd
+
+    monkeypatch.setattr(ConfirmAdd, "expires_after", 0.2)
+    d = env.double
+    admin = d.member(d.user("ed"), roles=[d.admin_role_id])
+    before = corpus_files(env.corpus_dir)
+    mark = len(d.requests)
+    await preview(env, admin, file=d.attachment("mossoul.txt", MOSSOUL))
+    expired = await d.wait_for(is_edit, after=mark)
+    assert "expired: nothing was added" in expired.json["content"] and not expired.json["components"]
+    assert corpus_files(env.corpus_dir) == before

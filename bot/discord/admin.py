@@ -132,13 +132,26 @@ def preview_embed(prepared: library.PreparedArticle) -> discord.Embed:
 
 
 class ConfirmAdd(discord.ui.View):
-    """Confirm / Cancel under a preview; only the admin who asked can press them."""
+    """Confirm / Cancel under a preview; only the admin who asked can press them. Unanswered,
+    the preview expires (within the 15 minutes an interaction may still be edited)."""
 
-    def __init__(self, cog: Admin, prepared: library.PreparedArticle, admin_id: int) -> None:
-        super().__init__(timeout=600)
+    expires_after = 600.0  # seconds
+
+    def __init__(
+        self, cog: Admin, prepared: library.PreparedArticle, admin_id: int, asked: discord.Interaction
+    ) -> None:
+        super().__init__(timeout=self.expires_after)
         self.cog = cog
         self.prepared = prepared
         self.admin_id = admin_id
+        self.asked = asked
+
+    async def on_timeout(self) -> None:
+        try:
+            text = "This preview expired: nothing was added. Run `/corpus add` again."
+            await self.asked.edit_original_response(content=text, embed=None, view=None)
+        except discord.HTTPException:
+            log.info("could not mark an expired preview")
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         return interaction.user.id == self.admin_id and is_admin(self.cog.bot.settings, interaction)
@@ -256,7 +269,7 @@ class Admin(commands.Cog):
                 f"Already in the corpus as “{render.escape(duplicate.title)}” (`{duplicate.id}`).",
             )
             return
-        view = ConfirmAdd(self, prepared, interaction.user.id)
+        view = ConfirmAdd(self, prepared, interaction.user.id, interaction)
         await reply.send(interaction, embed=preview_embed(prepared), view=view)
 
     async def _duplicate(self, prepared: library.PreparedArticle) -> ArticleMeta | None:
