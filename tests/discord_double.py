@@ -588,8 +588,10 @@ class DiscordDouble:
         member: dict | None = None,
         guild: bool = True,
         message: dict | None = None,
+        locale: str = "fr",
     ) -> dict:
-        """Inject INTERACTION_CREATE (2 = command, 3 = component, 4 = autocomplete)."""
+        """Inject INTERACTION_CREATE (2 = command, 3 = component, 4 = autocomplete), from a
+        member whose Discord client speaks `locale`."""
         interaction = {
             "id": str(self.snowflake()),
             "application_id": str(self.app_id),
@@ -597,7 +599,7 @@ class DiscordDouble:
             "token": f"token-{self.snowflake()}",
             "version": 1,
             "data": data,
-            "locale": "fr",
+            "locale": locale,
             "guild_locale": "fr",
             "app_permissions": PERMISSIONS_ALL,
             "entitlements": [],

@@ -71,7 +71,7 @@ async def test_add_by_link_preview_confirm_then_members_can_ask(env, site):
     admin = d.member(d.user("ed"), roles=[d.admin_role_id])
     mark = len(d.requests)
     await mention(d, d.user("mo"), BASSORA_QUESTION)
-    assert "could not find" in description(await d.wait_for(is_reply, after=mark))
+    assert "Je n'ai pas trouvé" in description(await d.wait_for(is_reply, after=mark))
 
     shown = await preview(env, admin, url=f"{site}/article/bassora")
     embed = shown.json["embeds"][0]

@@ -181,13 +181,23 @@ async def test_empty_mention_gets_a_hint(env):
     assert "Ask me a question" in reply.json["content"]
 
 
-async def test_question_the_corpus_does_not_answer_gets_a_friendly_not_found(env):
+@pytest.mark.parametrize(
+    ("question", "said", "button"),
+    [
+        ("Quelle est la capitale de l'Australie ?", "Je n'ai pas trouvé de réponse", "Utile"),
+        ("What is the capital of Australia?", "I could not find this", "Helpful"),
+    ],
+)
+async def test_question_the_corpus_does_not_answer_gets_a_friendly_not_found_in_its_language(
+    env, question, said, button
+):
     d = env.double
     mark = len(d.requests)
-    await mention(d, d.user("ivy"), "Quelle est la capitale de l'Australie ?")
+    await mention(d, d.user("ivy"), question)
     reply = await d.wait_for(is_reply, after=mark)
     text = description(reply)
-    assert "could not find this" in text and "«" not in text
+    assert said in text and "«" not in text
+    assert reply.json["components"][0]["components"][0]["label"] == button
 
 
 async def test_over_long_question_is_refused_with_the_limit(env):
@@ -195,7 +205,7 @@ async def test_over_long_question_is_refused_with_the_limit(env):
     mark = len(d.requests)
     await mention(d, d.user("jon"), "roquettes " * 600)
     reply = await d.wait_for(is_reply, after=mark)
-    assert "the limit is 500" in reply.json["content"]
+    assert "la limite est de 500" in reply.json["content"]
     assert_no_pings(reply)
 
 
@@ -209,12 +219,12 @@ async def test_cooldown_tells_when_to_retry(corpus_dir, tmp_path):
         for _ in range(4):
             await mention(d, user, BALAD)
         await d.wait_for(
-            lambda r: is_reply(r) and "try again in" in (r.json.get("content") or ""), after=mark
+            lambda r: is_reply(r) and "réessayez dans" in (r.json.get("content") or ""), after=mark
         )
         await mention(d, d.user("lea"), BALAD)  # someone else is not slowed down
         await asyncio.sleep(0.3)
         replies = d.sent(mark)
-        notices = [r for r in replies if "try again in" in (r.json.get("content") or "")]
+        notices = [r for r in replies if "réessayez dans" in (r.json.get("content") or "")]
         answers = [r for r in replies if r.json.get("embeds")]
         assert len(notices) == 1  # said once, not once per message
         assert len(answers) == 3
@@ -351,11 +361,17 @@ async def test_feedback_vote_is_recorded_and_can_be_changed(env):
     helpful, unhelpful = (b["custom_id"] for b in buttons)
     answer_id = helpful.split(":")[2]
     bot_message = d.messages[max(d.messages)]
-    for custom_id, expected in ((helpful, (1, 0)), (unhelpful, (0, 1))):
+    # The acknowledgement speaks the language of the voter's Discord client.
+    for custom_id, expected, locale, said in (
+        (helpful, (1, 0), "fr", "Noté comme utile"),
+        (unhelpful, (0, 1), "en-US", "Recorded as not helpful"),
+    ):
         mark = len(d.requests)
-        await d.interact(user, 3, {"custom_id": custom_id, "component_type": 2}, message=bot_message)
+        await d.interact(
+            user, 3, {"custom_id": custom_id, "component_type": 2}, message=bot_message, locale=locale
+        )
         rec = await d.wait_for(is_callback, after=mark)
-        assert "Recorded" in rec.json["data"]["content"] and rec.json["data"]["flags"] & 64
+        assert said in rec.json["data"]["content"] and rec.json["data"]["flags"] & 64
         assert env.bot.feedback.votes(answer_id) == expected
     summary = env.bot.feedback.summary()
     assert summary.helpful == 0 and summary.not_helpful == 1

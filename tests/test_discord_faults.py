@@ -138,7 +138,7 @@ async def test_load_200_questions_50_users_with_a_reload_in_the_middle(corpus_di
             by_question[key] = by_question.get(key, 0) + 1
         assert len(sent) == 200
         assert set(by_question) == {m["id"] for m in sent} and set(by_question.values()) == {1}
-        notices = [r for r in replies if "try again in" in (r.json.get("content") or "")]
+        notices = [r for r in replies if "réessayez dans" in (r.json.get("content") or "")]
         assert len(notices) == 50  # each user's 4th question, once per user
         new_version = env.bot.service.engine.version
         assert new_version != old_version
@@ -198,7 +198,7 @@ async def test_a_vote_when_the_feedback_database_fails_gets_a_private_notice(env
         user, 3, {"custom_id": helpful, "component_type": 2}, message=d.messages[max(d.messages)]
     )
     rec = await d.wait_for(lambda r: r.method == "POST" and r.path.endswith("/callback"), after=mark)
-    assert "could not record your vote" in rec.json["data"]["content"] and rec.json["data"]["flags"] & 64
+    assert "pas pu enregistrer votre vote" in rec.json["data"]["content"] and rec.json["data"]["flags"] & 64
     assert "could not record a vote" in caplog.text
     env.check_alive()
 

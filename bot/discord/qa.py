@@ -18,7 +18,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.answer import Answer
-from bot.discord import render, reply
+from bot.discord import messages, render, reply
 from bot.discord.votes import VoteButton, feedback_view
 
 if TYPE_CHECKING:
@@ -108,14 +108,12 @@ class QA(commands.Cog):
     def _refusal(self, user_id: int, question: str) -> Refusal | None:
         """Why a question is refused before answering (too long, too fast), or None."""
         limit = self.settings.max_question_length
+        language = messages.of_question(question)
         if len(question) > limit:
-            return Refusal(
-                f"Your question is {len(question):,} characters long; the limit is {limit:,}. "
-                "Please shorten it."
-            )
+            return Refusal(messages.text("too_long", language, length=len(question), limit=limit))
         retry = self.bot.limiter.hit(user_id)
         if retry is not None:
-            return Refusal(f"You are asking quickly — please try again in {max(1, round(retry))} s.", True)
+            return Refusal(messages.text("too_fast", language, seconds=max(1, round(retry))), True)
         return None
 
     # -- chat ----------------------------------------------------------------------------
@@ -222,7 +220,7 @@ class QA(commands.Cog):
     async def _send_answer(
         self, message: discord.Message, answer: Answer, answer_id: str
     ) -> discord.Message | None:
-        view = feedback_view(answer_id)
+        view = feedback_view(answer_id, messages.of_question(answer.question))
         if self._embeds_allowed(message):
             sent = await self._reply(message, embed=render.answer_embed(answer, answer_id), view=view)
         else:
@@ -257,7 +255,7 @@ class QA(commands.Cog):
         answer_id = await self._remember(answer, interaction.guild_id)
         self._log(via, interaction.user.id, interaction.guild_id, answer, ms)
         embed = render.answer_embed(answer, answer_id)
-        view = feedback_view(answer_id)
+        view = feedback_view(answer_id, messages.of_question(answer.question))
         await reply.send(interaction, embed=embed, view=view, ephemeral=ephemeral)
         view.stop()
 

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 
 import discord
 
-from bot.answer import Answer, Excerpt
+from bot.answer import REASONS, Answer, Excerpt
+from bot.discord import messages
 from bot.index import ArticleMeta
 
 MESSAGE_LIMIT = 2000
@@ -83,9 +84,9 @@ def _safe_url(url: str | None) -> str | None:
     return url.replace("(", "%28").replace(")", "%29").replace(" ", "%20")
 
 
-def citation(excerpt: Excerpt) -> str:
+def citation(excerpt: Excerpt, language: str = "en") -> str:
     """`— *Title*, § 3 · [Source](url)` with every part escaped."""
-    where = "summary" if excerpt.paragraph == 0 else f"§ {excerpt.paragraph}"
+    where = messages.text("summary", language) if excerpt.paragraph == 0 else f"§ {excerpt.paragraph}"
     parts = [f"— {italic(excerpt.article, 150)}, {where}"]
     url = _safe_url(excerpt.url)
     source = escape(shorten(excerpt.source or "", 80))
@@ -96,40 +97,46 @@ def citation(excerpt: Excerpt) -> str:
     return " · ".join(parts)
 
 
-def excerpt_block(n: int, excerpt: Excerpt, limit: int = EXCERPT_LIMIT) -> str:
+def excerpt_block(n: int, excerpt: Excerpt, limit: int = EXCERPT_LIMIT, language: str = "en") -> str:
     """One numbered, quoted, cited excerpt."""
     text = emphasise(shorten(excerpt.text, limit), excerpt.matched)
-    return f"**[{n}]** « {text} »\n{citation(excerpt)}"
+    return f"**[{n}]** « {text} »\n{citation(excerpt, language)}"
 
 
 def footer_text(answer: Answer, answer_id: str | None = None) -> str:
     """Footer: the corpus version (and the answer id that votes refer to)."""
     text = f"Dépêche · corpus {answer.corpus_version}"
-    return f"{text} · answer {answer_id}" if answer_id else text
+    if not answer_id:
+        return text
+    return f"{text} · {messages.text('answer', messages.of_question(answer.question))} {answer_id}"
 
 
 def not_found_text(answer: Answer) -> str:
-    """A friendly not-found message, with the closest articles when there are some."""
-    lines = [f"I could not find this in the articles I know. {answer.reason_text}"]
+    """A friendly not-found message in the question's language, with the closest articles."""
+    language = messages.of_question(answer.question)
+    intro = messages.text("not_found", language)
+    reason = messages.text(answer.reason, language) if answer.reason in REASONS else ""
+    lines = [f"{intro} {reason}".strip()]
     if answer.suggestions:
         titles = ", ".join(italic(t, 120) for t in answer.suggestions)
-        lines.append(f"Closest articles: {titles}.")
-    lines.append("Try other words, or `/article` to browse what the corpus covers.")
+        lines.append(messages.text("closest", language, titles=titles))
+    lines.append(messages.text("try_other", language))
     return "\n".join(lines)
 
 
 def answer_embed(answer: Answer, answer_id: str | None = None) -> discord.Embed:
     """The reply embed: numbered excerpts with citations, or a not-found note."""
     title = escape(shorten(answer.question or "Question", TITLE_LIMIT - 30))
+    language = messages.of_question(answer.question)
     if not answer.answered:
         embed = discord.Embed(title=title, description=not_found_text(answer), colour=COLOUR_NOT_FOUND)
     else:
         blocks: list[str] = []
         budget = DESCRIPTION_LIMIT
         for n, excerpt in enumerate(answer.results, start=1):
-            block = excerpt_block(n, excerpt)
+            block = excerpt_block(n, excerpt, language=language)
             if len(block) + 2 > budget:
-                block = excerpt_block(n, excerpt, limit=max(budget - 400, 60))
+                block = excerpt_block(n, excerpt, limit=max(budget - 400, 60), language=language)
                 if len(block) + 2 > budget:
                     break
             blocks.append(block)
@@ -148,8 +155,9 @@ def answer_text(answer: Answer, answer_id: str | None = None) -> str:
         body = shorten(not_found_text(answer), budget)
         return head + body + foot
     blocks: list[str] = []
+    language = messages.of_question(answer.question)
     for n, excerpt in enumerate(answer.results, start=1):
-        block = excerpt_block(n, excerpt, limit=min(EXCERPT_LIMIT, max(budget - 350, 60)))
+        block = excerpt_block(n, excerpt, limit=min(EXCERPT_LIMIT, max(budget - 350, 60)), language=language)
         if len(block) + 2 > budget:
             break
         blocks.append(block)

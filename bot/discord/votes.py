@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.discord import render
+from bot.discord import messages, render
 
 if TYPE_CHECKING:
     from bot.discord.app import DepecheBot
@@ -24,10 +24,10 @@ class VoteButton(
 ):
     """A Helpful / Not helpful button that keeps working across restarts (its id says it all)."""
 
-    def __init__(self, answer_id: str, helpful: bool) -> None:
+    def __init__(self, answer_id: str, helpful: bool, language: str = "en") -> None:
         super().__init__(
             discord.ui.Button(
-                label="Helpful" if helpful else "Not helpful",
+                label=messages.text("helpful" if helpful else "not_helpful", language),
                 emoji="👍" if helpful else "👎",
                 style=discord.ButtonStyle.secondary,
                 custom_id=f"depeche:vote:{answer_id}:{int(helpful)}",
@@ -50,21 +50,22 @@ class VoteButton(
             )
         except sqlite3.Error:
             log.warning("could not record a vote in the feedback database", exc_info=True)
-            text = "Sorry, I could not record your vote right now; please try again later."
-            await interaction.response.send_message(text, ephemeral=True, allowed_mentions=render.NO_MENTIONS)
-            return
-        if recorded:
-            text = "Thanks! Recorded as " + ("helpful." if self.helpful else "not helpful.")
-            text += " You can change your vote with the other button."
+            recorded = None
+        language = messages.of_locale(interaction.locale)
+        if recorded is None:
+            text = messages.text("vote_failed", language)
+        elif recorded:
+            text = messages.text("voted_helpful" if self.helpful else "voted_not_helpful", language)
         else:
-            text = "This answer is too old to vote on."
+            text = messages.text("vote_too_old", language)
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=render.NO_MENTIONS)
 
 
-def feedback_view(answer_id: str | None) -> discord.ui.View:
-    """The two vote buttons under an answer (none when the answer could not be recorded)."""
+def feedback_view(answer_id: str | None, language: str = "en") -> discord.ui.View:
+    """The two vote buttons under an answer, labelled in its language (none when the answer
+    could not be recorded)."""
     view = discord.ui.View(timeout=None)
     if answer_id is not None:
-        view.add_item(VoteButton(answer_id, True))
-        view.add_item(VoteButton(answer_id, False))
+        view.add_item(VoteButton(answer_id, True, language))
+        view.add_item(VoteButton(answer_id, False, language))
     return view

@@ -1,0 +1,78 @@
+"""What members read around the excerpts, in French or English.
+
+An answer speaks the language of its question (`bot.text.guess_language`: French when unsure);
+a button press answers in the language of the member's Discord client. Admin commands and
+`/help` stay in English.
+"""
+
+from __future__ import annotations
+
+from bot.text import guess_language
+
+_MESSAGES: dict[str, dict[str, str]] = {
+    "not_found": {
+        "en": "I could not find this in the articles I know.",
+        "fr": "Je n'ai pas trouvé de réponse dans les articles que je connais.",
+    },
+    "no_terms": {
+        "en": "The question has no searchable words.",
+        "fr": "La question ne contient aucun mot à chercher.",
+    },
+    "no_match": {
+        "en": "None of the question's words appear in the corpus.",
+        "fr": "Aucun mot de la question n'apparaît dans les articles.",
+    },
+    "low_coverage": {
+        "en": "The corpus mentions some of these words, but nothing answers the question.",
+        "fr": "Les articles mentionnent certains de ces mots, mais rien ne répond à la question.",
+    },
+    "closest": {"en": "Closest articles: {titles}.", "fr": "Articles les plus proches : {titles}."},
+    "try_other": {
+        "en": "Try other words, or `/article` to browse what the corpus covers.",
+        "fr": "Essayez d'autres mots, ou `/article` pour voir ce que couvrent les articles.",
+    },
+    "summary": {"en": "summary", "fr": "résumé"},
+    "answer": {"en": "answer", "fr": "réponse"},
+    "helpful": {"en": "Helpful", "fr": "Utile"},
+    "not_helpful": {"en": "Not helpful", "fr": "Pas utile"},
+    "voted_helpful": {
+        "en": "Thanks! Recorded as helpful. You can change your vote with the other button.",
+        "fr": "Merci ! Noté comme utile. Vous pouvez changer d'avis avec l'autre bouton.",
+    },
+    "voted_not_helpful": {
+        "en": "Thanks! Recorded as not helpful. You can change your vote with the other button.",
+        "fr": "Merci ! Noté comme pas utile. Vous pouvez changer d'avis avec l'autre bouton.",
+    },
+    "vote_too_old": {
+        "en": "This answer is too old to vote on.",
+        "fr": "Cette réponse est trop ancienne pour être notée.",
+    },
+    "vote_failed": {
+        "en": "Sorry, I could not record your vote right now; please try again later.",
+        "fr": "Désolé, je n'ai pas pu enregistrer votre vote ; réessayez plus tard.",
+    },
+    "too_long": {
+        "en": "Your question is {length:,} characters long; the limit is {limit:,}. Please shorten it.",
+        "fr": "Votre question fait {length} caractères ; la limite est de {limit}. Merci de la raccourcir.",
+    },
+    "too_fast": {
+        "en": "You are asking quickly — please try again in {seconds} s.",
+        "fr": "Vous posez vos questions très vite : réessayez dans {seconds} s.",
+    },
+}
+
+
+def text(key: str, language: str, **values: object) -> str:
+    """The message `key` in `language` ("fr" or "en"; anything else reads English)."""
+    by_language = _MESSAGES[key]
+    return by_language.get(language, by_language["en"]).format(**values)
+
+
+def of_question(question: str) -> str:
+    """The language to answer a question in."""
+    return guess_language(question)
+
+
+def of_locale(locale: object) -> str:
+    """The language of a Discord client locale ("fr", "en-US", ...)."""
+    return "fr" if str(getattr(locale, "value", locale)).startswith("fr") else "en"
