@@ -107,18 +107,6 @@ class QAService:
         return self._embedding_cache is not None
 
     @property
-    def unavailable_reason(self) -> str | None:
-        """None when a corpus is served; otherwise why not, in words members can read."""
-        if self._engine is not None:
-            return None
-        if self.load_error is not None:
-            return (
-                "No articles are available right now: the corpus could not be loaded. "
-                "An admin can fix it and use /reload."
-            )
-        return "The article index is still loading; please ask again shortly."
-
-    @property
     def problems(self) -> list[LoadProblem]:
         """Files skipped by the last successful load."""
         return list(self._problems)

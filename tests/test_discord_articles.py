@@ -212,13 +212,16 @@ async def test_a_bot_whose_corpus_failed_to_load_says_so_and_is_repaired_from_di
         question = "Combien d'objets restaurés sont exposés au musée de Mossoul ?"
         mark = len(d.requests)
         await mention(d, d.user("ada"), question)
-        assert "could not be loaded" in description(await d.wait_for(is_reply, after=mark))
-        for name, options in (("ask", {"question": question}), ("search", {"query": "musée"})):
+        assert "n'a pas pu être chargé" in description(await d.wait_for(is_reply, after=mark))
+        for name, options, locale, said in (
+            ("ask", {"question": question}, "fr", "n'a pas pu être chargé"),
+            ("search", {"query": "musée"}, "en-GB", "could not be loaded"),
+        ):
             mark = len(d.requests)
-            await d.slash(d.user("ada"), name, options)
-            assert "could not be loaded" in description(await d.wait_for(is_callback, after=mark)), name
+            await d.slash(d.user("ada"), name, options, locale=locale)
+            assert said in description(await d.wait_for(is_callback, after=mark)), name
         mark = len(d.requests)
-        await d.slash(d.user("ada"), "help")
+        await d.slash(d.user("ada"), "help", locale="en-US")
         assert (
             "No corpus is loaded"
             in (await d.wait_for(is_callback, after=mark)).json["data"]["embeds"][0]["footer"]["text"]

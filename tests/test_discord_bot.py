@@ -340,12 +340,13 @@ async def test_find_sources_on_a_message(env):
     assert rec.json["data"]["flags"] & 64
 
 
-async def test_help_is_private(env):
+async def test_help_is_private_and_in_the_members_language(env):
     d = env.double
-    mark = len(d.requests)
-    await d.slash(d.user("sam"), "help")
-    rec = await d.wait_for(is_callback, after=mark)
-    assert rec.json["data"]["flags"] & 64 and "/ask" in description(rec)
+    for locale, said in (("fr", "Posez vos questions"), ("en-US", "Ask in French or English")):
+        mark = len(d.requests)
+        await d.slash(d.user("sam"), "help", locale=locale)
+        rec = await d.wait_for(is_callback, after=mark)
+        assert rec.json["data"]["flags"] & 64 and "/ask" in description(rec) and said in description(rec)
 
 
 # -- feedback ------------------------------------------------------------------------------

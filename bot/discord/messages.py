@@ -1,8 +1,8 @@
 """What members read around the excerpts, in French or English.
 
 An answer speaks the language of its question (`bot.text.guess_language`: French when unsure);
-a button press answers in the language of the member's Discord client. Admin commands and
-`/help` stay in English.
+a command or button answers in the language of the member's Discord client. Admin commands
+stay in English.
 """
 
 from __future__ import annotations
@@ -59,6 +59,52 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "en": "You are asking quickly — please try again in {seconds} s.",
         "fr": "Vous posez vos questions très vite : réessayez dans {seconds} s.",
     },
+    "loading": {
+        "en": "The article index is still loading; please ask again shortly.",
+        "fr": "L'index des articles est encore en chargement ; reposez votre question dans un instant.",
+    },
+    "unavailable": {
+        "en": "No articles are available right now: the corpus could not be loaded. "
+        "An admin can fix it and use /reload.",
+        "fr": "Aucun article n'est disponible pour l'instant : le corpus n'a pas pu être chargé. "
+        "Un administrateur peut le corriger puis utiliser /reload.",
+    },
+    "help_title": {
+        "en": "Dépêche — questions about the news, answered with sources",
+        "fr": "Dépêche — vos questions sur l'actualité, avec les sources",
+    },
+    "help": {
+        "en": (
+            "Ask in French or English; typos and missing accents are fine.\n\n"
+            "• **Mention me** with a question, write in an ask-channel, or send me a DM.\n"
+            "• **Reply** to one of my answers to ask a follow-up (“Et à Erbil ?”).\n"
+            "• `/ask question` — cited excerpts (add `public:True` to share them).\n"
+            "• `/search query` — the best matching sentences with their scores.\n"
+            "• `/article name` — an article's source, date, summary and link.\n"
+            "• Right-click a message → *Apps* → **Find sources** to check a claim.\n\n"
+            "Every excerpt cites its article and paragraph. When the articles do not answer, "
+            "I say so instead of guessing."
+        ),
+        "fr": (
+            "Posez vos questions en français ou en anglais ; fautes de frappe et accents oubliés "
+            "ne gênent pas.\n\n"
+            "• **Mentionnez-moi** avec une question, écrivez dans un salon de questions, ou "
+            "envoyez-moi un message privé.\n"
+            "• **Répondez** à l'une de mes réponses pour poser une question de suite (« Et à Erbil ? »).\n"
+            "• `/ask question` — des extraits cités (ajoutez `public:True` pour les partager).\n"
+            "• `/search query` — les phrases les plus proches de vos mots, avec leur score.\n"
+            "• `/article name` — la source, la date, le résumé et le lien d'un article.\n"
+            "• Clic droit sur un message → *Applications* → **Find sources** pour vérifier une "
+            "affirmation.\n\n"
+            "Chaque extrait cite son article et son paragraphe. Quand les articles ne répondent "
+            "pas, je le dis au lieu de deviner."
+        ),
+    },
+    "help_footer": {
+        "en": "Corpus {version}: {articles} articles, {sentences} sentences",
+        "fr": "Corpus {version} : {articles} articles, {sentences} phrases",
+    },
+    "no_corpus": {"en": "No corpus is loaded right now.", "fr": "Aucun corpus n'est chargé pour l'instant."},
 }
 
 

@@ -169,7 +169,7 @@ class QA(commands.Cog):
         if refusal is not None:
             await self._refuse_in_chat(message, refusal)
             return
-        unavailable = self.bot.service.unavailable_reason
+        unavailable = self._unavailable(messages.of_question(question))
         if unavailable is not None:
             await self._reply(message, content=unavailable)
             return
@@ -259,9 +259,16 @@ class QA(commands.Cog):
         await reply.send(interaction, embed=embed, view=view, ephemeral=ephemeral)
         view.stop()
 
+    def _unavailable(self, language: str) -> str | None:
+        """None when a corpus is served; otherwise why not (still loading, or the load failed)."""
+        service = self.bot.service
+        if service.ready:
+            return None
+        return messages.text("unavailable" if service.load_error is not None else "loading", language)
+
     async def _say_if_unavailable(self, interaction: discord.Interaction) -> bool:
-        """Tell the user when no corpus is served (still loading, or the load failed)."""
-        unavailable = self.bot.service.unavailable_reason
+        """Tell the user when no corpus is served, in their Discord language."""
+        unavailable = self._unavailable(messages.of_locale(interaction.locale))
         if unavailable is not None:
             await reply.send(interaction, unavailable)
         return unavailable is not None
@@ -325,28 +332,24 @@ class QA(commands.Cog):
 
     @app_commands.command(name="help", description="How to ask Dépêche about the news")
     async def help(self, interaction: discord.Interaction) -> None:
+        language = messages.of_locale(interaction.locale)
         embed = discord.Embed(
-            title="Dépêche — questions about the news, answered with sources",
+            title=messages.text("help_title", language),
             colour=render.COLOUR_FOUND,
-            description=(
-                "Ask in French or English; typos and missing accents are fine.\n\n"
-                "• **Mention me** with a question, write in an ask-channel, or send me a DM.\n"
-                "• **Reply** to one of my answers to ask a follow-up (“Et à Erbil ?”).\n"
-                "• `/ask question` — cited excerpts (add `public:True` to share them).\n"
-                "• `/search query` — the best matching sentences with their scores.\n"
-                "• `/article name` — an article's source, date, summary and link.\n"
-                "• Right-click a message → *Apps* → **Find sources** to check a claim.\n\n"
-                "Every excerpt cites its article and paragraph. When the articles do not answer, "
-                "I say so instead of guessing."
-            ),
+            description=messages.text("help", language),
         )
         service = self.bot.service
         if service.ready:
             engine = service.engine
-            articles, sentences = len(engine.index.articles), engine.index.size
-            footer = f"Corpus {engine.version}: {articles} articles, {sentences} sentences"
+            footer = messages.text(
+                "help_footer",
+                language,
+                version=engine.version,
+                articles=len(engine.index.articles),
+                sentences=engine.index.size,
+            )
         else:
-            footer = "No corpus is loaded right now."
+            footer = messages.text("no_corpus", language)
         embed.set_footer(text=footer)
         await reply.send(interaction, embed=embed)
 
