@@ -178,7 +178,7 @@ async def test_empty_mention_gets_a_hint(env):
     mark = len(d.requests)
     await d.send_message(d.user("hal"), f"<@{d.app_id}>", mentions=[d.bot_user])
     reply = await d.wait_for(is_reply, after=mark)
-    assert "Ask me a question" in reply.json["content"]
+    assert "Posez-moi une question" in reply.json["content"]  # the double's server speaks French
 
 
 @pytest.mark.parametrize(

@@ -59,6 +59,12 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "en": "You are asking quickly — please try again in {seconds} s.",
         "fr": "Vous posez vos questions très vite : réessayez dans {seconds} s.",
     },
+    "ask_me": {
+        "en": "Ask me a question about the articles, e.g. "
+        "`@Dépêche How many rockets hit Balad?` — or use `/ask`.",
+        "fr": "Posez-moi une question sur les articles, par exemple "
+        "`@Dépêche Combien de roquettes ont frappé Balad ?` — ou utilisez `/ask`.",
+    },
     "loading": {
         "en": "The article index is still loading; please ask again shortly.",
         "fr": "L'index des articles est encore en chargement ; reposez votre question dans un instant.",

@@ -158,12 +158,9 @@ class QA(commands.Cog):
             return
         question = question_text(message.content)
         if not question:
-            if via in ("mention", "dm"):
-                await self._reply(
-                    message,
-                    content="Ask me a question about the articles, e.g. "
-                    "`@Dépêche Combien de roquettes ont frappé Balad ?` — or use `/ask`.",
-                )
+            if via in ("mention", "dm"):  # no words to tell the language by: the server's, French in DMs
+                language = messages.of_locale(message.guild.preferred_locale) if message.guild else "fr"
+                await self._reply(message, content=messages.text("ask_me", language))
             return
         refusal = self._refusal(message.author.id, question)
         if refusal is not None:
