@@ -64,20 +64,29 @@ ABSTENTION_FEATURES = (
 )
 
 
+# Across languages word coverage means little: the question's words are not the article's.
+# Names ("Balad", "NATO"... when spelt alike) and meaning still carry over.
+CROSS_LINGUAL_FEATURES = ("similarity", "paragraph_similarity", "names_in_article")
+_CROSS_LINGUAL_COLUMNS = [ABSTENTION_FEATURES.index(name) for name in CROSS_LINGUAL_FEATURES]
+
+
 @dataclass(frozen=True)
 class Abstention:
     """Whether the corpus answers, with embeddings: a logistic model over `ABSTENTION_FEATURES`
     whose intercept puts the decision at the threshold chosen on PIAF's tune split; across
-    languages (where word coverage means little) a similarity threshold alone."""
+    languages, a second one over `CROSS_LINGUAL_FEATURES` (fitted on our English questions
+    about PIAF's tune articles)."""
 
     weights: np.ndarray
     intercept: float
-    min_similarity_cross_lingual: float
+    cross_lingual_weights: np.ndarray
+    cross_lingual_intercept: float
 
     def answerable(self, values: Sequence[float], cross_lingual: bool) -> bool:
         """Decide from the values of `ABSTENTION_FEATURES`, in that order."""
         if cross_lingual:
-            return values[ABSTENTION_FEATURES.index("similarity")] >= self.min_similarity_cross_lingual
+            chosen = np.asarray(values, dtype=float)[_CROSS_LINGUAL_COLUMNS]
+            return float(np.dot(self.cross_lingual_weights, chosen)) + self.cross_lingual_intercept >= 0.0
         return float(np.dot(self.weights, values)) + self.intercept >= 0.0
 
 
@@ -95,13 +104,15 @@ class Ranker:
         """Read the weights file (features missing from it weigh 0)."""
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         abstain = data["abstention"]
+        cross = abstain["cross_lingual"]
         return cls(
             _vector(data["weights"]["lexical"], FEATURES),
             _vector(data["weights"]["dense"], FEATURES),
             Abstention(
                 _vector(abstain["weights"], ABSTENTION_FEATURES),
                 float(abstain["intercept"]),
-                float(abstain["min_similarity_cross_lingual"]),
+                _vector(cross["weights"], CROSS_LINGUAL_FEATURES),
+                float(cross["intercept"]),
             ),
         )
 

@@ -36,7 +36,11 @@ def test_a_weights_file_naming_an_unknown_feature_is_refused(tmp_path):
         json.dumps(
             {
                 "weights": {"lexical": {"bm25": 1}, "dense": {"shoe_size": 1}},
-                "abstention": {"weights": {}, "intercept": 0, "min_similarity_cross_lingual": 0.8},
+                "abstention": {
+                    "weights": {},
+                    "intercept": 0,
+                    "cross_lingual": {"weights": {}, "intercept": 0},
+                },
             }
         )
     )
