@@ -146,22 +146,28 @@ def fit_regularised_logistic(x: np.ndarray, y: np.ndarray, l2: float) -> tuple[n
     return weights, float(w[-1] - weights @ mean)
 
 
-def cross_lingual_data(full: Engine, evalset, build) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def cross_lingual_data(
+    full: Engine, evalset, build
+) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], dict[str, float]]:
     """`CROSS_LINGUAL_FEATURES` rows of our English questions about PIAF articles, asked of the
-    whole corpus and without their article, for each split."""
+    whole corpus and without their article, for each split; and the ranking's hit@3 on them
+    (the answer's text in one of the three best sentences)."""
     items = json.loads(ENGLISH_PIAF.read_text(encoding="utf-8"))["questions"]
     ids = {a.title: a.id for a in evalset.corpus.articles}
     columns = [ABSTENTION_FEATURES.index(name) for name in CROSS_LINGUAL_FEATURES]
-    out = {}
+    rows, hit3 = {}, {}
     for split, wanted in (("tune", False), ("heldout", True)):
-        questions = [
-            EvalQuestion(item["question"], frozenset(), ids[item["article"]])
-            for item in items
-            if is_heldout(item["article"]) == wanted
-        ]
+        chosen = [item for item in items if is_heldout(item["article"]) == wanted]
+        questions = [EvalQuestion(item["question"], frozenset(), ids[item["article"]]) for item in chosen]
         pos, neg = abstention_data(full, evalset.corpus, questions, build)
-        out[split] = (pos[:, columns], neg[:, columns])
-    return out
+        rows[split] = (pos[:, columns], neg[:, columns])
+        texts = full.index.texts
+        hits = [
+            any(item["answer"] in texts[c.sentence] for c in full.rank(item["question"]).ranked[:3])
+            for item in chosen
+        ]
+        hit3[split] = round(float(np.mean(hits)), 4)
+    return rows, hit3
 
 
 def abstention_figures(positives: np.ndarray, negatives: np.ndarray, w: np.ndarray, b: float) -> dict:
@@ -251,11 +257,14 @@ def main() -> None:
 
     # Across languages: a small model over the signals that carry over, fitted on our English
     # questions about the tune articles (46 questions in all, so a penalty keeps it tame).
-    english = cross_lingual_data(full, evalset, build)
+    english, english_hit3 = cross_lingual_data(full, evalset, build)
     pos, neg = english["tune"]
     cw, cb = fit_regularised_logistic(np.r_[pos, neg], np.r_[np.ones(len(pos)), np.zeros(len(neg))], l2=0.01)
     cb -= float(np.quantile(pos @ cw + cb, TARGET_FALSE_NOT_FOUND))
-    cross_lingual = {split: abstention_figures(*english[split], cw, cb) for split in ("tune", "heldout")}
+    cross_lingual = {
+        split: {**abstention_figures(*english[split], cw, cb), "ranking_hit@3": english_hit3[split]}
+        for split in ("tune", "heldout")
+    }
     print("abstention across languages", cross_lingual, file=sys.stderr)
 
     out = {
