@@ -205,3 +205,24 @@ def test_terminal_chat_answers_and_quits_cleanly(tmp_path, keys):
     assert "Au moins sept roquettes" in output
     assert code == 0, output
     assert "Traceback" not in output
+
+
+@pytest.mark.parametrize("kind", ["not-sqlite", "no-folder"])
+def test_an_unusable_feedback_database_stops_start_up_with_one_clear_line(
+    tmp_path, monkeypatch, capsys, kind
+):
+    if kind == "not-sqlite":
+        database = tmp_path / "feedback.sqlite3"
+        database.write_text("these are notes, not a database\n", encoding="utf-8")
+    else:
+        blocker = tmp_path / "a-file"
+        blocker.write_text("x", encoding="utf-8")
+        database = blocker / "feedback.sqlite3"  # its folder cannot be created
+    monkeypatch.setenv("DISCORD_TOKEN", "secret-token-value")
+    monkeypatch.setenv("DEPECHE_DATABASE_PATH", str(database))
+    monkeypatch.setenv("DEPECHE_CORPUS_DIR", str(ROOT / "corpus"))
+    monkeypatch.setenv("DEPECHE_CACHE_DIR", "")
+    assert main([]) == 2  # before any connection to Discord
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "Traceback" not in err
+    assert "DEPECHE_DATABASE_PATH" in err and "secret-token-value" not in err

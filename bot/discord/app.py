@@ -8,6 +8,7 @@ import datetime as dt
 import logging
 import signal
 import sqlite3
+import sys
 from typing import Any
 
 import discord
@@ -161,11 +162,18 @@ def create_bot(
 
 def run_discord_bot(settings: Settings, service: QAService) -> int:
     """Run until SIGINT/SIGTERM, then close the connection and the database cleanly."""
-    discord.utils.setup_logging(level=getattr(logging, settings.log_level), root=True)
     assert settings.discord_token is not None
+    try:
+        feedback = FeedbackStore(settings.database_path)
+    except (sqlite3.Error, OSError) as exc:  # not a SQLite file, a folder that cannot be made...
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        where = f"DEPECHE_DATABASE_PATH={settings.database_path}"
+        print(f"error: cannot open the feedback database {where}: {reason}", file=sys.stderr)
+        return 2
+    discord.utils.setup_logging(level=getattr(logging, settings.log_level), root=True)
 
     async def main() -> int:
-        bot = create_bot(settings, service)
+        bot = create_bot(settings, service, feedback)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):  # not on every platform
