@@ -66,6 +66,22 @@ async def press(env, user, member, message_id: str, label: str):
     return mark
 
 
+async def upload_and_confirm(env, admin) -> tuple:
+    """Upload the Mossoul article, press Confirm: the preview, then what it was edited into."""
+    d = env.double
+    shown = await preview(env, admin, file=d.attachment("mossoul.txt", MOSSOUL))
+    mark = await press(env, admin["user"], admin, d.messages[max(d.messages)]["id"], "Confirm")
+    return shown, await d.wait_for(is_edit, after=mark)
+
+
+async def ask_about_mossoul(env) -> str:
+    """A member's question about the Mossoul article; the reply's text."""
+    d = env.double
+    mark = len(d.requests)
+    await mention(d, d.user("mo"), "Combien d'objets restaurés sont exposés au musée de Mossoul ?")
+    return description(await d.wait_for(is_reply, after=mark)).replace("**", "")
+
+
 async def test_add_by_link_preview_confirm_then_members_can_ask(env, site):
     d = env.double
     admin = d.member(d.user("ed"), roles=[d.admin_role_id])
@@ -160,14 +176,9 @@ async def test_private_address_is_refused_unless_allowed(corpus_dir, tmp_path, s
 async def test_add_by_file_upload(env):
     d = env.double
     admin = d.member(d.user("ed"), roles=[d.admin_role_id])
-    upload = d.attachment("mossoul.txt", MOSSOUL)
-    shown = await preview(env, admin, file=upload)
+    shown, _ = await upload_and_confirm(env, admin)
     assert shown.json["embeds"][0]["title"] == "Réouverture du musée de Mossoul"
-    mark = await press(env, admin["user"], admin, d.messages[max(d.messages)]["id"], "Confirm")
-    await d.wait_for(is_edit, after=mark)
-    mark = len(d.requests)
-    await mention(d, d.user("mo"), "Combien d'objets restaurés sont exposés au musée de Mossoul ?")
-    assert "trois cents objets" in description(await d.wait_for(is_reply, after=mark)).replace("**", "")
+    assert "trois cents objets" in await ask_about_mossoul(env)
 
 
 async def test_remove_makes_the_article_unanswerable_and_moving_it_back_restores_it(env):
@@ -233,26 +244,18 @@ async def test_a_bot_whose_corpus_failed_to_load_says_so_and_is_repaired_from_di
         status = description(await d.wait_for(is_callback, after=mark))
         assert "No corpus is loaded" in status and "no valid article" in status
 
-        upload = d.attachment("mossoul.txt", MOSSOUL)
-        shown = await preview(env, admin, file=upload)
-        assert shown.json["embeds"][0]["title"] == "Réouverture du musée de Mossoul"
-        mark = await press(env, admin["user"], admin, d.messages[max(d.messages)]["id"], "Confirm")
-        assert "members can ask about it" in (await d.wait_for(is_edit, after=mark)).json["content"]
-        mark = len(d.requests)
-        await mention(d, d.user("ada"), question)
-        assert "trois cents objets" in description(await d.wait_for(is_reply, after=mark)).replace("**", "")
+        _, outcome = await upload_and_confirm(env, admin)
+        assert "members can ask about it" in outcome.json["content"]
+        assert "trois cents objets" in await ask_about_mossoul(env)
 
 
 async def test_adding_works_while_the_audit_database_fails(env):
     d = env.double
     admin = d.member(d.user("ed"), roles=[d.admin_role_id])
     env.bot.feedback.close()  # the audit trail cannot be written
-    await preview(env, admin, file=d.attachment("mossoul.txt", MOSSOUL))
-    mark = await press(env, admin["user"], admin, d.messages[max(d.messages)]["id"], "Confirm")
-    assert "members can ask about it" in (await d.wait_for(is_edit, after=mark)).json["content"]
-    mark = len(d.requests)
-    await mention(d, d.user("mo"), "Combien d'objets restaurés sont exposés au musée de Mossoul ?")
-    assert "trois cents objets" in description(await d.wait_for(is_reply, after=mark)).replace("**", "")
+    _, outcome = await upload_and_confirm(env, admin)
+    assert "members can ask about it" in outcome.json["content"]
+    assert "trois cents objets" in await ask_about_mossoul(env)
 
 
 async def test_a_corpus_folder_gone_at_confirm_time_is_reported_without_its_path(env):
