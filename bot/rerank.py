@@ -65,7 +65,7 @@ ABSTENTION_FEATURES = (
 
 
 # Across languages word coverage means little: the question's words are not the article's.
-# Names ("Balad", "NATO"... when spelt alike) and meaning still carry over.
+# Names spelt alike in both ("Balad", "Kirby") and meaning still carry over.
 CROSS_LINGUAL_FEATURES = ("similarity", "paragraph_similarity", "names_in_article")
 _CROSS_LINGUAL_COLUMNS = [ABSTENTION_FEATURES.index(name) for name in CROSS_LINGUAL_FEATURES]
 

@@ -116,3 +116,13 @@ def test_shorten_cuts_at_word_boundaries_within_the_limit(text, limit):
 def test_matched_words_are_bold_and_the_rest_escaped():
     out = render.emphasise("Les *roquettes* de Balad", ["roquettes", "Balad"])
     assert out == "Les \\***roquettes**\\* de **Balad**"
+
+
+def test_every_member_message_and_not_found_reason_exists_in_french_and_english():
+    from bot.answer import REASONS
+    from bot.discord import messages
+
+    for key, by_language in messages._MESSAGES.items():
+        assert set(by_language) == {"fr", "en"}, key
+    for reason in REASONS:
+        assert messages.text(reason, "fr") and messages.text(reason, "en")
