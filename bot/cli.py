@@ -13,7 +13,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from bot.answer import Answer, Engine
+from bot import messages
+from bot.answer import REASONS, Answer, Engine
 from bot.config import ConfigError, Settings, load_settings
 from bot.corpus import load_corpus
 from bot.embeddings import EmbeddingCache, Encoder
@@ -155,15 +156,17 @@ def answer_json(answer: Answer, ms: float) -> dict:
 
 def format_answer(answer: Answer) -> str:
     """An answer for people: excerpts quoted, citations underneath, or a plain not-found."""
+    language = messages.of_question(answer.question)
     if not answer.answered:
-        lines = [f"Not found in the corpus. {answer.reason_text}"]
+        reason = messages.text(answer.reason, language) if answer.reason in REASONS else ""
+        lines = [f"{messages.text('not_found', language)} {reason}".strip()]
         if answer.suggestions:
-            lines.append("Closest articles: " + "; ".join(answer.suggestions))
+            lines.append(messages.text("closest", language, titles="; ".join(answer.suggestions)))
         return "\n".join(lines)
     lines = []
     for n, r in enumerate(answer.results, start=1):
         quote = textwrap.fill(f"« {r.text} »", width=100, initial_indent=f"[{n}] ", subsequent_indent="    ")
-        where = "summary" if r.paragraph == 0 else f"§ {r.paragraph}"
+        where = messages.text("summary", language) if r.paragraph == 0 else f"§ {r.paragraph}"
         cite = f"    — {r.article}, {where}"
         if r.source:
             cite += f" · {r.source}"

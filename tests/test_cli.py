@@ -107,7 +107,10 @@ def test_piped_chat_answers_one_question_per_line_and_exits():
     env = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
     proc = subprocess.run(
         [sys.executable, str(ROOT / "run_bot.py"), "--corpus", str(ROOT / "corpus")],
-        input="Combien de roquettes à Balad ?\n\nhello\n",
+        input=(
+            "Combien de roquettes à Balad ?\n\nWhat is the capital of Australia?\n"
+            "Quelle est la capitale de l'Australie ?\n"
+        ),
         capture_output=True,
         text=True,
         timeout=60,
@@ -115,9 +118,10 @@ def test_piped_chat_answers_one_question_per_line_and_exits():
         cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.count("? ") == 2
+    assert proc.stdout.count("? ") == 3
     assert "Au moins sept roquettes" in proc.stdout
-    assert "Not found in the corpus" in proc.stdout
+    assert "I could not find this" in proc.stdout  # each not-found in its question's language
+    assert "Je n'ai pas trouvé de réponse" in proc.stdout
 
 
 def test_add_and_remove_from_the_shell(corpus_dir, capsys):

@@ -119,8 +119,8 @@ def test_matched_words_are_bold_and_the_rest_escaped():
 
 
 def test_every_member_message_and_not_found_reason_exists_in_french_and_english():
+    from bot import messages
     from bot.answer import REASONS
-    from bot.discord import messages
 
     for key, by_language in messages._MESSAGES.items():
         assert set(by_language) == {"fr", "en"}, key

@@ -17,8 +17,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import messages
 from bot.answer import Answer
-from bot.discord import messages, render, reply
+from bot.discord import render, reply
 from bot.discord.votes import VoteButton, feedback_view
 
 if TYPE_CHECKING:

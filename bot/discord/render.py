@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 import discord
 
+from bot import messages
 from bot.answer import REASONS, Answer, Excerpt
-from bot.discord import messages
 from bot.index import ArticleMeta
 
 MESSAGE_LIMIT = 2000

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.discord import messages, render
+from bot import messages
+from bot.discord import render
 
 if TYPE_CHECKING:
     from bot.discord.app import DepecheBot

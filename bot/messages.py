@@ -1,8 +1,8 @@
-"""What members read around the excerpts, in French or English.
+"""What readers see around the excerpts (Discord and the local chat), in French or English.
 
 An answer speaks the language of its question (`bot.text.guess_language`: French when unsure);
-a command or button answers in the language of the member's Discord client. Admin commands
-stay in English.
+on Discord a command or button answers in the language of the member's client. Admin commands
+and the command line's other output stay in English.
 """
 
 from __future__ import annotations
