@@ -26,12 +26,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from scipy.optimize import minimize
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.train_ranker import PIAF, TARGET_FALSE_NOT_FOUND, abstention_data  # noqa: E402
+from benchmarks.train_ranker import (  # noqa: E402
+    PIAF,
+    TARGET_FALSE_NOT_FOUND,
+    abstention_data,
+    fit_regularised_logistic,
+)
 from bot.answer import Engine  # noqa: E402
 from bot.answer_types import QUESTION_TYPES, question_type  # noqa: E402
 from bot.embeddings import EmbeddingCache, Encoder  # noqa: E402
@@ -125,19 +129,9 @@ def columns(group: list[str]) -> list[int]:
 
 
 def fit(x: np.ndarray, y: np.ndarray, penalty: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
-    """Logistic regression on standardised columns; returns the scoring function."""
-    mean, spread = x.mean(0), x.std(0) + 1e-9
-    design = np.c_[(x - mean) / spread, np.ones(len(x))]
-    penalty = np.r_[penalty, 0.0]
-
-    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
-        z = design @ w
-        p = 1 / (1 + np.exp(-z))
-        value = float(np.mean(np.logaddexp(0, z) - y * z) + penalty @ (w * w))
-        return value, design.T @ (p - y) / len(y) + 2 * penalty * w
-
-    w = minimize(loss, np.zeros(design.shape[1]), jac=True, method="L-BFGS-B", options={"maxiter": 3000}).x
-    return lambda rows: np.c_[(rows - mean) / spread, np.ones(len(rows))] @ w
+    """The scoring function of `train_ranker.fit_regularised_logistic` on these rows."""
+    weights, intercept = fit_regularised_logistic(x, y, penalty)
+    return lambda rows: rows @ weights + intercept
 
 
 def study(data: dict, used: list[int], folds: int = 5, rounds: int = 10) -> tuple[float, ...]:

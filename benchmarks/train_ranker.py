@@ -128,12 +128,15 @@ def fit_logistic(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
     return w[:-1], float(w[-1])
 
 
-def fit_regularised_logistic(x: np.ndarray, y: np.ndarray, l2: float) -> tuple[np.ndarray, float]:
-    """Logistic regression on standardised columns with an L2 penalty (for small sets, which a
-    plain fit may separate perfectly); weights returned for the raw columns."""
+def fit_regularised_logistic(
+    x: np.ndarray, y: np.ndarray, l2: float | np.ndarray
+) -> tuple[np.ndarray, float]:
+    """Logistic regression on standardised columns with an L2 penalty (one, or one per column;
+    for small sets, which a plain fit may separate perfectly); weights returned for the raw
+    columns."""
     mean, spread = x.mean(0), x.std(0) + 1e-9
     design = np.c_[(x - mean) / spread, np.ones(len(x))]
-    penalty = np.r_[np.full(x.shape[1], l2), 0.0]
+    penalty = np.r_[np.broadcast_to(l2, x.shape[1]), 0.0]
 
     def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
         z = design @ w
