@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
+from bot import messages
 from bot.answer_types import expected_answer
 from bot.embeddings import DenseIndex, Encoder, EncoderUnavailable, Similarities
 from bot.index import Candidate, SearchIndex
@@ -19,11 +20,8 @@ NOT_FOUND_NO_TERMS = "no_terms"
 NOT_FOUND_NO_MATCH = "no_match"
 NOT_FOUND_LOW_COVERAGE = "low_coverage"
 
-REASONS = {
-    NOT_FOUND_NO_TERMS: "The question has no searchable words.",
-    NOT_FOUND_NO_MATCH: "None of the question's words appear in the corpus.",
-    NOT_FOUND_LOW_COVERAGE: "The corpus mentions some of these words, but nothing answers the question.",
-}
+# Why an answer is "not found"; their wording, in French and English, is in `bot.messages`.
+REASONS = (NOT_FOUND_NO_TERMS, NOT_FOUND_NO_MATCH, NOT_FOUND_LOW_COVERAGE)
 
 
 class Excerpt(BaseModel):
@@ -58,10 +56,9 @@ class Answer(BaseModel):
     suggestions: list[str] = []
     similarity: float | None = None
 
-    @property
-    def reason_text(self) -> str:
-        """The not-found reason in words (empty when answered)."""
-        return REASONS.get(self.reason or "", "")
+    def reason_text(self, language: str = "en") -> str:
+        """The not-found reason in words, in `language` (empty when answered)."""
+        return messages.text(self.reason, language) if self.reason in REASONS else ""
 
 
 @dataclass(frozen=True)

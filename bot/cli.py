@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot import messages
-from bot.answer import REASONS, Answer, Engine
+from bot.answer import Answer, Engine
 from bot.config import ConfigError, Settings, load_settings
 from bot.corpus import load_corpus
 from bot.embeddings import EmbeddingCache, Encoder
@@ -158,7 +158,7 @@ def format_answer(answer: Answer) -> str:
     """An answer for people: excerpts quoted, citations underneath, or a plain not-found."""
     language = messages.of_question(answer.question)
     if not answer.answered:
-        reason = messages.text(answer.reason, language) if answer.reason in REASONS else ""
+        reason = answer.reason_text(language)
         lines = [f"{messages.text('not_found', language)} {reason}".strip()]
         if answer.suggestions:
             lines.append(messages.text("closest", language, titles="; ".join(answer.suggestions)))

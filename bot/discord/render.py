@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import discord
 
 from bot import messages
-from bot.answer import REASONS, Answer, Excerpt
+from bot.answer import Answer, Excerpt
 from bot.index import ArticleMeta
 
 MESSAGE_LIMIT = 2000
@@ -115,7 +115,7 @@ def not_found_text(answer: Answer) -> str:
     """A friendly not-found message in the question's language, with the closest articles."""
     language = messages.of_question(answer.question)
     intro = messages.text("not_found", language)
-    reason = messages.text(answer.reason, language) if answer.reason in REASONS else ""
+    reason = answer.reason_text(language)
     lines = [f"{intro} {reason}".strip()]
     if answer.suggestions:
         titles = ", ".join(italic(t, 120) for t in answer.suggestions)
