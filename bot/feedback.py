@@ -145,6 +145,14 @@ class FeedbackStore:
             )
             return self._db.execute("DELETE FROM answers WHERE created_at < ?", (stamp,)).rowcount
 
+    def forget(self, answer_ids: list[str]) -> int:
+        """Delete these answers and their votes (their question was deleted by its author or a
+        moderator). Returns how many answers went."""
+        marks = ",".join("?" * len(answer_ids))
+        with self._lock, self._db:
+            self._db.execute(f"DELETE FROM votes WHERE answer_id IN ({marks})", answer_ids)
+            return self._db.execute(f"DELETE FROM answers WHERE id IN ({marks})", answer_ids).rowcount
+
     def audit(self, user_id: int | None, action: str, target: str, detail: str = "") -> None:
         """Append an admin action to the audit trail."""
         with self._lock, self._db:

@@ -225,6 +225,8 @@ class DiscordDouble:
         app.router.add_post(api + "/channels/{channel}/messages", self._create_message)
         app.router.add_post(api + "/channels/{channel}/typing", self._typing)
         app.router.add_get(api + "/channels/{channel}/messages/{message}", self._get_message)
+        app.router.add_patch(api + "/channels/{channel}/messages/{message}", self._edit_message)
+        app.router.add_delete(api + "/channels/{channel}/messages/{message}", self._delete_message)
         app.router.add_post(api + "/interactions/{id}/{token}/callback", self._interaction_callback)
         app.router.add_post(api + "/webhooks/{app}/{token}", self._followup)
         app.router.add_patch(api + "/webhooks/{app}/{token}/messages/{message}", self._edit_webhook_message)
@@ -369,6 +371,29 @@ class DiscordDouble:
         if message is None:
             return _json({"code": 10008, "message": "Unknown Message"}, status=404)
         return _json(message)
+
+    async def _edit_message(self, request: web.Request) -> web.Response:
+        message = self.messages.get(int(request.match_info["message"]))
+        if message is None or message["channel_id"] != request.match_info["channel"]:
+            return _json({"code": 10008, "message": "Unknown Message"}, status=404)
+        if message["author"]["id"] != self.bot_user["id"]:
+            return _json({"code": 50005, "message": "Cannot edit a message authored by another user"}, 403)
+        body = request[BODY] or {}
+        error = discord_limits_error({**message, **body})
+        if error:
+            return _json({"code": 50035, "message": "Invalid Form Body", "errors": error}, status=400)
+        for key in ("content", "embeds", "components"):
+            if key in body:
+                message[key] = body[key] or ([] if key != "content" else "")
+        message["edited_timestamp"] = dt.datetime.now(dt.UTC).isoformat()
+        return _json(message)
+
+    async def _delete_message(self, request: web.Request) -> web.Response:
+        message = self.messages.get(int(request.match_info["message"]))
+        if message is None or message["channel_id"] != request.match_info["channel"]:
+            return _json({"code": 10008, "message": "Unknown Message"}, status=404)
+        del self.messages[int(message["id"])]
+        return web.Response(status=204)
 
     async def _interaction_callback(self, request: web.Request) -> web.Response:
         body = request[BODY] or {}
@@ -555,6 +580,26 @@ class DiscordDouble:
         self.messages[int(message["id"])] = message
         await self.dispatch("MESSAGE_CREATE", message)
         return message
+
+    async def edit_message(self, message: dict, content: str) -> dict:
+        """Inject MESSAGE_UPDATE as if the author had edited `message` to read `content`."""
+        message.update(content=content, edited_timestamp=dt.datetime.now(dt.UTC).isoformat())
+        # Discord recomputes mentions from the new text
+        message["mentions"] = [u for u in message["mentions"] if f"<@{u['id']}>" in content]
+        await self.dispatch("MESSAGE_UPDATE", message)
+        return message
+
+    async def delete_messages(self, *messages: dict) -> None:
+        """Inject MESSAGE_DELETE (one message) or MESSAGE_DELETE_BULK (several, as a purge does)."""
+        for message in messages:
+            self.messages.pop(int(message["id"]), None)
+        where = {"channel_id": messages[0]["channel_id"]}
+        if "guild_id" in messages[0]:
+            where["guild_id"] = messages[0]["guild_id"]
+        if len(messages) == 1:
+            await self.dispatch("MESSAGE_DELETE", {"id": messages[0]["id"], **where})
+        else:
+            await self.dispatch("MESSAGE_DELETE_BULK", {"ids": [m["id"] for m in messages], **where})
 
     async def open_forum_post(self, author: dict, title: str, content: str) -> dict:
         """A new forum post: THREAD_CREATE, then its opening message (same id as the thread)."""

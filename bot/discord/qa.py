@@ -11,7 +11,7 @@ import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
@@ -20,6 +20,7 @@ from discord.ext import commands
 from bot import messages
 from bot.answer import Answer
 from bot.discord import render, reply
+from bot.discord.answered import Replied, RepliedQuestions
 from bot.discord.votes import VoteButton, feedback_view
 
 if TYPE_CHECKING:
@@ -42,6 +43,27 @@ def question_text(content: str) -> str:
 
 
 @dataclass(frozen=True)
+class ChatResponse:
+    """A reply to a chat question, as `Message.reply` / `edit` keywords (content, embed and
+    buttons all given, so an edit replaces the previous version whole)."""
+
+    send: dict[str, Any]
+    answer_id: str | None = None  # its feedback record, when it is an answer with vote buttons
+    context: str | None = None  # what a follow-up to it continues, when it is an answer
+
+    @classmethod
+    def text(cls, content: str) -> ChatResponse:
+        """A plain message (a refusal, a hint, an error)."""
+        return cls({"content": content, "embed": None, "view": None})
+
+    def done(self) -> None:
+        """Sent: the buttons are dispatched as dynamic items, so keep no view per message."""
+        view = self.send.get("view")
+        if view is not None:
+            view.stop()
+
+
+@dataclass(frozen=True)
 class Refusal:
     """A question turned away before answering, and what to tell the asker."""
 
@@ -56,6 +78,7 @@ class QA(commands.Cog):
         self.bot = bot
         self.settings = bot.settings
         self._questions: OrderedDict[int, str] = OrderedDict()  # bot message id -> question
+        self._replied = RepliedQuestions(_FOLLOWUP_MEMORY)  # member's message id -> bot reply
         self._warned_until: dict[int, float] = {}
         self.defer_after = DEFER_AFTER_SECONDS
         self.find_sources_menu = app_commands.ContextMenu(name="Find sources", callback=self.find_sources)
@@ -158,19 +181,120 @@ class QA(commands.Cog):
         if via is None:
             return
         question = question_text(message.content)
-        if not question:
-            if via in ("mention", "dm"):  # no words to tell the language by: the server's, French in DMs
-                language = messages.of_locale(message.guild.preferred_locale) if message.guild else "fr"
-                await self._reply(message, content=messages.text("ask_me", language))
+        response = await self._chat_response(message, question, followed, via, edited=False)
+        if response is None:
             return
+        sent = await self._reply(message, **response.send)
+        response.done()
+        if sent is None:
+            return
+        replied = Replied(message.channel.id, sent.id, question, followed)
+        self._replied.add(message.id, replied)
+        self._after_reply(replied, response)
+
+    @commands.Cog.listener()
+    async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
+        """A member reworded a question the bot replied to: the same reply now answers the new
+        wording (a fixed typo, a question shortened under the limit, words added to a bare mention)."""
+        replied = self._replied.get(payload.message_id)
+        if replied is None or "content" not in payload.data:
+            return
+        message = payload.message
+        question = question_text(message.content)
+        if question == replied.question:
+            return  # a link preview, a pin, or the same words
+        via = self._trigger(message, replied.followed)
+        if via is None:
+            return  # no longer asked of the bot (mention removed): the reply stays as it was
+        replied.question = question
+        replied.edits += 1
+        edits = replied.edits
+        response = await self._chat_response(message, question, replied.followed, via, edited=True)
+        if response is None:
+            return
+        if self._replied.get(payload.message_id) is not replied or replied.edits != edits:
+            response.done()  # deleted or edited again meanwhile: that later event decides
+            return
+        try:
+            await self._reply_message(replied).edit(allowed_mentions=render.NO_MENTIONS, **response.send)
+        except discord.HTTPException as exc:  # e.g. the reply was deleted by a moderator
+            log.warning(
+                "could not update the reply in channel %s: %s %s", replied.channel_id, exc.status, exc.text
+            )
+            self._replied.pop(payload.message_id)
+            return
+        finally:
+            response.done()
+        self._after_reply(replied, response)
+
+    @commands.Cog.listener()
+    async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+        await self._withdraw_replies({payload.message_id})
+
+    @commands.Cog.listener()
+    async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
+        await self._withdraw_replies(payload.message_ids)
+
+    async def _withdraw_replies(self, deleted: set[int]) -> None:
+        """Questions deleted by their author or a moderator take the bot's reply with them, and
+        the records of their answers (their words are not kept once the member removed them)."""
+        for message_id in deleted:
+            replied = self._replied.pop(message_id)
+            if replied is None:
+                continue
+            self._questions.pop(replied.reply_id, None)
+            if replied.reply_id not in deleted:  # a purge may have taken both
+                try:
+                    await self._reply_message(replied).delete()
+                except discord.NotFound:
+                    pass
+                except discord.HTTPException as exc:
+                    log.warning(
+                        "could not delete the reply in channel %s: %s %s",
+                        replied.channel_id,
+                        exc.status,
+                        exc.text,
+                    )
+            if replied.answer_ids:
+                try:
+                    await asyncio.to_thread(self.bot.feedback.forget, replied.answer_ids)
+                except sqlite3.Error:
+                    log.warning("could not delete a deleted question's answers from the feedback database")
+
+    def _reply_message(self, replied: Replied) -> discord.PartialMessage:
+        return self.bot.get_partial_messageable(replied.channel_id).get_partial_message(replied.reply_id)
+
+    def _after_reply(self, replied: Replied, response: ChatResponse) -> None:
+        """Remember what a sent or updated reply was made from (votes, follow-ups)."""
+        if response.answer_id is not None:
+            replied.answer_ids.append(response.answer_id)
+        if response.context is None:
+            self._questions.pop(replied.reply_id, None)
+            return
+        self._questions[replied.reply_id] = response.context
+        self._questions.move_to_end(replied.reply_id)
+        while len(self._questions) > _FOLLOWUP_MEMORY:
+            self._questions.popitem(last=False)
+
+    async def _chat_response(
+        self, message: discord.Message, question: str, followed: str | None, via: str, edited: bool
+    ) -> ChatResponse | None:
+        """What to reply to a chat question: its answer, or why there is none. None when nothing
+        should be said (no words outside a mention or DM, or "slow down" already said)."""
+        if not question:
+            if via not in ("mention", "dm") and not edited:
+                return None
+            # no words to tell the language by: the server's, French in DMs
+            language = messages.of_locale(message.guild.preferred_locale) if message.guild else "fr"
+            return ChatResponse.text(messages.text("ask_me", language))
         refusal = self._refusal(message.author.id, question)
         if refusal is not None:
-            await self._refuse_in_chat(message, refusal)
-            return
+            if refusal.rate_limited and not edited and not self._first_warning(message.author.id):
+                return None
+            return ChatResponse.text(refusal.message)
         unavailable = self._unavailable(messages.of_question(question))
         if unavailable is not None:
-            await self._reply(message, content=unavailable)
-            return
+            return ChatResponse.text(unavailable)
         # One typing signal (Discord shows it ~10 s, far longer than an answer takes); a channel
         # that refuses it must not stop the answer.
         with contextlib.suppress(discord.HTTPException):
@@ -182,29 +306,27 @@ class QA(commands.Cog):
             self._log(via, message.author.id, guild_id, answer, ms)
         except Exception:  # the asker hears about it; the details go to the log only
             log.exception("answering message %s failed", message.id)
-            await self._reply(
-                message,
-                content="Something went wrong on my side while answering; "
-                "the admins can find the details in the bot's log.",
+            return ChatResponse.text(
+                "Something went wrong on my side while answering; "
+                "the admins can find the details in the bot's log."
             )
-            return
-        sent = await self._send_answer(message, answer, answer_id)
-        if sent is not None:
-            context = f"{followed} {question}" if followed else question
-            self._questions[sent.id] = context[-1000:]
-            while len(self._questions) > _FOLLOWUP_MEMORY:
-                self._questions.popitem(last=False)
+        view = feedback_view(answer_id, messages.of_question(answer.question))
+        if self._embeds_allowed(message):
+            send = {"content": None, "embed": render.answer_embed(answer, answer_id), "view": view}
+        else:
+            send = {"content": render.answer_text(answer, answer_id), "embed": None, "view": view}
+        context = f"{followed} {question}" if followed else question
+        return ChatResponse(send, answer_id, context[-1000:])
 
-    async def _refuse_in_chat(self, message: discord.Message, refusal: Refusal) -> None:
-        # Say "slow down" once per window, not once per message.
+    def _first_warning(self, user_id: int) -> bool:
+        """Whether to say "slow down" now: once per rate-limit window, not once per message."""
         now = time.monotonic()
-        if refusal.rate_limited:
-            if self._warned_until.get(message.author.id, 0) > now:
-                return
-            if len(self._warned_until) > 10_000:
-                self._warned_until = {u: t for u, t in self._warned_until.items() if t > now}
-            self._warned_until[message.author.id] = now + self.settings.rate_limit_seconds
-        await self._reply(message, content=refusal.message)
+        if self._warned_until.get(user_id, 0) > now:
+            return False
+        if len(self._warned_until) > 10_000:
+            self._warned_until = {u: t for u, t in self._warned_until.items() if t > now}
+        self._warned_until[user_id] = now + self.settings.rate_limit_seconds
+        return True
 
     def _embeds_allowed(self, message: discord.Message) -> bool:
         if message.guild is None:
@@ -214,17 +336,6 @@ class QA(commands.Cog):
             return me is None or message.channel.permissions_for(me).embed_links  # type: ignore[arg-type]
         except Exception:  # incomplete cache: assume the common case
             return True
-
-    async def _send_answer(
-        self, message: discord.Message, answer: Answer, answer_id: str
-    ) -> discord.Message | None:
-        view = feedback_view(answer_id, messages.of_question(answer.question))
-        if self._embeds_allowed(message):
-            sent = await self._reply(message, embed=render.answer_embed(answer, answer_id), view=view)
-        else:
-            sent = await self._reply(message, content=render.answer_text(answer, answer_id), view=view)
-        view.stop()  # the buttons are dispatched as dynamic items; keep no view per message
-        return sent
 
     async def _reply(self, message: discord.Message, **kwargs) -> discord.Message | None:
         try:

@@ -1,0 +1,45 @@
+"""Which chat questions the bot replied to, so an edit re-answers and a deletion takes the reply away."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Replied:
+    """The bot's reply to one chat question, and what that reply was made from."""
+
+    channel_id: int
+    reply_id: int
+    question: str  # the question as read (markup removed): an edit that keeps it changes nothing
+    followed: str | None  # the earlier question this one followed up on, if any
+    answer_ids: list[str] = field(default_factory=list)  # feedback records of every version
+    edits: int = 0  # bumped on each edit, so only the latest edit's answer is shown
+
+
+class RepliedQuestions:
+    """The latest `capacity` chat questions that got a reply, by question message id (in memory:
+    after a restart, earlier questions are neither re-answered nor cleaned up)."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._by_question: OrderedDict[int, Replied] = OrderedDict()
+
+    def add(self, question_id: int, replied: Replied) -> None:
+        """Remember a reply (forgetting the oldest beyond capacity)."""
+        self._by_question[question_id] = replied
+        self._by_question.move_to_end(question_id)
+        while len(self._by_question) > self.capacity:
+            self._by_question.popitem(last=False)
+
+    def get(self, question_id: int) -> Replied | None:
+        """The reply to this question message, if remembered."""
+        return self._by_question.get(question_id)
+
+    def pop(self, question_id: int) -> Replied | None:
+        """Forget a question (it was deleted); its reply, if it was remembered."""
+        return self._by_question.pop(question_id, None)
+
+    def __len__(self) -> int:
+        return len(self._by_question)
