@@ -86,6 +86,23 @@ async def test_startup_registers_commands_in_the_configured_guild(env):
     assert d.identifies == 1
 
 
+async def test_members_with_discord_in_french_see_the_commands_described_in_french(env):
+    sync = next(r for r in env.double.requests if r.method == "PUT")
+
+    def described(item: dict) -> list[dict]:  # a command, its subcommands and options
+        return [item, *(x for option in item.get("options") or [] for x in described(option))]
+
+    slash = [x for c in sync.json if c.get("type", 1) == 1 for x in described(c)]
+    assert len(slash) >= 19  # 7 commands, 4 subcommands, 8 options
+    for item in slash:  # every description has its French wording, names stay as they are
+        french = item.get("description_localizations", {}).get("fr")
+        assert french and french != item["description"], item["name"]
+        assert not item.get("name_localizations"), item["name"]
+    commands = {c["name"]: c for c in sync.json}
+    assert commands["ask"]["description_localizations"]["fr"].startswith("Poser une question")
+    assert commands["Find sources"]["name_localizations"] == {"fr": "Trouver les sources"}
+
+
 # -- chat ---------------------------------------------------------------------------------
 
 

@@ -17,6 +17,7 @@ from discord.ext import commands
 
 from bot.config import Settings
 from bot.discord import reply
+from bot.discord.translation import CommandTranslator
 from bot.feedback import FeedbackStore
 from bot.ratelimit import RateLimiter
 from bot.service import QAService
@@ -62,6 +63,7 @@ class DepecheMixin:
         for extension in EXTENSIONS:
             await self.load_extension(extension)  # type: ignore[attr-defined]
         self.tree.on_error = self.on_app_command_error  # type: ignore[attr-defined]
+        await self.tree.set_translator(CommandTranslator())  # type: ignore[attr-defined]
         await self.sync_commands()
         self._retention = asyncio.create_task(self._forget_old_answers(), name="depeche-retention")
 

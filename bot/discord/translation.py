@@ -1,0 +1,72 @@
+"""French wording of the commands as Discord shows them (descriptions, option help, the message
+menu): members whose Discord is in French see the command picker in French. Command and option
+names stay as they are, so `/ask` is `/ask` in every guide and screenshot."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.app_commands import TranslationContextLocation as Location
+
+# English text as written in the command definitions -> French.
+FRENCH: dict[str, str] = {
+    # members
+    "Ask a question about the articles; get cited excerpts": (
+        "Poser une question sur les articles ; réponse en extraits cités"
+    ),
+    "Your question, in French or English": "Votre question, en français ou en anglais",
+    "How many excerpts to show (1-10)": "Nombre d'extraits à montrer (1 à 10)",
+    "Show the answer to everyone in the channel (default: only you)": (
+        "Montrer la réponse à tout le salon (par défaut : à vous seul)"
+    ),
+    "List the sentences that best match some words, with scores": (
+        "Lister les phrases qui correspondent le mieux à des mots, avec leur score"
+    ),
+    "Words to look for": "Mots à chercher",
+    "Show an article of the corpus: source, date, summary, link": (
+        "Afficher un article : source, date, résumé, lien"
+    ),
+    "Article title (start typing to pick one)": "Titre de l'article (tapez le début pour choisir)",
+    "How to ask Dépêche about the news": "Comment interroger Dépêche sur l'actualité",
+    "Find sources": "Trouver les sources",
+    # admins
+    "Re-read the article folder and swap in the new index": (
+        "Relire le dossier des articles et servir le nouvel index"
+    ),
+    "Manage the articles Dépêche answers from (admins)": ("Gérer les articles dont Dépêche se sert (admins)"),
+    "Articles, sentences, last reload and corpus version": (
+        "Articles, phrases, dernier rechargement et version du corpus"
+    ),
+    "Add an article from a news link or an uploaded file": (
+        "Ajouter un article depuis un lien ou un fichier envoyé"
+    ),
+    "Link to a news article (http/https)": "Lien vers un article (http/https)",
+    "A .md, .txt or .html file": "Un fichier .md, .txt ou .html",
+    "Remove an article (kept in corpus/.removed, recoverable)": (
+        "Retirer un article (gardé dans corpus/.removed, récupérable)"
+    ),
+    "Who added or removed which article, and when": "Qui a ajouté ou retiré quel article, et quand",
+    "How answers fare, and which questions go unanswered": (
+        "Comment les réponses sont jugées, et quelles questions restent sans réponse"
+    ),
+}
+
+_FRENCH_LOCALES = frozenset({discord.Locale.french})
+_NAMES = frozenset({Location.command_name, Location.group_name, Location.parameter_name})
+
+
+class CommandTranslator(app_commands.Translator):
+    """French descriptions and message-menu labels from `FRENCH`; English everywhere else."""
+
+    async def translate(
+        self,
+        string: app_commands.locale_str,
+        locale: discord.Locale,
+        context: app_commands.TranslationContext,
+    ) -> str | None:
+        if locale not in _FRENCH_LOCALES:
+            return None
+        is_menu = isinstance(context.data, app_commands.ContextMenu)
+        if context.location in _NAMES and not is_menu:
+            return None  # command and option names are the same in every language
+        return FRENCH.get(string.message)
