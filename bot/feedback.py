@@ -100,30 +100,35 @@ class FeedbackStore:
             ).fetchone()
         return int(row[0]), int(row[1])
 
-    def summary(self, limit: int = 10) -> FeedbackSummary:
-        """Totals and the latest unanswered / unhelpful questions."""
+    def summary(self, limit: int = 10, guild_id: int | None = None) -> FeedbackSummary:
+        """Totals and the latest unanswered / unhelpful questions of one guild (None: of every
+        guild and direct messages, the bot operator's view)."""
+        where, args = ("WHERE a.guild_id = ?", (guild_id,)) if guild_id is not None else ("", ())
+        also = "AND a.guild_id = ?" if guild_id is not None else ""
         with self._lock:
             db = self._db
             answers, unanswered = db.execute(
-                "SELECT COUNT(*), COALESCE(SUM(1 - answered), 0) FROM answers"
+                f"SELECT COUNT(*), COALESCE(SUM(1 - answered), 0) FROM answers a {where}", args
             ).fetchone()
             helpful, not_helpful = db.execute(
-                "SELECT COALESCE(SUM(helpful), 0), COALESCE(SUM(1 - helpful), 0) FROM votes"
+                "SELECT COALESCE(SUM(v.helpful), 0), COALESCE(SUM(1 - v.helpful), 0) "
+                f"FROM votes v JOIN answers a ON a.id = v.answer_id {where}",
+                args,
             ).fetchone()
             recent_unanswered = [
                 r[0]
                 for r in db.execute(
-                    "SELECT question FROM answers WHERE answered = 0 "
+                    f"SELECT question FROM answers a WHERE answered = 0 {also} "
                     "ORDER BY created_at DESC, rowid DESC LIMIT ?",
-                    (limit,),
+                    (*args, limit),
                 )
             ]
             recent_not_helpful = [
                 r[0]
                 for r in db.execute(
                     "SELECT a.question FROM votes v JOIN answers a ON a.id = v.answer_id "
-                    "WHERE v.helpful = 0 ORDER BY v.voted_at DESC, v.rowid DESC LIMIT ?",
-                    (limit,),
+                    f"WHERE v.helpful = 0 {also} ORDER BY v.voted_at DESC, v.rowid DESC LIMIT ?",
+                    (*args, limit),
                 )
             ]
         return FeedbackSummary(

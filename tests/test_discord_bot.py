@@ -497,6 +497,39 @@ async def test_feedback_vote_is_recorded_and_can_be_changed(env):
     assert summary.helpful == 0 and summary.not_helpful == 1
 
 
+async def test_feedback_shows_a_server_its_own_questions_and_the_operator_everything(corpus_dir, tmp_path):
+    async with running_bot(corpus_dir, tmp_path / "db.sqlite3") as env:
+        d = env.double
+        operator = d.user("ops")
+        env.settings.admin_user_ids.append(int(operator["id"]))
+        mark = len(d.requests)
+        await mention(d, d.user("ann"), "Quelle est la capitale de l'Australie ?")
+        await d.send_message(
+            d.user("ben"), "Quel temps fera-t-il demain ?", channel_id=d.dm_channel_id, guild=False
+        )
+        for _ in range(2):
+            await d.wait_for(is_reply, after=mark)
+            mark = len(d.requests)
+        env.bot.feedback.record_answer("c" * 12, "Question d'un autre serveur ?", False, "v1", 42)
+
+        def unanswered(rec: Recorded) -> str:
+            embed = rec.json["data"]["embeds"][0]
+            return next(f["value"] for f in embed["fields"] if f["name"] == "Recent unanswered questions")
+
+        admin = d.member(d.user("adi"), roles=[d.admin_role_id])
+        await d.slash(admin["user"], "feedback", member=admin)
+        here = unanswered(await d.wait_for(is_callback, after=mark))
+        assert "Australie" in here and "temps" not in here and "autre serveur" not in here
+        mark = len(d.requests)
+        await d.slash(operator, "feedback", guild=False)
+        everywhere = unanswered(await d.wait_for(is_callback, after=mark))
+        assert all(q in everywhere for q in ("Australie", "temps", "autre serveur"))
+        mark = len(d.requests)
+        await d.slash(d.user("ben"), "feedback", guild=False)  # a member in a DM
+        refused = await d.wait_for(is_callback, after=mark)
+        assert "Only the bot's admins" in refused.json["data"]["content"]
+
+
 # -- admin -----------------------------------------------------------------------------------
 
 

@@ -36,3 +36,20 @@ def test_old_answers_and_their_votes_are_forgotten_the_rest_stays(tmp_path):
     assert not store.vote("a" * 12, 2, True)  # "too old to vote on"
     assert len(store.audit_log()) == 1
     store.close()
+
+
+def test_a_summary_of_one_guild_leaves_out_other_guilds_and_direct_messages(tmp_path):
+    store = FeedbackStore(tmp_path / "feedback.sqlite3")
+    for answer_id, question, guild in (
+        ("a" * 12, "ici", 1),
+        ("b" * 12, "ailleurs", 2),
+        ("c" * 12, "en privé", None),
+    ):
+        store.record_answer(answer_id, question, False, "v1", guild)
+        store.vote(answer_id, 7, False)
+    here = store.summary(guild_id=1)
+    assert (here.answers, here.unanswered, here.not_helpful) == (1, 1, 1)
+    assert here.recent_unanswered == here.recent_not_helpful == ["ici"]
+    everywhere = store.summary()
+    assert (everywhere.answers, everywhere.not_helpful) == (3, 3)
+    store.close()

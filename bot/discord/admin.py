@@ -353,9 +353,12 @@ class Admin(commands.Cog):
     @app_commands.default_permissions(manage_guild=True)
     @admin_only()
     async def feedback(self, interaction: discord.Interaction) -> None:
-        summary = await asyncio.to_thread(self.bot.feedback.summary)
+        # A server's admins see their server's questions only; in a direct message, the bot's
+        # operators (DEPECHE_ADMIN_USER_IDS) see every server's and the direct messages'.
+        guild_id = interaction.guild_id
+        summary = await asyncio.to_thread(self.bot.feedback.summary, 10, guild_id)
         embed = discord.Embed(
-            title="Feedback",
+            title="Feedback" if guild_id is not None else "Feedback (all servers and direct messages)",
             colour=render.COLOUR_FOUND,
             description=(
                 f"{summary.answers} answers, {summary.unanswered} not found; "
