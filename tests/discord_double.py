@@ -79,6 +79,7 @@ class DiscordDouble:
         self.forum_id = self.snowflake()
         self.dm_channel_id = self.snowflake()
         self.no_embeds_id = self.snowflake()
+        self.read_only_id = self.snowflake()
         self.requests: list[Recorded] = []
         self.messages: dict[int, dict] = {}
         self.commands: list[dict] = []
@@ -145,6 +146,14 @@ class DiscordDouble:
             **extra,
         }
 
+    def channel(self, channel_id: int) -> dict:
+        """One of the guild's channels, as GUILD_CREATE describes it."""
+        return next(c for c in self.guild()["channels"] if c["id"] == str(channel_id))
+
+    async def delete_channel(self, channel_id: int) -> None:
+        """Inject CHANNEL_DELETE, as when an admin deletes the channel."""
+        await self.dispatch("CHANNEL_DELETE", self.channel(channel_id))
+
     def guild(self) -> dict:
         """GUILD_CREATE payload."""
         gid = str(self.guild_id)
@@ -172,6 +181,12 @@ class DiscordDouble:
                     "no-embeds",
                     0,
                     permission_overwrites=[{"id": gid, "type": 0, "allow": "0", "deny": str(1 << 14)}],
+                ),
+                self._channel(
+                    self.read_only_id,
+                    "announcements",
+                    0,
+                    permission_overwrites=[{"id": gid, "type": 0, "allow": "0", "deny": str(1 << 11)}],
                 ),
                 self._channel(
                     self.forum_id,
@@ -689,23 +704,27 @@ class DiscordDouble:
     ) -> dict:
         """Invoke a synced slash command (or one of its subcommands) with options.
 
-        An option whose value is an attachment from `attachment()` is sent as Discord does: its id
-        as the value, the attachment itself under `resolved`.
+        An option whose value is an attachment from `attachment()` or a channel from `channel()`
+        is sent as Discord does: its id as the value, the object itself under `resolved`.
         """
         command = self.command(name)
         resolved: dict[str, dict] = {}
         opts = []
+        channels: dict[str, dict] = {}
         for key, value in (options or {}).items():
             if isinstance(value, dict) and "filename" in value:
                 resolved[value["id"]] = value
                 opts.append({"name": key, "type": 11, "value": value["id"]})
+            elif isinstance(value, dict) and "position" in value:  # a channel from `channel()`
+                channels[value["id"]] = {**value, "permissions": PERMISSIONS_ALL}
+                opts.append({"name": key, "type": 7, "value": value["id"]})
             else:
                 opts.append({"name": key, "type": _option_type(value), "value": value})
         if subcommand:
             opts = [{"name": subcommand, "type": 1, "options": opts}]
         data: dict[str, Any] = {"id": command["id"], "name": name, "type": 1, "options": opts}
-        if resolved:
-            data["resolved"] = {"attachments": resolved}
+        if resolved or channels:
+            data["resolved"] = {"attachments": resolved, "channels": channels}
         return await self.interact(user, 2, data, **kwargs)
 
     def attachment(self, filename: str, content: bytes) -> dict:

@@ -39,6 +39,14 @@ def is_admin(settings: Settings, interaction: discord.Interaction) -> bool:
     return False
 
 
+async def record_audit(bot: DepecheBot, user_id: int, action: str, target: str, detail: str) -> None:
+    """Record an admin action; a failing database is logged, never in the way of the action."""
+    try:
+        await asyncio.to_thread(bot.feedback.audit, user_id, action, target, detail)
+    except sqlite3.Error:
+        log.warning("could not record %s %s in the audit trail", action, target, exc_info=True)
+
+
 def admin_only():
     """App-command check: refuse non-admins with a clear, private message."""
 
@@ -190,11 +198,7 @@ class Admin(commands.Cog):
         await reply.send(interaction, embed=reload_embed(report))
 
     async def _audit(self, user_id: int, action: str, target: str, detail: str) -> None:
-        """Record an admin action; a failing database is logged, never in the way of the action."""
-        try:
-            await asyncio.to_thread(self.bot.feedback.audit, user_id, action, target, detail)
-        except sqlite3.Error:
-            log.warning("could not record %s %s in the audit trail", action, target, exc_info=True)
+        await record_audit(self.bot, user_id, action, target, detail)
 
     corpus = app_commands.Group(
         name="corpus",

@@ -15,6 +15,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.ask_channels import AskChannelStore
 from bot.config import Settings
 from bot.discord import reply
 from bot.discord.translation import CommandTranslator
@@ -24,7 +25,8 @@ from bot.service import QAService
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("bot.discord.qa", "bot.discord.admin")
+EXTENSIONS = ("bot.discord.qa", "bot.discord.admin", "bot.discord.channels")
+Stores = tuple[FeedbackStore | None, AskChannelStore | None]
 RETENTION_CHECK_SECONDS = 24 * 3600
 
 
@@ -44,12 +46,20 @@ class DepecheMixin:
     settings: Settings
     service: QAService
     feedback: FeedbackStore
+    ask_channels: AskChannelStore
     limiter: RateLimiter
 
-    def _init_depeche(self, settings: Settings, service: QAService, feedback: FeedbackStore | None) -> None:
+    def _init_depeche(
+        self,
+        settings: Settings,
+        service: QAService,
+        feedback: FeedbackStore | None,
+        ask_channels: AskChannelStore | None,
+    ) -> None:
         self.settings = settings
         self.service = service
         self.feedback = feedback or FeedbackStore(settings.database_path)
+        self.ask_channels = ask_channels or AskChannelStore(settings.database_path)
         self.limiter = RateLimiter(settings.rate_limit_count, settings.rate_limit_seconds)
         self.synced = False
         self._retention: asyncio.Task | None = None  # deletes old questions daily (see setup_hook)
@@ -118,6 +128,7 @@ class DepecheMixin:
             self._retention.cancel()
         await super().close()  # type: ignore[misc]
         self.feedback.close()
+        self.ask_channels.close()
 
 
 def client_options(settings: Settings) -> dict[str, Any]:
@@ -134,39 +145,41 @@ class DepecheBot(DepecheMixin, commands.Bot):
     """Dépêche on one gateway connection."""
 
     def __init__(
-        self, settings: Settings, service: QAService, feedback: FeedbackStore | None = None, **options: Any
+        self, settings: Settings, service: QAService, stores: Stores = (None, None), **options: Any
     ) -> None:
         super().__init__(**client_options(settings), **options)
-        self._init_depeche(settings, service, feedback)
+        self._init_depeche(settings, service, *stores)
 
 
 class ShardedDepecheBot(DepecheMixin, commands.AutoShardedBot):
     """Dépêche over several shards, for large deployments."""
 
     def __init__(
-        self, settings: Settings, service: QAService, feedback: FeedbackStore | None = None, **options: Any
+        self, settings: Settings, service: QAService, stores: Stores = (None, None), **options: Any
     ) -> None:
         super().__init__(**client_options(settings), shard_count=settings.shard_count, **options)
-        self._init_depeche(settings, service, feedback)
+        self._init_depeche(settings, service, *stores)
 
 
 def create_bot(
-    settings: Settings, service: QAService, feedback: FeedbackStore | None = None, **options: Any
+    settings: Settings, service: QAService, stores: Stores = (None, None), **options: Any
 ) -> commands.Bot:
     """A sharded bot when a shard count is configured, a plain one otherwise.
 
-    `options` go to discord.py's client (tests shorten `guild_ready_timeout`, for instance).
+    `stores` are the opened feedback and ask-channel stores (None: opened here, from
+    `DEPECHE_DATABASE_PATH`); `options` go to discord.py's client (tests shorten
+    `guild_ready_timeout`, for instance).
     """
     if settings.shard_count:
-        return ShardedDepecheBot(settings, service, feedback, **options)
-    return DepecheBot(settings, service, feedback, **options)
+        return ShardedDepecheBot(settings, service, stores, **options)
+    return DepecheBot(settings, service, stores, **options)
 
 
 def run_discord_bot(settings: Settings, service: QAService) -> int:
     """Run until SIGINT/SIGTERM, then close the connection and the database cleanly."""
     assert settings.discord_token is not None
     try:
-        feedback = FeedbackStore(settings.database_path)
+        stores = (FeedbackStore(settings.database_path), AskChannelStore(settings.database_path))
     except (sqlite3.Error, OSError) as exc:  # not a SQLite file, a folder that cannot be made...
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         where = f"DEPECHE_DATABASE_PATH={settings.database_path}"
@@ -175,7 +188,7 @@ def run_discord_bot(settings: Settings, service: QAService) -> int:
     discord.utils.setup_logging(level=getattr(logging, settings.log_level), root=True)
 
     async def main() -> int:
-        bot = create_bot(settings, service, feedback)
+        bot = create_bot(settings, service, stores)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):  # not on every platform

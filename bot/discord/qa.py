@@ -163,14 +163,17 @@ class QA(commands.Cog):
             return "followup"
         if self.bot.user is not None and self.bot.user in message.mentions:
             return "mention"
-        ask_channels = self.settings.ask_channel_ids
-        if isinstance(channel, discord.Thread) and channel.parent_id in ask_channels:
+        if isinstance(channel, discord.Thread) and self._is_ask_channel(channel.parent_id):
             if message.id == channel.id:  # the opening post of a forum thread
                 return "forum"
             return None
-        if channel.id in ask_channels:
+        if self._is_ask_channel(channel.id):
             return "channel"
         return None
+
+    def _is_ask_channel(self, channel_id: int | None) -> bool:
+        """Set in the bot's settings, or by the server's admins with /ask-channels."""
+        return channel_id in self.settings.ask_channel_ids or channel_id in self.bot.ask_channels
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:

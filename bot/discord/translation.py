@@ -49,6 +49,16 @@ FRENCH: dict[str, str] = {
     "How answers fare, and which questions go unanswered": (
         "Comment les réponses sont jugées, et quelles questions restent sans réponse"
     ),
+    "Channels where every message is a question (admins)": (
+        "Salons où chaque message est une question (admins)"
+    ),
+    "Answer every message of a channel (in a forum, every new post)": (
+        "Répondre à chaque message d'un salon (dans un forum, à chaque nouveau post)"
+    ),
+    "A text channel or a forum": "Un salon textuel ou un forum",
+    "Stop answering every message of a channel": "Ne plus répondre à chaque message d'un salon",
+    "One of the ask-channels": "Un des salons de questions",
+    "The channels where every message is a question": "Les salons où chaque message est une question",
 }
 
 _FRENCH_LOCALES = frozenset({discord.Locale.french})

@@ -1,0 +1,74 @@
+"""Ask-channels chosen from Discord by each server's admins, kept in the bot's SQLite database.
+
+Every message in an ask-channel is a question (in a forum: every new post). These add to the
+channels of `DEPECHE_ASK_CHANNEL_IDS`; they are read into memory once, so checking a message's
+channel costs a set look-up, and written through on each change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import threading
+from pathlib import Path
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS ask_channels (
+    channel_id INTEGER PRIMARY KEY,
+    guild_id INTEGER NOT NULL,
+    added_by INTEGER,
+    added_at TEXT NOT NULL
+);
+"""
+
+
+class AskChannelStore:
+    """The ask-channels set from Discord, by channel id. Writes (in a worker thread) replace the
+    in-memory map whole, so reads on the event loop need no lock."""
+
+    def __init__(self, path: Path | str) -> None:
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), check_same_thread=False)
+        self._lock = threading.Lock()
+        with self._lock, self._db:
+            self._db.executescript(_SCHEMA)
+            rows = self._db.execute("SELECT channel_id, guild_id FROM ask_channels").fetchall()
+        self._guild_of: dict[int, int] = dict(rows)
+
+    def __contains__(self, channel_id: object) -> bool:
+        return channel_id in self._guild_of
+
+    def of_guild(self, guild_id: int) -> list[int]:
+        """The ask-channels of one server."""
+        return [c for c, g in self._guild_of.items() if g == guild_id]
+
+    def add(self, guild_id: int, channel_id: int, user_id: int | None) -> bool:
+        """Make a channel an ask-channel; False if it already was."""
+        with self._lock:
+            if channel_id in self._guild_of:
+                return False
+            with self._db:
+                self._db.execute(
+                    "INSERT INTO ask_channels VALUES (?, ?, ?, ?)",
+                    (channel_id, guild_id, user_id, dt.datetime.now(dt.UTC).isoformat(timespec="seconds")),
+                )
+            self._guild_of = {**self._guild_of, channel_id: guild_id}  # readers see one or the other
+            return True
+
+    def remove(self, channel_ids: list[int]) -> int:
+        """Stop treating these channels as ask-channels (removed by an admin, or deleted);
+        returns how many were."""
+        with self._lock:
+            known = [c for c in channel_ids if c in self._guild_of]
+            if not known:
+                return 0
+            with self._db:
+                self._db.executemany("DELETE FROM ask_channels WHERE channel_id = ?", [(c,) for c in known])
+            self._guild_of = {c: g for c, g in self._guild_of.items() if c not in known}
+            return len(known)
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._lock:
+            self._db.close()
