@@ -350,6 +350,26 @@ async def test_editing_a_question_whose_reply_a_moderator_deleted_is_harmless(en
     env.check_alive()
 
 
+async def test_small_talk_in_an_ask_channel_gets_no_reply_and_does_not_count(corpus_dir, tmp_path):
+    async with running_bot(
+        corpus_dir, tmp_path / "db.sqlite3", rate_limit_count=2, rate_limit_seconds=60
+    ) as env:
+        d = env.double
+        user = d.user("pia")
+        mark = len(d.requests)
+        for chatter in ("Merci !", "ok", "lol 😄", "bonjour à tous"):
+            await d.send_message(user, chatter, channel_id=d.ask_channel_id)
+        await d.send_message(user, "roquettes Balad", channel_id=d.ask_channel_id)  # short, but found
+        answer = await d.wait_for(is_reply, after=mark)
+        assert "Au moins sept" in plain(answer)
+        await mention(d, user, "merci")  # asked of the bot by name: it says it found nothing
+        await d.wait_for(lambda r: is_reply(r) and r is not answer, after=mark)
+        await asyncio.sleep(0.2)
+        replies = d.sent(mark)
+        assert len(replies) == 2 and "Je n'ai pas trouvé" in description(replies[1])
+        assert env.bot.feedback.summary().answers == 2
+
+
 async def test_article_with_everyone_and_markdown_gives_no_ping_and_no_broken_formatting(env):
     write_article(
         env.corpus_dir,

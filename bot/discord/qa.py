@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 # Slash answers that are not ready within this time are deferred (Discord allows 3 s).
 DEFER_AFTER_SECONDS = 2.0
 _FOLLOWUP_MEMORY = 5000
+CHATTER_MAX_WORDS = 4
 _UNESCAPE = re.compile(r"\\(.)")
 # Discord markup that carries no words: mentions of users, roles and channels, custom emoji,
 # timestamps, @everyone / @here. Their ids would be searched as numbers otherwise.
@@ -40,6 +41,12 @@ _DISCORD_MARKUP = re.compile(r"<(?:@[!&]?\d+|#\d+|a?:\w+:\d+|t:-?\d+(?::[tTdDfFR
 def question_text(content: str) -> str:
     """The question in a message or command option: Discord markup removed, spaces collapsed."""
     return " ".join(_DISCORD_MARKUP.sub(" ", content).split())
+
+
+def is_chatter(text: str) -> bool:
+    """A short message that does not ask anything ("merci !", "ok", "bonjour") — in an ask-channel,
+    members also talk to each other. Four words at most and no question mark."""
+    return "?" not in text and len(text.split()) <= CHATTER_MAX_WORDS
 
 
 @dataclass(frozen=True)
@@ -290,6 +297,19 @@ class QA(commands.Cog):
             # no words to tell the language by: the server's, French in DMs
             language = messages.of_locale(message.guild.preferred_locale) if message.guild else "fr"
             return ChatResponse.text(messages.text("ask_me", language))
+        early: tuple[Answer, float] | None = None
+        if via in ("channel", "forum") and not edited and is_chatter(question):
+            # Talk between members in an ask-channel ("merci !", "ok"): answered only when the
+            # articles do answer it; otherwise no reply, and it does not count towards the limit.
+            if not self.bot.service.ready:
+                return None
+            try:
+                early = await self._answer(question, self.settings.excerpts, context=followed)
+            except Exception:
+                log.exception("answering message %s failed", message.id)
+                return None
+            if not early[0].answered:
+                return None
         refusal = self._refusal(message.author.id, question)
         if refusal is not None:
             if refusal.rate_limited and not edited and not self._first_warning(message.author.id):
@@ -298,12 +318,13 @@ class QA(commands.Cog):
         unavailable = self._unavailable(messages.of_question(question))
         if unavailable is not None:
             return ChatResponse.text(unavailable)
-        # One typing signal (Discord shows it ~10 s, far longer than an answer takes); a channel
-        # that refuses it must not stop the answer.
-        with contextlib.suppress(discord.HTTPException):
-            await message.channel.typing()
+        if early is None:
+            # One typing signal (Discord shows it ~10 s, far longer than an answer takes); a
+            # channel that refuses it must not stop the answer.
+            with contextlib.suppress(discord.HTTPException):
+                await message.channel.typing()
         try:
-            answer, ms = await self._answer(question, self.settings.excerpts, context=followed)
+            answer, ms = early or await self._answer(question, self.settings.excerpts, context=followed)
             guild_id = message.guild.id if message.guild else None
             answer_id = await self._remember(answer, guild_id)
             self._log(via, message.author.id, guild_id, answer, ms)
