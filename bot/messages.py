@@ -113,6 +113,35 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Corpus {version} : {articles} articles, {sentences} phrases",
     },
     "no_corpus": {"en": "No corpus is loaded right now.", "fr": "Aucun corpus n'est chargé pour l'instant."},
+    "answer_failed": {
+        "en": "Something went wrong on my side while answering; the admins can find the details in "
+        "the bot's log.",
+        "fr": "Un problème est survenu de mon côté pendant la réponse ; les admins en trouveront le détail "
+        "dans le journal du bot.",
+    },
+    "command_failed": {
+        "en": "Something went wrong on my side; the admins can find the details in the bot's log.",
+        "fr": "Un problème est survenu de mon côté ; les admins en trouveront le détail dans le "
+        "journal du bot.",
+    },
+    "no_such_article": {
+        "en": "No article is called “{name}”. Pick one from the suggestions while typing.",
+        "fr": "Aucun article ne s'appelle « {name} ». Choisissez-en un parmi les suggestions en tapant.",
+    },
+    "no_text": {
+        "en": "That message has no text to look up.",
+        "fr": "Ce message n'a pas de texte à chercher.",
+    },
+    "search_title": {"en": "Search: {query}", "fr": "Recherche : {query}"},
+    "no_sentence": {
+        "en": "No sentence matches these words.",
+        "fr": "Aucune phrase ne correspond à ces mots.",
+    },
+    "source": {"en": "Source", "fr": "Source"},
+    "published": {"en": "Published", "fr": "Publié le"},
+    "not_stated": {"en": "not stated", "fr": "non précisé"},
+    "sentences": {"en": "Sentences", "fr": "Phrases"},
+    "no_summary": {"en": "No summary.", "fr": "Pas de résumé."},
 }
 
 

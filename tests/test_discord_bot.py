@@ -425,6 +425,31 @@ async def test_slash_search_lists_scored_matches(env):
     assert len(lines) >= 3
     scores = [float(line.split("`")[1]) for line in lines]
     assert scores == sorted(scores, reverse=True)
+    assert rec.json["data"]["embeds"][0]["title"] == "Recherche : roquettes"  # the member's Discord is French
+
+
+async def test_search_article_and_errors_speak_the_members_discord_language(env):
+    d = env.double
+    said: dict[str, list[str]] = {}
+    for locale in ("fr", "en-US"):
+        texts = said.setdefault(locale, [])
+        for name, options in (
+            ("search", {"query": "zzzqqq"}),
+            ("article", {"name": "Un article qui n'existe pas"}),
+            ("article", {"name": "sept-roquettes-balad"}),
+        ):
+            mark = len(d.requests)
+            await d.slash(d.user("ode"), name, options, locale=locale)
+            rec = await d.wait_for(is_callback, after=mark)
+            data = rec.json["data"]
+            embed = (data.get("embeds") or [{}])[0]
+            fields = " ".join(f["name"] for f in embed.get("fields") or [])
+            texts.append(
+                " ".join([data.get("content") or "", embed.get("title") or "", description(rec), fields])
+            )
+    assert "Aucune phrase ne correspond" in said["fr"][0] and "No sentence matches" in said["en-US"][0]
+    assert "Aucun article ne s'appelle" in said["fr"][1] and "No article is called" in said["en-US"][1]
+    assert "Publié le" in said["fr"][2] and "Published" in said["en-US"][2]
 
 
 async def test_article_autocomplete_and_card(env):

@@ -15,6 +15,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import messages
 from bot.ask_channels import AskChannelStore
 from bot.config import Settings
 from bot.discord import reply
@@ -113,7 +114,7 @@ class DepecheMixin:
             message = str(error) or "You are not allowed to use this command."
         else:
             log.error("command %s failed", getattr(interaction.command, "name", "?"), exc_info=error)
-            message = "Something went wrong on my side; the admins can find the details in the bot's log."
+            message = messages.text("command_failed", messages.of_locale(interaction.locale))
         try:
             await reply.send(interaction, message)
         except discord.HTTPException:

@@ -330,10 +330,7 @@ class QA(commands.Cog):
             self._log(via, message.author.id, guild_id, answer, ms)
         except Exception:  # the asker hears about it; the details go to the log only
             log.exception("answering message %s failed", message.id)
-            return ChatResponse.text(
-                "Something went wrong on my side while answering; "
-                "the admins can find the details in the bot's log."
-            )
+            return ChatResponse.text(messages.text("answer_failed", messages.of_question(question)))
         view = feedback_view(answer_id, messages.of_question(answer.question))
         if self._embeds_allowed(message):
             send = {"content": None, "embed": render.answer_embed(answer, answer_id), "view": view}
@@ -437,7 +434,8 @@ class QA(commands.Cog):
             return
         engine = self.bot.service.engine
         excerpts = await asyncio.to_thread(engine.search, query, 10)
-        await reply.send(interaction, embed=render.search_embed(query, excerpts, engine.version))
+        language = messages.of_locale(interaction.locale)
+        await reply.send(interaction, embed=render.search_embed(query, excerpts, engine.version, language))
 
     @app_commands.command(
         name="article", description="Show an article of the corpus: source, date, summary, link"
@@ -448,14 +446,12 @@ class QA(commands.Cog):
             return
         engine = self.bot.service.engine
         meta = engine.index.titles.find(name)
+        language = messages.of_locale(interaction.locale)
         if meta is None:
-            await reply.send(
-                interaction,
-                f"No article is called “{render.escape(render.shorten(name, 100))}”. "
-                "Pick one from the suggestions while typing.",
-            )
+            shown = render.escape(render.shorten(name, 100))
+            await reply.send(interaction, messages.text("no_such_article", language, name=shown))
             return
-        await reply.send(interaction, embed=render.article_embed(meta, engine.version))
+        await reply.send(interaction, embed=render.article_embed(meta, engine.version, language))
 
     @article.autocomplete("name")
     async def article_autocomplete(
@@ -490,7 +486,7 @@ class QA(commands.Cog):
         """Context menu: look the selected message's text up in the corpus."""
         text = question_text(message.content)
         if not text:
-            await reply.send(interaction, "That message has no text to look up.")
+            await reply.send(interaction, messages.text("no_text", messages.of_locale(interaction.locale)))
             return
         await self._respond_with_answer(
             interaction,

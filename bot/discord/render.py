@@ -165,19 +165,21 @@ def answer_text(answer: Answer, answer_id: str | None = None) -> str:
     return head + "\n\n".join(blocks) + foot
 
 
-def search_embed(query: str, excerpts: Sequence[Excerpt], version: str) -> discord.Embed:
+def search_embed(
+    query: str, excerpts: Sequence[Excerpt], version: str, language: str = "en"
+) -> discord.Embed:
     """Compact ranked matches with their scores."""
     lines = []
     for excerpt in excerpts:
-        where = "summary" if excerpt.paragraph == 0 else f"§{excerpt.paragraph}"
+        where = messages.text("summary", language) if excerpt.paragraph == 0 else f"§{excerpt.paragraph}"
         line = (
             f"`{excerpt.score:6.2f}` {emphasise(shorten(excerpt.text, 160), excerpt.matched)} "
             f"— {italic(excerpt.article, 60)} {where}"
         )
         lines.append(line)
-    description = "\n".join(lines) if lines else "No sentence matches these words."
+    description = "\n".join(lines) if lines else messages.text("no_sentence", language)
     embed = discord.Embed(
-        title=escape(shorten(f"Search: {query}", TITLE_LIMIT - 10)),
+        title=escape(shorten(messages.text("search_title", language, query=query), TITLE_LIMIT - 10)),
         description=shorten_lines(description, DESCRIPTION_LIMIT),
         colour=COLOUR_FOUND if lines else COLOUR_NOT_FOUND,
     )
@@ -199,17 +201,19 @@ def shorten_lines(text: str, limit: int) -> str:
     return "\n".join(kept) + "\n…"
 
 
-def article_embed(meta: ArticleMeta, version: str) -> discord.Embed:
+def article_embed(meta: ArticleMeta, version: str, language: str = "en") -> discord.Embed:
     """An article's card: title, source, date, summary, link, size."""
     embed = discord.Embed(
         title=escape(shorten(meta.title, TITLE_LIMIT - 10)),
         url=_safe_url(meta.url),
-        description=escape(shorten(meta.summary or "No summary.", 1500)),
+        description=escape(shorten(meta.summary or messages.text("no_summary", language), 1500)),
         colour=COLOUR_FOUND,
     )
-    embed.add_field(name="Source", value=escape(shorten(meta.source, 200)) or "—", inline=True)
-    embed.add_field(name="Published", value=meta.published or "not stated", inline=True)
-    embed.add_field(name="Sentences", value=str(meta.sentence_count), inline=True)
+    source = escape(shorten(meta.source, 200)) or "—"
+    published = meta.published or messages.text("not_stated", language)
+    embed.add_field(name=messages.text("source", language), value=source, inline=True)
+    embed.add_field(name=messages.text("published", language), value=published, inline=True)
+    embed.add_field(name=messages.text("sentences", language), value=str(meta.sentence_count), inline=True)
     embed.add_field(name="Id", value=f"`{meta.id}`", inline=True)
     embed.set_footer(text=f"Dépêche · corpus {version}")
     return embed
