@@ -622,6 +622,37 @@ async def test_manage_server_permission_also_allows_reload(env):
     assert "nothing changed" in followup.json["embeds"][0]["title"]
 
 
+async def test_manage_server_elsewhere_manages_that_server_but_not_the_shared_articles(corpus_dir, tmp_path):
+    """The articles are shared by every server the bot is in: another server's owner may choose
+    its ask-channels and read its feedback, not reload, add or remove articles."""
+    home = 123456789012345678  # DEPECHE_GUILD_IDS names another server than the double's
+    async with running_bot(corpus_dir, tmp_path / "db.sqlite3", guild_ids=[home]) as env:
+        d = env.double
+        owner = d.member(d.user("yara"), admin=True)
+        said = {}
+        for name, options, subcommand in (
+            ("reload", {}, None),
+            ("corpus", {"name": "sept-roquettes-balad"}, "remove"),
+            ("feedback", {}, None),
+            ("ask-channels", {"channel": d.channel(d.general_id)}, "add"),
+        ):
+            mark = len(d.requests)
+            await d.slash(owner["user"], name, options, subcommand=subcommand, member=owner)
+            rec = await d.wait_for(
+                lambda r: is_callback(r) or (r.method == "POST" and "/webhooks/" in r.path), after=mark
+            )
+            said[subcommand or name] = description(rec) + str(rec.json)
+        assert "shared with the bot's other servers" in said["reload"]
+        assert "shared with the bot's other servers" in said["remove"]
+        assert (corpus_dir / "sept-roquettes-balad.md").exists()
+        assert "Feedback" in said["feedback"] and "is now an ask-channel" in said["add"]
+        admin = d.member(d.user("zed"), roles=[d.admin_role_id])  # the operator's admin role
+        mark = len(d.requests)
+        await d.slash(admin["user"], "reload", member=admin)
+        followup = await d.wait_for(lambda r: r.method == "POST" and "/webhooks/" in r.path, after=mark)
+        assert "Corpus reloaded" in followup.json["embeds"][0]["title"]
+
+
 async def test_reload_with_a_broken_article_keeps_serving_and_reports_the_file(env):
     d = env.double
     (env.corpus_dir / "casse.md").write_text("---\ntitle: [oops\n---\n\nTexte.\n", encoding="utf-8")

@@ -26,8 +26,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def is_admin(settings: Settings, interaction: discord.Interaction) -> bool:
-    """Admin user id, admin role, or Manage Server in this guild (re-checked on every call)."""
+def is_admin(settings: Settings, interaction: discord.Interaction, *, corpus: bool = False) -> bool:
+    """Admin user id, admin role, or Manage Server in this guild (re-checked on every call).
+
+    The articles are shared by every server the bot is in: for changes to them (`corpus`),
+    Manage Server counts only in the bot's home servers (`is_home_guild`). Elsewhere a server's
+    admins manage their own server (its ask-channels, its feedback), not what everyone reads.
+    """
     user = interaction.user
     if user.id in settings.admin_user_ids:
         return True
@@ -35,8 +40,15 @@ def is_admin(settings: Settings, interaction: discord.Interaction) -> bool:
         if any(role.id in settings.admin_role_ids for role in user.roles):
             return True
         if interaction.guild_id is not None and interaction.permissions.manage_guild:
-            return True
+            return not corpus or is_home_guild(settings, interaction)
     return False
+
+
+def is_home_guild(settings: Settings, interaction: discord.Interaction) -> bool:
+    """The servers of `DEPECHE_GUILD_IDS`; without that list, the only server the bot is in."""
+    if settings.guild_ids:
+        return interaction.guild_id in settings.guild_ids
+    return len(interaction.client.guilds) <= 1
 
 
 async def record_audit(bot: DepecheBot, user_id: int, action: str, target: str, detail: str) -> None:
@@ -47,18 +59,24 @@ async def record_audit(bot: DepecheBot, user_id: int, action: str, target: str, 
         log.warning("could not record %s %s in the audit trail", action, target, exc_info=True)
 
 
-def admin_only():
-    """App-command check: refuse non-admins with a clear, private message."""
+def admin_only(*, corpus: bool = False):
+    """App-command check: refuse non-admins with a clear, private message (`corpus`: the command
+    changes the shared articles, see `is_admin`)."""
 
     async def predicate(interaction: discord.Interaction) -> bool:
         bot: DepecheBot = interaction.client  # type: ignore[assignment]
-        if is_admin(bot.settings, interaction):
+        if is_admin(bot.settings, interaction, corpus=corpus):
             return True
         log.warning(
             "refused admin command %s for user %s",
             getattr(interaction.command, "name", "?"),
             interaction.user.id,
         )
+        if corpus and is_admin(bot.settings, interaction):
+            raise app_commands.CheckFailure(
+                "The articles are shared with the bot's other servers: only its own admins (an admin "
+                "role or user set by its operator, or Manage Server in its home server) can change them."
+            )
         raise app_commands.CheckFailure("Only the bot's admins can do this (Manage Server or an admin role).")
 
     return app_commands.check(predicate)
@@ -162,7 +180,9 @@ class ConfirmAdd(discord.ui.View):
             log.info("could not mark an expired preview")
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        return interaction.user.id == self.admin_id and is_admin(self.cog.bot.settings, interaction)
+        return interaction.user.id == self.admin_id and is_admin(
+            self.cog.bot.settings, interaction, corpus=True
+        )
 
     @discord.ui.button(label="Confirm", style=discord.ButtonStyle.success)
     async def confirm(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
@@ -188,7 +208,7 @@ class Admin(commands.Cog):
 
     @app_commands.command(name="reload", description="Re-read the article folder and swap in the new index")
     @app_commands.default_permissions(manage_guild=True)
-    @admin_only()
+    @admin_only(corpus=True)
     async def reload(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         report = await self.bot.service.reload()
@@ -243,7 +263,7 @@ class Admin(commands.Cog):
 
     @corpus.command(name="add", description="Add an article from a news link or an uploaded file")
     @app_commands.describe(url="Link to a news article (http/https)", file="A .md, .txt or .html file")
-    @admin_only()
+    @admin_only(corpus=True)
     async def corpus_add(
         self,
         interaction: discord.Interaction,
@@ -306,7 +326,7 @@ class Admin(commands.Cog):
 
     @corpus.command(name="remove", description="Remove an article (kept in corpus/.removed, recoverable)")
     @app_commands.describe(name="Article title (start typing to pick one)")
-    @admin_only()
+    @admin_only(corpus=True)
     async def corpus_remove(
         self, interaction: discord.Interaction, name: app_commands.Range[str, 1, 300]
     ) -> None:
