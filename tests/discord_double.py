@@ -31,6 +31,7 @@ PERMISSIONS_MEMBER = str(
     discord.Permissions(
         view_channel=True,
         send_messages=True,
+        send_messages_in_threads=True,  # as Discord's default @everyone role
         read_message_history=True,
         embed_links=True,
         use_application_commands=True,

@@ -370,6 +370,21 @@ async def test_small_talk_in_an_ask_channel_gets_no_reply_and_does_not_count(cor
         assert env.bot.feedback.summary().answers == 2
 
 
+async def test_a_mention_where_the_bot_may_not_write_is_not_answered_nor_recorded(env, caplog):
+    caplog.set_level("WARNING")
+    d = env.double
+    mark = len(d.requests)
+    for _ in range(2):
+        await mention(d, d.user("rex"), BALAD, channel_id=d.read_only_id)
+    await mention(d, d.user("rex"), BALAD)  # a marker we wait for
+    await d.wait_for(is_reply, after=mark)
+    await asyncio.sleep(0.2)
+    assert [r.path for r in d.sent(mark)] == [f"/api/v10/channels/{d.general_id}/messages"]
+    assert not [r for r in d.requests[mark:] if r.path.endswith("/typing") and str(d.read_only_id) in r.path]
+    assert env.bot.feedback.summary().answers == 1
+    assert caplog.text.count("missing Send Messages") == 1  # once per channel, not per message
+
+
 async def test_article_with_everyone_and_markdown_gives_no_ping_and_no_broken_formatting(env):
     write_article(
         env.corpus_dir,

@@ -14,6 +14,7 @@ from discord.ext import commands
 
 from bot.discord import reply
 from bot.discord.admin import admin_only, record_audit
+from bot.discord.permissions import missing_to_answer
 
 if TYPE_CHECKING:
     from bot.discord.app import DepecheBot
@@ -22,20 +23,6 @@ log = logging.getLogger(__name__)
 
 AskChannel = discord.TextChannel | discord.ForumChannel
 _NOT_SAVED = "Could not save the change (the bot's database failed; the admins can find why in its log)."
-
-
-def missing_permissions(channel: AskChannel, me: discord.Member) -> list[str]:
-    """What the bot lacks to answer in `channel` (plain text is used without Embed Links)."""
-    allowed = channel.permissions_for(me)
-    needed = {
-        "View Channel": allowed.view_channel,
-        "Read Message History": allowed.read_message_history,
-    }
-    if isinstance(channel, discord.ForumChannel):
-        needed["Send Messages in Threads"] = allowed.send_messages_in_threads
-    else:
-        needed["Send Messages"] = allowed.send_messages
-    return [name for name, ok in needed.items() if not ok]
 
 
 class AskChannels(commands.Cog):
@@ -76,7 +63,7 @@ class AskChannels(commands.Cog):
         what = "new post" if isinstance(channel, discord.ForumChannel) else "message"
         lines = [f"{mention} is now an ask-channel: every {what} there is a question."]
         me = channel.guild.me
-        missing = missing_permissions(channel, me) if me is not None else []
+        missing = missing_to_answer(channel, me) if me is not None else []
         if missing:
             lines.append(f"⚠️ I cannot answer there yet: give me {', '.join(missing)} in that channel.")
         if not self.bot.settings.message_content_intent:

@@ -21,6 +21,7 @@ from bot import messages
 from bot.answer import Answer
 from bot.discord import render, reply
 from bot.discord.answered import Replied, RepliedQuestions
+from bot.discord.permissions import missing_to_answer
 from bot.discord.votes import VoteButton, feedback_view
 
 if TYPE_CHECKING:
@@ -86,6 +87,7 @@ class QA(commands.Cog):
         self.settings = bot.settings
         self._questions: OrderedDict[int, str] = OrderedDict()  # bot message id -> question
         self._replied = RepliedQuestions(_FOLLOWUP_MEMORY)  # member's message id -> bot reply
+        self._mute_channels_logged: set[int] = set()
         self._warned_until: dict[int, float] = {}
         self.defer_after = DEFER_AFTER_SECONDS
         self.find_sources_menu = app_commands.ContextMenu(name="Find sources", callback=self.find_sources)
@@ -189,6 +191,8 @@ class QA(commands.Cog):
         followed = self._followed_question(message)
         via = self._trigger(message, followed)
         if via is None:
+            return
+        if not self._can_answer_in(message.channel, message.guild):
             return
         question = question_text(message.content)
         response = await self._chat_response(message, question, followed, via, edited=False)
@@ -348,6 +352,21 @@ class QA(commands.Cog):
             self._warned_until = {u: t for u, t in self._warned_until.items() if t > now}
         self._warned_until[user_id] = now + self.settings.rate_limit_seconds
         return True
+
+    def _can_answer_in(self, channel: object, guild: discord.Guild | None) -> bool:
+        """False where the bot may not reply (no answer computed or recorded for nobody to see);
+        the missing permission is logged once per channel."""
+        me = guild.me if guild is not None else None
+        missing = missing_to_answer(channel, me) if me is not None else []
+        if not missing:
+            return True
+        channel_id = getattr(channel, "id", 0)
+        if channel_id not in self._mute_channels_logged:
+            self._mute_channels_logged.add(channel_id)
+            log.warning(
+                "asked in channel %s but cannot answer there: missing %s", channel_id, ", ".join(missing)
+            )
+        return False
 
     def _embeds_allowed(self, message: discord.Message) -> bool:
         if message.guild is None:
