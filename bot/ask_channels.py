@@ -8,9 +8,10 @@ channel costs a set look-up, and written through on each change.
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 import threading
 from pathlib import Path
+
+from bot.database import connect
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS ask_channels (
@@ -27,13 +28,9 @@ class AskChannelStore:
     in-memory map whole, so reads on the event loop need no lock."""
 
     def __init__(self, path: Path | str) -> None:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False)
+        self._db = connect(path, _SCHEMA)
         self._lock = threading.Lock()
-        with self._lock, self._db:
-            self._db.executescript(_SCHEMA)
-            rows = self._db.execute("SELECT channel_id, guild_id FROM ask_channels").fetchall()
+        rows = self._db.execute("SELECT channel_id, guild_id FROM ask_channels").fetchall()
         self._guild_of: dict[int, int] = dict(rows)
 
     def __contains__(self, channel_id: object) -> bool:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+
+from bot.database import connect
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (
@@ -55,12 +56,8 @@ class FeedbackStore:
     """A small thread-safe SQLite store (one connection, serialised by a lock)."""
 
     def __init__(self, path: Path | str) -> None:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False)
+        self._db = connect(path, _SCHEMA)
         self._lock = threading.Lock()
-        with self._lock, self._db:
-            self._db.executescript(_SCHEMA)
 
     def close(self) -> None:
         """Close the database."""

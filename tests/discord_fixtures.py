@@ -14,7 +14,7 @@ import yarl
 from bot.config import Settings
 from bot.discord.app import create_bot
 from bot.service import QAService
-from tests.discord_double import DiscordDouble, point_discord_py_at
+from tests.discord_double import DiscordDouble, Recorded, point_discord_py_at
 
 TOKEN = "MTEST.double-token.do-not-leak"
 
@@ -84,3 +84,13 @@ async def running_bot(
         await double.stop()
         discord.http.Route.BASE = old_base
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(str(old_gateway))
+
+
+def is_reply(rec: Recorded) -> bool:
+    """A message the bot posted in a channel."""
+    return rec.method == "POST" and rec.path.endswith("/messages")
+
+
+def is_callback(rec: Recorded) -> bool:
+    """The bot's answer to an interaction (command, button, autocomplete)."""
+    return rec.method == "POST" and rec.path.endswith("/callback")

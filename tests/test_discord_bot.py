@@ -11,24 +11,15 @@ import pytest
 from bot.service import QAService
 from tests.conftest import write_article
 from tests.discord_double import DiscordDouble, Recorded
-from tests.discord_fixtures import TOKEN, running_bot
+from tests.discord_fixtures import TOKEN, is_callback, is_reply, running_bot
 
 BALAD = "Combien de roquettes ont frappé la base de Balad ?"
-CALLBACK = "/callback"
 
 
 @pytest.fixture
 async def env(corpus_dir, tmp_path):
     async with running_bot(corpus_dir, tmp_path / "depeche.sqlite3") as under_test:
         yield under_test
-
-
-def is_reply(rec: Recorded) -> bool:
-    return rec.method == "POST" and rec.path.endswith("/messages")
-
-
-def is_callback(rec: Recorded) -> bool:
-    return rec.method == "POST" and rec.path.endswith(CALLBACK)
 
 
 def description(rec: Recorded) -> str:

@@ -7,8 +7,8 @@ import asyncio
 import pytest
 
 from bot.ask_channels import AskChannelStore
-from tests.discord_double import DiscordDouble, Recorded
-from tests.discord_fixtures import running_bot
+from tests.discord_double import DiscordDouble
+from tests.discord_fixtures import is_callback, is_reply, running_bot
 
 BALAD = "Combien de roquettes ont frappé la base de Balad ?"
 
@@ -17,14 +17,6 @@ BALAD = "Combien de roquettes ont frappé la base de Balad ?"
 async def env(corpus_dir, tmp_path):
     async with running_bot(corpus_dir, tmp_path / "depeche.sqlite3") as under_test:
         yield under_test
-
-
-def is_callback(rec: Recorded) -> bool:
-    return rec.method == "POST" and rec.path.endswith("/callback")
-
-
-def is_reply(rec: Recorded) -> bool:
-    return rec.method == "POST" and rec.path.endswith("/messages")
 
 
 async def ask_channels(d: DiscordDouble, subcommand: str, channel_id: int | None = None, **kwargs) -> str:
