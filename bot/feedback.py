@@ -16,7 +16,10 @@ CREATE TABLE IF NOT EXISTS answers (
     answered INTEGER NOT NULL,
     corpus_version TEXT NOT NULL,
     guild_id INTEGER,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    message_id INTEGER,  -- the member's chat message it answers, if any
+    channel_id INTEGER,
+    reply_id INTEGER  -- the bot's message that carries it
 );
 CREATE TABLE IF NOT EXISTS votes (
     answer_id TEXT NOT NULL REFERENCES answers(id),
@@ -58,6 +61,12 @@ class FeedbackStore:
     def __init__(self, path: Path | str) -> None:
         self._db = connect(path, _SCHEMA)
         self._lock = threading.Lock()
+        with self._db:  # a database made before answers knew their chat message gets the columns
+            known = {row[1] for row in self._db.execute("PRAGMA table_info(answers)")}
+            for column in ("message_id", "channel_id", "reply_id"):
+                if column not in known:
+                    self._db.execute(f"ALTER TABLE answers ADD COLUMN {column} INTEGER")
+            self._db.execute("CREATE INDEX IF NOT EXISTS answers_by_message ON answers(message_id)")
 
     def close(self) -> None:
         """Close the database."""
@@ -65,14 +74,52 @@ class FeedbackStore:
             self._db.close()
 
     def record_answer(
-        self, answer_id: str, question: str, answered: bool, version: str, guild_id: int | None
+        self,
+        answer_id: str,
+        question: str,
+        answered: bool,
+        version: str,
+        guild_id: int | None,
+        message: tuple[int, int] | None = None,
     ) -> None:
-        """Remember an answer so votes and the unanswered list can refer to it."""
+        """Remember an answer so votes and the unanswered list can refer to it; `message` is the
+        (channel id, message id) of the chat question it answers, if any."""
+        channel_id, message_id = message or (None, None)
         with self._lock, self._db:
             self._db.execute(
-                "INSERT OR IGNORE INTO answers VALUES (?, ?, ?, ?, ?, ?)",
-                (answer_id, question[:1000], int(answered), version, guild_id, _now()),
+                "INSERT OR IGNORE INTO answers (id, question, answered, corpus_version, guild_id, "
+                "created_at, message_id, channel_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    answer_id,
+                    question[:1000],
+                    int(answered),
+                    version,
+                    guild_id,
+                    _now(),
+                    message_id,
+                    channel_id,
+                ),
             )
+
+    def set_reply(self, answer_id: str, reply_id: int) -> None:
+        """The id of the bot's message that carries this answer (to take it away with its question)."""
+        with self._lock, self._db:
+            self._db.execute("UPDATE answers SET reply_id = ? WHERE id = ?", (reply_id, answer_id))
+
+    def forget_messages(self, message_ids: list[int]) -> list[tuple[int, int]]:
+        """Delete the answers to these chat questions (deleted by their author or a moderator) and
+        their votes; returns the (channel id, reply id) of the bot's messages that carried them."""
+        marks = ",".join("?" * len(message_ids))
+        with self._lock, self._db:
+            rows = self._db.execute(
+                f"SELECT id, channel_id, reply_id FROM answers WHERE message_id IN ({marks})", message_ids
+            ).fetchall()
+            if rows:
+                ids = [row[0] for row in rows]
+                answers = ",".join("?" * len(ids))
+                self._db.execute(f"DELETE FROM votes WHERE answer_id IN ({answers})", ids)
+                self._db.execute(f"DELETE FROM answers WHERE id IN ({answers})", ids)
+        return sorted({(channel, reply) for _, channel, reply in rows if reply is not None})
 
     def vote(self, answer_id: str, user_id: int, helpful: bool) -> bool:
         """Record or change a member's vote; False if the answer is unknown."""
@@ -146,14 +193,6 @@ class FeedbackStore:
                 "DELETE FROM votes WHERE answer_id IN (SELECT id FROM answers WHERE created_at < ?)", (stamp,)
             )
             return self._db.execute("DELETE FROM answers WHERE created_at < ?", (stamp,)).rowcount
-
-    def forget(self, answer_ids: list[str]) -> int:
-        """Delete these answers and their votes (their question was deleted by its author or a
-        moderator). Returns how many answers went."""
-        marks = ",".join("?" * len(answer_ids))
-        with self._lock, self._db:
-            self._db.execute(f"DELETE FROM votes WHERE answer_id IN ({marks})", answer_ids)
-            return self._db.execute(f"DELETE FROM answers WHERE id IN ({marks})", answer_ids).rowcount
 
     def audit(self, user_id: int | None, action: str, target: str, detail: str = "") -> None:
         """Append an admin action to the audit trail."""

@@ -41,16 +41,19 @@ async def running_bot(
     db_path: Path,
     client_options: dict | None = None,
     service: QAService | None = None,
+    double: DiscordDouble | None = None,
     **overrides: object,
 ) -> AsyncIterator[BotUnderTest]:
-    """A bot connected to a fresh double, ready (guild received, commands synced).
+    """A bot connected to a fresh double (or to `double`, already started, which it leaves
+    running: a restart), ready (guild received, commands synced).
 
     `overrides` are settings; `client_options` go to discord.py's client; `service` replaces the
     default one (no cache, no embeddings).
     """
     old_base, old_gateway = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
-    double = DiscordDouble()
-    port = await double.start()
+    owned = double is None
+    double = double or DiscordDouble()
+    port = await double.start() if owned else double.port
     point_discord_py_at(port)
     values: dict[str, object] = {
         "discord_token": TOKEN,
@@ -81,7 +84,8 @@ async def running_bot(
         await bot.close()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(task, 5)
-        await double.stop()
+        if owned:
+            await double.stop()
         discord.http.Route.BASE = old_base
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(str(old_gateway))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import time
 
 import pytest
@@ -320,6 +321,34 @@ async def test_a_purge_of_question_and_reply_deletes_nothing_twice(env):
     await asyncio.sleep(0.2)
     assert not [r for r in d.requests[mark:] if is_delete(r)]
     assert env.bot.feedback.summary().answers == 1  # the marker's; the purged one is forgotten
+
+
+async def test_a_question_deleted_after_a_restart_still_takes_its_reply_and_record(corpus_dir, tmp_path):
+    double = DiscordDouble()
+    await double.start()
+    try:
+        async with running_bot(corpus_dir, tmp_path / "db.sqlite3", double=double) as env:
+            question, reply = await asked_and_replied(double, double.user("gil"), BALAD)
+            for _ in range(100):  # the reply's id is recorded just after it is sent
+                if _reply_recorded(tmp_path, reply):
+                    break
+                await asyncio.sleep(0.01)
+        async with running_bot(corpus_dir, tmp_path / "db.sqlite3", double=double) as env:
+            assert env.bot.feedback.summary().answers == 1
+            mark = len(double.requests)
+            await double.delete_messages(question)
+            deleted = await double.wait_for(is_delete, after=mark)
+            assert deleted.path == f"/api/v10/channels/{double.general_id}/messages/{reply['id']}"
+            assert env.bot.feedback.summary().answers == 0
+    finally:
+        await double.stop()
+
+
+def _reply_recorded(tmp_path, reply: dict) -> bool:
+    with sqlite3.connect(tmp_path / "db.sqlite3") as db:
+        return (
+            db.execute("SELECT 1 FROM answers WHERE reply_id = ?", (int(reply["id"]),)).fetchone() is not None
+        )
 
 
 async def test_editing_a_question_whose_reply_a_moderator_deleted_is_harmless(env, caplog):

@@ -53,3 +53,22 @@ def test_a_summary_of_one_guild_leaves_out_other_guilds_and_direct_messages(tmp_
     everywhere = store.summary()
     assert (everywhere.answers, everywhere.not_helpful) == (3, 3)
     store.close()
+
+
+def test_a_database_from_before_answers_knew_their_message_is_upgraded_in_place(tmp_path):
+    path = tmp_path / "feedback.sqlite3"
+    with sqlite3.connect(path) as db:  # the answers table as the first releases made it
+        db.execute(
+            "CREATE TABLE answers (id TEXT PRIMARY KEY, question TEXT NOT NULL, answered INTEGER NOT NULL, "
+            "corpus_version TEXT NOT NULL, guild_id INTEGER, created_at TEXT NOT NULL)"
+        )
+        db.execute(
+            "INSERT INTO answers VALUES ('old000000000', 'ancienne', 1, 'v1', 1, '2026-11-01T00:00:00+00:00')"
+        )
+    store = FeedbackStore(path)
+    store.record_answer("new000000000", "nouvelle", True, "v2", 1, message=(10, 20))
+    store.set_reply("new000000000", 30)
+    assert store.summary().answers == 2
+    assert store.forget_messages([20, 21]) == [(10, 30)]
+    assert store.summary().answers == 1  # the old answer stays
+    store.close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass
@@ -14,13 +14,13 @@ class Replied:
     reply_id: int
     question: str  # the question as read (markup removed): an edit that keeps it changes nothing
     followed: str | None  # the earlier question this one followed up on, if any
-    answer_ids: list[str] = field(default_factory=list)  # feedback records of every version
     edits: int = 0  # bumped on each edit, so only the latest edit's answer is shown
 
 
 class RepliedQuestions:
     """The latest `capacity` chat questions that got a reply, by question message id (in memory:
-    after a restart, earlier questions are neither re-answered nor cleaned up)."""
+    after a restart, earlier questions are not re-answered when edited; their answers are found
+    again in the feedback database when they are deleted)."""
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity

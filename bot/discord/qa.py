@@ -121,8 +121,11 @@ class QA(commands.Cog):
             content,
         )
 
-    async def _remember(self, answer: Answer, guild_id: int | None) -> str | None:
-        """Record the answer for votes; None (answer sent without buttons) if the database fails."""
+    async def _remember(
+        self, answer: Answer, guild_id: int | None, message: tuple[int, int] | None = None
+    ) -> str | None:
+        """Record the answer for votes (and the (channel id, message id) of the chat question it
+        answers); None (answer sent without buttons) if the database fails."""
         answer_id = uuid.uuid4().hex[:12]
         try:
             await asyncio.to_thread(
@@ -132,6 +135,7 @@ class QA(commands.Cog):
                 answer.answered,
                 answer.corpus_version,
                 guild_id,
+                message,
             )
         except sqlite3.Error:
             log.warning("could not record an answer in the feedback database; sent without vote buttons")
@@ -204,7 +208,7 @@ class QA(commands.Cog):
             return
         replied = Replied(message.channel.id, sent.id, question, followed)
         self._replied.add(message.id, replied)
-        self._after_reply(replied, response)
+        await self._after_reply(replied, response)
 
     @commands.Cog.listener()
     async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
@@ -230,7 +234,9 @@ class QA(commands.Cog):
             response.done()  # deleted or edited again meanwhile: that later event decides
             return
         try:
-            await self._reply_message(replied).edit(allowed_mentions=render.NO_MENTIONS, **response.send)
+            await self._message(replied.channel_id, replied.reply_id).edit(
+                allowed_mentions=render.NO_MENTIONS, **response.send
+            )
         except discord.HTTPException as exc:  # e.g. the reply was deleted by a moderator
             log.warning(
                 "could not update the reply in channel %s: %s %s", replied.channel_id, exc.status, exc.text
@@ -239,7 +245,7 @@ class QA(commands.Cog):
             return
         finally:
             response.done()
-        self._after_reply(replied, response)
+        await self._after_reply(replied, response)
 
     @commands.Cog.listener()
     async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
@@ -250,38 +256,41 @@ class QA(commands.Cog):
         await self._withdraw_replies(payload.message_ids)
 
     async def _withdraw_replies(self, deleted: set[int]) -> None:
-        """Questions deleted by their author or a moderator take the bot's reply with them, and
-        the records of their answers (their words are not kept once the member removed them)."""
+        """Questions deleted by their author or a moderator take the bot's replies with them, and
+        the records of their answers (their words are not kept once the member removed them).
+        Answers are found in the feedback database too, so this holds across restarts."""
+        replies: set[tuple[int, int]] = set()
         for message_id in deleted:
             replied = self._replied.pop(message_id)
-            if replied is None:
+            if replied is not None:
+                self._questions.pop(replied.reply_id, None)
+                replies.add((replied.channel_id, replied.reply_id))
+        try:
+            replies.update(await asyncio.to_thread(self.bot.feedback.forget_messages, list(deleted)))
+        except sqlite3.Error:
+            log.warning("could not delete a deleted question's answers from the feedback database")
+        for channel_id, reply_id in sorted(replies):
+            if reply_id in deleted:  # a purge may have taken both
                 continue
-            self._questions.pop(replied.reply_id, None)
-            if replied.reply_id not in deleted:  # a purge may have taken both
-                try:
-                    await self._reply_message(replied).delete()
-                except discord.NotFound:
-                    pass
-                except discord.HTTPException as exc:
-                    log.warning(
-                        "could not delete the reply in channel %s: %s %s",
-                        replied.channel_id,
-                        exc.status,
-                        exc.text,
-                    )
-            if replied.answer_ids:
-                try:
-                    await asyncio.to_thread(self.bot.feedback.forget, replied.answer_ids)
-                except sqlite3.Error:
-                    log.warning("could not delete a deleted question's answers from the feedback database")
+            try:
+                await self._message(channel_id, reply_id).delete()
+            except discord.NotFound:
+                pass
+            except discord.HTTPException as exc:
+                log.warning(
+                    "could not delete the reply in channel %s: %s %s", channel_id, exc.status, exc.text
+                )
 
-    def _reply_message(self, replied: Replied) -> discord.PartialMessage:
-        return self.bot.get_partial_messageable(replied.channel_id).get_partial_message(replied.reply_id)
+    def _message(self, channel_id: int, message_id: int) -> discord.PartialMessage:
+        return self.bot.get_partial_messageable(channel_id).get_partial_message(message_id)
 
-    def _after_reply(self, replied: Replied, response: ChatResponse) -> None:
-        """Remember what a sent or updated reply was made from (votes, follow-ups)."""
+    async def _after_reply(self, replied: Replied, response: ChatResponse) -> None:
+        """Remember what a sent or updated reply was made from (votes, follow-ups, deletion)."""
         if response.answer_id is not None:
-            replied.answer_ids.append(response.answer_id)
+            try:
+                await asyncio.to_thread(self.bot.feedback.set_reply, response.answer_id, replied.reply_id)
+            except sqlite3.Error:
+                log.warning("could not record which message carries an answer")
         if response.context is None:
             self._questions.pop(replied.reply_id, None)
             return
@@ -330,7 +339,7 @@ class QA(commands.Cog):
         try:
             answer, ms = early or await self._answer(question, self.settings.excerpts, context=followed)
             guild_id = message.guild.id if message.guild else None
-            answer_id = await self._remember(answer, guild_id)
+            answer_id = await self._remember(answer, guild_id, (message.channel.id, message.id))
             self._log(via, message.author.id, guild_id, answer, ms)
         except Exception:  # the asker hears about it; the details go to the log only
             log.exception("answering message %s failed", message.id)
