@@ -40,6 +40,17 @@ class AskChannelStore:
         """The ask-channels of one server."""
         return [c for c, g in self._guild_of.items() if g == guild_id]
 
+    def listing(self, guild_id: int) -> list[tuple[int, int | None, dt.datetime]]:
+        """A server's ask-channels with who added them and when, oldest first (the record of
+        these changes stays with the server: the corpus audit trail is shared by all)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT channel_id, added_by, added_at FROM ask_channels WHERE guild_id = ? "
+                "ORDER BY added_at, rowid",
+                (guild_id,),
+            ).fetchall()
+        return [(channel, user, dt.datetime.fromisoformat(at)) for channel, user, at in rows]
+
     def add(self, guild_id: int, channel_id: int, user_id: int | None) -> bool:
         """Make a channel an ask-channel; False if it already was."""
         with self._lock:

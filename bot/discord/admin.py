@@ -51,14 +51,6 @@ def is_home_guild(settings: Settings, interaction: discord.Interaction) -> bool:
     return len(interaction.client.guilds) <= 1
 
 
-async def record_audit(bot: DepecheBot, user_id: int, action: str, target: str, detail: str) -> None:
-    """Record an admin action; a failing database is logged, never in the way of the action."""
-    try:
-        await asyncio.to_thread(bot.feedback.audit, user_id, action, target, detail)
-    except sqlite3.Error:
-        log.warning("could not record %s %s in the audit trail", action, target, exc_info=True)
-
-
 def admin_only(*, corpus: bool = False):
     """App-command check: refuse non-admins with a clear, private message (`corpus`: the command
     changes the shared articles, see `is_admin`)."""
@@ -218,7 +210,11 @@ class Admin(commands.Cog):
         await reply.send(interaction, embed=reload_embed(report))
 
     async def _audit(self, user_id: int, action: str, target: str, detail: str) -> None:
-        await record_audit(self.bot, user_id, action, target, detail)
+        """Record an admin action; a failing database is logged, never in the way of the action."""
+        try:
+            await asyncio.to_thread(self.bot.feedback.audit, user_id, action, target, detail)
+        except sqlite3.Error:
+            log.warning("could not record %s %s in the audit trail", action, target, exc_info=True)
 
     corpus = app_commands.Group(
         name="corpus",

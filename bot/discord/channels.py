@@ -13,7 +13,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord import reply
-from bot.discord.admin import admin_only, record_audit
+from bot.discord.admin import admin_only
 from bot.discord.permissions import missing_to_answer
 
 if TYPE_CHECKING:
@@ -57,9 +57,7 @@ class AskChannels(commands.Cog):
             log.warning("could not save ask-channel %s", channel.id, exc_info=True)
             await reply.send(interaction, _NOT_SAVED)
             return
-        await record_audit(
-            self.bot, interaction.user.id, "ask-channel add", f"#{channel.name}", str(channel.id)
-        )
+        log.info("ask-channel %s added by user %s", channel.id, interaction.user.id)
         what = "new post" if isinstance(channel, discord.ForumChannel) else "message"
         lines = [f"{mention} is now an ask-channel: every {what} there is a question."]
         me = channel.guild.me
@@ -94,9 +92,7 @@ class AskChannels(commands.Cog):
         if not removed:
             await reply.send(interaction, f"{mention} is not an ask-channel.")
             return
-        await record_audit(
-            self.bot, interaction.user.id, "ask-channel remove", f"#{channel.name}", str(channel.id)
-        )
+        log.info("ask-channel %s removed by user %s", channel.id, interaction.user.id)
         await reply.send(
             interaction, f"{mention} is no longer an ask-channel: members can still mention me there."
         )
@@ -107,8 +103,11 @@ class AskChannels(commands.Cog):
         guild = interaction.guild
         assert guild is not None  # guild_only
         configured = [c for c in self.bot.settings.ask_channel_ids if guild.get_channel(c) is not None]
-        chosen = self.bot.ask_channels.of_guild(guild.id)
-        lines = [f"• <#{c}> (bot settings)" for c in configured] + [f"• <#{c}>" for c in chosen]
+        chosen = await asyncio.to_thread(self.bot.ask_channels.listing, guild.id)
+        lines = [f"• <#{c}> (bot settings)" for c in configured] + [
+            f"• <#{channel_id}> — added by <@{user_id}> {discord.utils.format_dt(added_at, 'R')}"
+            for channel_id, user_id, added_at in chosen
+        ]
         if not lines:
             lines = ["None: members ask by mentioning me, in direct messages or with `/ask`."]
         await reply.send(interaction, "\n".join(lines))
