@@ -6,7 +6,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 
-@dataclass
+@dataclass(slots=True)
 class Replied:
     """The bot's reply to one chat question, and what that reply was made from."""
 

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 # Slash answers that are not ready within this time are deferred (Discord allows 3 s).
 DEFER_AFTER_SECONDS = 2.0
-_FOLLOWUP_MEMORY = 5000
+REMEMBERED_REPLIES = 5000  # chat replies whose question is kept for follow-ups and edits
 CHATTER_MAX_WORDS = 4
 _UNESCAPE = re.compile(r"\\(.)")
 # Discord markup that carries no words: mentions of users, roles and channels, custom emoji,
@@ -86,7 +86,7 @@ class QA(commands.Cog):
         self.bot = bot
         self.settings = bot.settings
         self._questions: OrderedDict[int, str] = OrderedDict()  # bot message id -> question
-        self._replied = RepliedQuestions(_FOLLOWUP_MEMORY)  # member's message id -> bot reply
+        self.replied = RepliedQuestions(REMEMBERED_REPLIES)  # member's message id -> bot reply
         self._mute_channels_logged: set[int] = set()
         self._warned_until: dict[int, float] = {}
         self.defer_after = DEFER_AFTER_SECONDS
@@ -207,14 +207,14 @@ class QA(commands.Cog):
         if sent is None:
             return
         replied = Replied(message.channel.id, sent.id, question, followed)
-        self._replied.add(message.id, replied)
+        self.replied.add(message.id, replied)
         await self._after_reply(replied, response)
 
     @commands.Cog.listener()
     async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
         """A member reworded a question the bot replied to: the same reply now answers the new
         wording (a fixed typo, a question shortened under the limit, words added to a bare mention)."""
-        replied = self._replied.get(payload.message_id)
+        replied = self.replied.get(payload.message_id)
         if replied is None or "content" not in payload.data:
             return
         message = payload.message
@@ -230,7 +230,7 @@ class QA(commands.Cog):
         response = await self._chat_response(message, question, replied.followed, via, edited=True)
         if response is None:
             return
-        if self._replied.get(payload.message_id) is not replied or replied.edits != edits:
+        if self.replied.get(payload.message_id) is not replied or replied.edits != edits:
             response.done()  # deleted or edited again meanwhile: that later event decides
             return
         try:
@@ -241,7 +241,7 @@ class QA(commands.Cog):
             log.warning(
                 "could not update the reply in channel %s: %s %s", replied.channel_id, exc.status, exc.text
             )
-            self._replied.pop(payload.message_id)
+            self.replied.pop(payload.message_id)
             return
         finally:
             response.done()
@@ -261,7 +261,7 @@ class QA(commands.Cog):
         Answers are found in the feedback database too, so this holds across restarts."""
         replies: set[tuple[int, int]] = set()
         for message_id in deleted:
-            replied = self._replied.pop(message_id)
+            replied = self.replied.pop(message_id)
             if replied is not None:
                 self._questions.pop(replied.reply_id, None)
                 replies.add((replied.channel_id, replied.reply_id))
@@ -296,7 +296,7 @@ class QA(commands.Cog):
             return
         self._questions[replied.reply_id] = response.context
         self._questions.move_to_end(replied.reply_id)
-        while len(self._questions) > _FOLLOWUP_MEMORY:
+        while len(self._questions) > self.replied.capacity:
             self._questions.popitem(last=False)
 
     async def _chat_response(
