@@ -287,11 +287,9 @@ def run_chat(service: QAService, settings: Settings, stdin: TextIO, stdout: Text
         if not question:
             continue
         if len(question) > settings.max_question_length:
-            print(
-                f"The question is too long ({len(question)} characters; the limit is "
-                f"{settings.max_question_length}).",
-                file=stdout,
-            )
+            limit = settings.max_question_length
+            language = messages.of_question(question)
+            print(messages.text("too_long", language, length=len(question), limit=limit), file=stdout)
             continue
         if not interactive:
             print(f"? {question}", file=stdout)

@@ -109,7 +109,7 @@ def test_piped_chat_answers_one_question_per_line_and_exits():
         [sys.executable, str(ROOT / "run_bot.py"), "--corpus", str(ROOT / "corpus")],
         input=(
             "Combien de roquettes à Balad ?\n\nWhat is the capital of Australia?\n"
-            "Quelle est la capitale de l'Australie ?\n"
+            "Quelle est la capitale de l'Australie ?\n" + "roquettes " * 100 + "\n"
         ),
         capture_output=True,
         text=True,
@@ -118,10 +118,11 @@ def test_piped_chat_answers_one_question_per_line_and_exits():
         cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.count("? ") == 3
+    assert proc.stdout.count("? ") == 3  # the over-long line is refused before it is echoed
     assert "Au moins sept roquettes" in proc.stdout
     assert "I could not find this" in proc.stdout  # each not-found in its question's language
     assert "Je n'ai pas trouvé de réponse" in proc.stdout
+    assert "Votre question fait 999 caractères ; la limite est de 500" in proc.stdout
 
 
 def test_add_and_remove_from_the_shell(corpus_dir, capsys):
