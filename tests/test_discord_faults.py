@@ -119,7 +119,7 @@ async def test_load_200_questions_50_users_with_a_reload_in_the_middle(corpus_di
 
         # As discord.py's message cache (max_messages above), the replies remembered for follow-ups,
         # edits and deletions are bounded; a small bound here, so that three loads fill it.
-        env.bot.get_cog("QA").replied.capacity = 100
+        env.bot.get_cog("Chat").replied.capacity = 100
         gc.collect()
         tracemalloc.start()
         mark = len(d.requests)

@@ -26,7 +26,7 @@ from bot.service import QAService
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("bot.discord.qa", "bot.discord.admin", "bot.discord.channels")
+EXTENSIONS = ("bot.discord.chat", "bot.discord.qa", "bot.discord.admin", "bot.discord.channels")
 Stores = tuple[FeedbackStore | None, AskChannelStore | None]
 RETENTION_CHECK_SECONDS = 24 * 3600
 
