@@ -150,11 +150,11 @@ async def test_load_200_questions_50_users_with_a_reload_in_the_middle(corpus_di
                 footer = r.json["embeds"][0]["footer"]["text"]
                 versions = set(re.findall(r"corpus ([0-9a-f]{12})", footer))
                 assert len(versions) == 1 and versions <= {old_version, new_version}
-        # Memory: a second and a third identical load must not grow it (no per-message state kept
-        # without bound). The double's own records are dropped before each reading.
+        # Memory: more identical loads must not grow it (no per-message state kept without
+        # bound). The double's own records are dropped before each reading.
         env.bot.limiter.seconds = 0.001
         readings = []
-        for _ in range(2):
+        for _ in range(3):
             mark = len(d.requests)
             for _ in range(4):
                 await wave(0)
@@ -163,14 +163,20 @@ async def test_load_200_questions_50_users_with_a_reload_in_the_middle(corpus_di
                 if len(d.sent(mark)) >= 200:
                     break
                 await asyncio.sleep(0.02)
-            await asyncio.sleep(0.1)
             d.requests.clear()
             d.messages.clear()
-            gc.collect()
-            readings.append(tracemalloc.get_traced_memory()[0])
+            # Work still finishing after the last reply (recording which message carries an
+            # answer, the double's handlers) is transient: the lowest of a few readings counts.
+            settled = []
+            for _ in range(5):
+                await asyncio.sleep(0.05)
+                gc.collect()
+                settled.append(tracemalloc.get_traced_memory()[0])
+            readings.append(min(settled))
         tracemalloc.stop()
-        print("traced memory after loads 2 and 3:", readings)
-        assert readings[1] - readings[0] < 300_000, readings
+        print("traced memory after loads 2, 3 and 4:", readings)
+        # Bounded state stays within ~20 kB here; remembering every reply would add ~90 kB a load.
+        assert readings[2] - readings[0] < 100_000, readings
         env.check_alive()
 
 
