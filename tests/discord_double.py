@@ -87,6 +87,7 @@ class DiscordDouble:
         self.faults: list[Fault] = []
         self.files: dict[str, bytes] = {}
         self.identifies = 0
+        self.presences: list[dict] = []  # the presence each IDENTIFY carried
         self.resumes = 0
         self._sockets: list[_Session] = []
         self.close_codes: list[int | None] = []  # one per ended gateway session (1000: closed by the bot)
@@ -530,6 +531,7 @@ class DiscordDouble:
             await session.send({"op": 11})
         elif op == 2:
             self.identifies += 1
+            self.presences.append(payload["d"].get("presence") or {})
             await self._ready(session)
         elif op == 6:
             self.resumes += 1

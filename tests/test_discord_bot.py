@@ -76,6 +76,9 @@ async def test_startup_registers_commands_in_the_configured_guild(env):
     assert commands["ask"].get("default_member_permissions") is None
     assert commands["Find sources"]["type"] == 3
     assert d.identifies == 1
+    # the member list shows how to ask, under the bot's name
+    status = d.presences[0]["game"]  # discord.py sends the activity at IDENTIFY under "game"
+    assert status["type"] == 4 and "/ask" in status["state"]
 
 
 async def test_members_with_discord_in_french_see_the_commands_described_in_french(env):

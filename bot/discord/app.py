@@ -26,6 +26,7 @@ from bot.service import QAService
 
 log = logging.getLogger(__name__)
 
+STATUS = "Questions sur l'actualité : /ask ou @mention"
 EXTENSIONS = ("bot.discord.chat", "bot.discord.qa", "bot.discord.admin", "bot.discord.channels")
 Stores = tuple[FeedbackStore | None, AskChannelStore | None]
 RETENTION_CHECK_SECONDS = 24 * 3600
@@ -139,6 +140,8 @@ def client_options(settings: Settings) -> dict[str, Any]:
         "intents": make_intents(settings),
         "allowed_mentions": discord.AllowedMentions.none(),
         "help_command": None,
+        # Shown under the bot's name in the member list: how to ask, in the servers' first language.
+        "activity": discord.CustomActivity(name=STATUS),
     }
 
 
