@@ -12,7 +12,10 @@ def missing_to_answer(channel: object, me: discord.Member) -> list[str]:
     permissions_for = getattr(channel, "permissions_for", None)
     if permissions_for is None:  # a direct message, or a channel the cache does not know
         return []
-    allowed = permissions_for(me)
+    try:
+        allowed = permissions_for(me)
+    except discord.ClientException:  # a thread whose parent channel is not cached: try anyway
+        return []
     in_threads = isinstance(channel, discord.Thread | discord.ForumChannel)
     needed = {
         "View Channel": allowed.view_channel,
