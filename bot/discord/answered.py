@@ -40,6 +40,3 @@ class RepliedQuestions:
     def pop(self, question_id: int) -> Replied | None:
         """Forget a question (it was deleted); its reply, if it was remembered."""
         return self._by_question.pop(question_id, None)
-
-    def __len__(self) -> int:
-        return len(self._by_question)
