@@ -108,6 +108,10 @@ _MESSAGES: dict[str, dict[str, str]] = {
             "pas, je le dis au lieu de deviner."
         ),
     },
+    "ask_channels_here": {
+        "en": "Channels where every message is a question",
+        "fr": "Salons où chaque message est une question",
+    },
     "help_footer": {
         "en": "Corpus {version}: {articles} articles, {sentences} sentences",
         "fr": "Corpus {version} : {articles} articles, {sentences} phrases",

@@ -549,6 +549,9 @@ async def test_help_is_private_and_in_the_members_language(env):
         await d.slash(d.user("sam"), "help", locale=locale)
         rec = await d.wait_for(is_callback, after=mark)
         assert rec.json["data"]["flags"] & 64 and "/ask" in description(rec) and said in description(rec)
+        fields = rec.json["data"]["embeds"][0]["fields"]
+        # this server's ask-channels (a forum is one too), so members know where to ask
+        assert fields[0]["value"] == f"<#{d.ask_channel_id}> <#{d.forum_id}>"
 
 
 # -- feedback ------------------------------------------------------------------------------

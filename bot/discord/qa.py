@@ -134,6 +134,15 @@ class QA(commands.Cog):
             colour=render.COLOUR_FOUND,
             description=messages.text("help", language),
         )
+        guild = interaction.guild
+        if guild is not None:  # where every message is a question, in this server
+            here = [c for c in self.settings.ask_channel_ids if guild.get_channel_or_thread(c) is not None]
+            here += self.bot.ask_channels.of_guild(guild.id)
+            if here:
+                channels = " ".join(f"<#{c}>" for c in here[:20])
+                embed.add_field(
+                    name=messages.text("ask_channels_here", language), value=channels, inline=False
+                )
         service = self.bot.service
         if service.ready:
             engine = service.engine
