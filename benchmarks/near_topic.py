@@ -63,8 +63,9 @@ def without_paragraph(full: Engine, evalset: EvalSet, article_id: str, number: i
 
 def paragraph_removed_recall(
     full: Engine, evalset: EvalSet, questions: list[EvalQuestion]
-) -> tuple[float, int]:
-    """Share of questions told "not found" once their paragraph is gone, and how many were asked."""
+) -> tuple[float, float, int]:
+    """Shares of questions told "not found", and answered with the "may not answer" caveat,
+    once their paragraph is gone; and how many were asked."""
     answers: dict[str, list[str]] = {}
     for entry in json.loads(Path(PIAF).read_text(encoding="utf-8"))["data"]:
         for para in entry["paragraphs"]:
@@ -74,7 +75,7 @@ def paragraph_removed_recall(
     for q in questions:
         number = int(next(iter(q.gold)).split("#p")[1].split("s")[0])
         groups.setdefault((q.article_id, number), []).append(q)
-    asked = refused = 0
+    asked = refused = unsure = 0
     for (article_id, number), items in groups.items():
         engine = without_paragraph(full, evalset, article_id, number)
         if engine is None:
@@ -85,23 +86,32 @@ def paragraph_removed_recall(
             if any(fold(text).strip() and fold(text).strip() in rest for text in answers.get(q.question, [])):
                 continue  # the answer is still in the article: not a fair "not found" case
             asked += 1
-            refused += not engine.answer(q.question).answered
-    return refused / max(asked, 1), asked
+            answer = engine.answer(q.question)
+            refused += not answer.answered
+            unsure += answer.unsure
+    return refused / max(asked, 1), unsure / max(asked, 1), asked
 
 
 def main() -> None:
     vectors, encoder = EmbeddingCache(ROOT / ".cache" / "embeddings"), Encoder()
     evalset = load_squad(PIAF)
     full = build_engine(evalset.corpus, vectors, encoder)
-    recall, asked = paragraph_removed_recall(full, evalset, split_questions(evalset, "heldout"))
-    print(f"PIAF held-out, own paragraph removed: 'not found' for {recall:.3f} of {asked} questions")
+    recall, unsure, asked = paragraph_removed_recall(full, evalset, split_questions(evalset, "heldout"))
+    print(
+        f"PIAF held-out, own paragraph removed: 'not found' for {recall:.3f} of {asked} questions, "
+        f"answered with the caveat {unsure:.3f}"
+    )
 
     bundled = build_engine(load_corpus(ROOT / "corpus"), vectors, encoder)
     sets = json.loads(QUESTIONS.read_text(encoding="utf-8"))
     for language in ("french", "english"):
-        refused = sum(not bundled.answer(q).answered for q in sets[language])
-        total = len(sets[language])
-        print(f"bundled article, near-topic {language} questions: 'not found' for {refused} of {total}")
+        answers = [bundled.answer(q) for q in sets[language]]
+        refused, unsure = sum(not a.answered for a in answers), sum(a.unsure for a in answers)
+        total = len(answers)
+        print(
+            f"bundled article, near-topic {language} questions: 'not found' for {refused} of {total}, "
+            f"the caveat for {unsure}"
+        )
 
 
 if __name__ == "__main__":

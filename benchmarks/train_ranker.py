@@ -9,7 +9,9 @@
   probability of its first excerpt, share of the question's names in that excerpt's article,
   whether BM25 and embeddings point to the same article), positives = tune questions asked of
   the whole corpus, negatives = the same questions asked of the corpus without their article;
-  its intercept is then shifted so that 5% of the tune positives get "not found".
+  its intercept is then shifted so that 5% of the tune positives get "not found". Answers just
+  above that decision are shown with a "may not answer" caveat: the widest band (in log-odds)
+  in which at least two thirds of the answered tune questions had their article removed.
 - "Not found" across languages (English questions, French articles): a logistic model over
   `CROSS_LINGUAL_FEATURES` (similarity, paragraph similarity, names in the article), fitted the
   same way on our own English questions about PIAF's tune articles
@@ -43,6 +45,10 @@ from bot.text import clean_text  # noqa: E402
 
 REGULARISATION = 1e-4
 TARGET_FALSE_NOT_FOUND = 0.05
+# The "may not answer" caveat: bands tried above the decision, and the share of answers in the
+# band that must come from questions asked without their article.
+CAUTION_STEP, CAUTION_STEPS = 0.25, 16
+CAUTION_SHARE = 2 / 3
 PIAF = ROOT.parent / "shared" / "data" / "piaf-dev.json"
 ENGLISH_PIAF = ROOT / "benchmarks" / "data" / "english_piaf_questions.json"
 
@@ -184,6 +190,32 @@ def abstention_figures(positives: np.ndarray, negatives: np.ndarray, w: np.ndarr
     }
 
 
+def caution_margin(positives: np.ndarray, negatives: np.ndarray, w: np.ndarray, b: float) -> float:
+    """The widest band just above the decision (log-odds, by steps of `CAUTION_STEP`) in which at
+    least `CAUTION_SHARE` of the answered tune questions had been asked without their article:
+    answers in it are shown with a "may not answer" caveat. 0 when no band qualifies."""
+    above_pos, above_neg = positives @ w + b, negatives @ w + b
+    widest = 0.0
+    for band in np.arange(1, CAUTION_STEPS + 1) * CAUTION_STEP:
+        pos = int(((above_pos >= 0) & (above_pos < band)).sum())
+        neg = int(((above_neg >= 0) & (above_neg < band)).sum())
+        if pos + neg and neg / (pos + neg) >= CAUTION_SHARE:
+            widest = float(band)
+    return widest
+
+
+def caution_figures(
+    positives: np.ndarray, negatives: np.ndarray, w: np.ndarray, b: float, band: float
+) -> dict:
+    """Shares of the unanswerable and of the answerable questions answered with the caveat."""
+
+    def share(rows: np.ndarray) -> float:
+        above = rows @ w + b
+        return round(float(((above >= 0) & (above < band)).mean()), 4)
+
+    return {"unsure_unanswerable": share(negatives), "unsure_answerable": share(positives)}
+
+
 ABLATION_GROUPS = {
     "BM25 with context": ("bm25", "bm25_context", "bm25_rank"),
     "sentence coverage": ("sentence_coverage",),
@@ -252,9 +284,16 @@ def main() -> None:
     w, b = fit_logistic(np.r_[tune_pos, tune_neg], np.r_[np.ones(len(tune_pos)), np.zeros(len(tune_neg))])
     # Shift the decision so that TARGET_FALSE_NOT_FOUND of the tune positives fall below it.
     b -= float(np.quantile(tune_pos @ w + b, TARGET_FALSE_NOT_FOUND))
+    band = caution_margin(tune_pos, tune_neg, w, b)
     abstention = {
-        "tune": abstention_figures(tune_pos, tune_neg, w, b),
-        "heldout": abstention_figures(held_pos, held_neg, w, b),
+        "tune": {
+            **abstention_figures(tune_pos, tune_neg, w, b),
+            **caution_figures(tune_pos, tune_neg, w, b, band),
+        },
+        "heldout": {
+            **abstention_figures(held_pos, held_neg, w, b),
+            **caution_figures(held_pos, held_neg, w, b, band),
+        },
     }
     print("abstention", abstention, file=sys.stderr)
 
@@ -280,6 +319,7 @@ def main() -> None:
             "weights": {name: round(float(v), 4) for name, v in zip(ABSTENTION_FEATURES, w, strict=True)},
             "intercept": round(b, 4),
             "target_false_not_found": TARGET_FALSE_NOT_FOUND,
+            "caution_margin": band,
             "cross_lingual": {
                 "about": "English questions over French articles; fitted on "
                 "benchmarks/data/english_piaf_questions.json (tune articles).",

@@ -55,6 +55,8 @@ class Answer(BaseModel):
     corpus_version: str
     suggestions: list[str] = []
     similarity: float | None = None
+    # Answered, but close to "not found": the excerpts are about the subject and may not answer.
+    unsure: bool = False
 
     def reason_text(self, language: str = "en") -> str:
         """The not-found reason in words, in `language` (empty when answered)."""
@@ -216,7 +218,8 @@ class Engine:
         if not query.terms and not (query.context_terms and question):
             return self._not_found(question, all_terms, NOT_FOUND_NO_TERMS)
         coverage = self.coverage(query) if query.candidates else 0.0
-        if not self._answers(ranking, coverage, question):
+        answered, unsure = self._decide(ranking, coverage, question)
+        if not answered:
             if not query.candidates and ranking.dense is None:
                 return self._not_found(question, all_terms, NOT_FOUND_NO_MATCH)
             return self._not_found(
@@ -235,17 +238,19 @@ class Engine:
             coverage=round(coverage, 4),
             similarity=_rounded(ranking.similarity),
             corpus_version=self.version,
+            unsure=unsure,
         )
 
-    def _answers(self, ranking: Ranking, coverage: float, question: str) -> bool:
-        """Whether the corpus answers: learned from coverage and similarity with embeddings,
-        a coverage threshold without."""
+    def _decide(self, ranking: Ranking, coverage: float, question: str) -> tuple[bool, bool]:
+        """Whether the corpus answers, and whether only just (an answer to show with a caveat):
+        learned from coverage and similarity with embeddings, a coverage threshold without."""
         if not ranking.ranked:
-            return False
+            return False, False
         if ranking.dense is None:
-            return coverage >= self.policy.min_coverage
+            return coverage >= self.policy.min_coverage, False
         cross_lingual = guess_language(question) not in self.index.languages
-        return self.ranker.answerable(self.abstention_values(question, ranking, coverage), cross_lingual)
+        values = self.abstention_values(question, ranking, coverage)
+        return self.ranker.answerable(values, cross_lingual), self.ranker.unsure(values, cross_lingual)
 
     def abstention_values(self, question: str, ranking: Ranking, coverage: float) -> tuple[float, ...]:
         """The signals of the not-found decision, in the order of `ABSTENTION_FEATURES`."""

@@ -151,6 +151,7 @@ def answer_json(answer: Answer, ms: float) -> dict:
         "suggestions": answer.suggestions,
         "similarity": answer.similarity,
         "corpus_version": answer.corpus_version,
+        "unsure": answer.unsure,
     }
 
 
@@ -163,7 +164,7 @@ def format_answer(answer: Answer) -> str:
         if answer.suggestions:
             lines.append(messages.text("closest", language, titles="; ".join(answer.suggestions)))
         return "\n".join(lines)
-    lines = []
+    lines = [messages.text("unsure", language)] if answer.unsure else []
     for n, r in enumerate(answer.results, start=1):
         quote = textwrap.fill(f"« {r.text} »", width=100, initial_indent=f"[{n}] ", subsequent_indent="    ")
         where = messages.text("summary", language) if r.paragraph == 0 else f"§ {r.paragraph}"
@@ -254,6 +255,11 @@ def run_eval(
         print(
             f"\nabstention: precision {abstained.precision:.3f}, recall {abstained.recall:.3f}, "
             f"false not-found on answerable {abstained.false_not_found:.3f}"
+        )
+        unsure = abstained.as_json()
+        print(
+            f'answered with the "may not answer" caveat: {unsure["unsure_unanswerable"]:.3f} of the '
+            f"unanswerable, {unsure['unsure_answerable']:.3f} of the answerable"
         )
     return 0
 

@@ -191,6 +191,8 @@ class AbstentionReport:
     unanswerable: int
     abstained_unanswerable: int
     abstained_answerable: int
+    unsure_unanswerable: int = 0  # answered with the "may not answer" caveat, article removed
+    unsure_answerable: int = 0  # the same caveat on answerable questions
 
     @property
     def precision(self) -> float:
@@ -216,6 +218,12 @@ class AbstentionReport:
             "false_not_found": round(self.false_not_found, 4),
             "answerable": self.answerable,
             "unanswerable": self.unanswerable,
+            "unsure_unanswerable": round(self.unsure_unanswerable / self.unanswerable, 4)
+            if self.unanswerable
+            else 0.0,
+            "unsure_answerable": round(self.unsure_answerable / self.answerable, 4)
+            if self.answerable
+            else 0.0,
         }
 
 
@@ -230,8 +238,10 @@ def evaluate_abstention(
     by_article: dict[str, list[EvalQuestion]] = {}
     for q in questions:
         by_article.setdefault(q.article_id, []).append(q)
-    abstained_answerable = sum(not full.answer(q.question).answered for q in questions)
-    abstained_unanswerable = 0
+    on_full = [full.answer(q.question) for q in questions]
+    abstained_answerable = sum(not a.answered for a in on_full)
+    unsure_answerable = sum(a.unsure for a in on_full)
+    abstained_unanswerable = unsure_unanswerable = 0
     groups: Iterable[tuple[str, list[EvalQuestion]]] = list(by_article.items())
     if progress:
         from tqdm import tqdm
@@ -240,8 +250,17 @@ def evaluate_abstention(
     for article_id, items in groups:
         rest = tuple(a for a in evalset.corpus.articles if a.id != article_id)
         engine = build(Corpus(articles=rest, version=f"without-{article_id}"))
-        abstained_unanswerable += sum(not engine.answer(q.question).answered for q in items)
-    return AbstentionReport(len(questions), len(questions), abstained_unanswerable, abstained_answerable)
+        without = [engine.answer(q.question) for q in items]
+        abstained_unanswerable += sum(not a.answered for a in without)
+        unsure_unanswerable += sum(a.unsure for a in without)
+    return AbstentionReport(
+        len(questions),
+        len(questions),
+        abstained_unanswerable,
+        abstained_answerable,
+        unsure_unanswerable,
+        unsure_answerable,
+    )
 
 
 def is_heldout(title: str) -> bool:

@@ -26,6 +26,11 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "en": "The corpus mentions some of these words, but nothing answers the question.",
         "fr": "Les articles mentionnent certains de ces mots, mais rien ne répond à la question.",
     },
+    "unsure": {
+        "en": "I am not sure these excerpts answer the question: they are about its subject, check them.",
+        "fr": "Je ne suis pas sûr que ces extraits répondent à la question : ils en traitent le sujet, "
+        "vérifiez-les.",
+    },
     "closest": {"en": "Closest articles: {titles}.", "fr": "Articles les plus proches : {titles}."},
     "try_other": {
         "en": "Try other words, or `/article` to browse what the corpus covers.",

@@ -81,13 +81,26 @@ class Abstention:
     intercept: float
     cross_lingual_weights: np.ndarray
     cross_lingual_intercept: float
+    # Answers whose margin is below this are shown with a caveat ("may not answer"): in that band
+    # most of PIAF tune's accepted questions were asked without their article (same language only).
+    caution_margin: float = 0.0
+
+    def margin(self, values: Sequence[float], cross_lingual: bool) -> float:
+        """How far past the not-found decision the values of `ABSTENTION_FEATURES` (in that order)
+        are, in log-odds: answered when >= 0."""
+        if cross_lingual:
+            chosen = np.asarray(values, dtype=float)[_CROSS_LINGUAL_COLUMNS]
+            return float(np.dot(self.cross_lingual_weights, chosen)) + self.cross_lingual_intercept
+        return float(np.dot(self.weights, values)) + self.intercept
 
     def answerable(self, values: Sequence[float], cross_lingual: bool) -> bool:
         """Decide from the values of `ABSTENTION_FEATURES`, in that order."""
-        if cross_lingual:
-            chosen = np.asarray(values, dtype=float)[_CROSS_LINGUAL_COLUMNS]
-            return float(np.dot(self.cross_lingual_weights, chosen)) + self.cross_lingual_intercept >= 0.0
-        return float(np.dot(self.weights, values)) + self.intercept >= 0.0
+        return self.margin(values, cross_lingual) >= 0.0
+
+    def unsure(self, values: Sequence[float], cross_lingual: bool) -> bool:
+        """Answered, but within the caution margin of "not found" (never across languages: that
+        model is fitted on too few questions to calibrate a band)."""
+        return not cross_lingual and 0.0 <= self.margin(values, cross_lingual) < self.caution_margin
 
 
 @dataclass(frozen=True)
@@ -113,6 +126,7 @@ class Ranker:
                 float(abstain["intercept"]),
                 _vector(cross["weights"], CROSS_LINGUAL_FEATURES),
                 float(cross["intercept"]),
+                float(abstain.get("caution_margin", 0.0)),
             ),
         )
 
@@ -123,6 +137,10 @@ class Ranker:
     def answerable(self, values: Sequence[float], cross_lingual: bool) -> bool:
         """The not-found decision with embeddings (see `Abstention`)."""
         return self.abstention.answerable(values, cross_lingual)
+
+    def unsure(self, values: Sequence[float], cross_lingual: bool) -> bool:
+        """An answer to show with a caveat (see `Abstention.unsure`)."""
+        return self.abstention.unsure(values, cross_lingual)
 
 
 def _vector(weights: dict[str, float], names: tuple[str, ...]) -> np.ndarray:

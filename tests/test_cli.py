@@ -36,6 +36,7 @@ def test_ask_json_contract(capsys):
         assert "source" in result and (result["source"] is None or isinstance(result["source"], str))
     assert "sept roquettes" in found["results"][0]["text"].lower()
     assert missing["answered"] is False and missing["results"] == []
+    assert found["unsure"] is False and missing["unsure"] is False  # the caveat flag (an extension)
 
 
 def test_ask_top_limits_results(capsys):

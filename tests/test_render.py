@@ -68,6 +68,7 @@ def answers(draw):
         coverage=0.0,
         corpus_version="abc",
         suggestions=draw(st.lists(TEXT, max_size=3)) if not found else [],
+        unsure=draw(st.booleans()) if found else False,
     )
 
 
@@ -126,3 +127,25 @@ def test_every_member_message_and_not_found_reason_exists_in_french_and_english(
         assert set(by_language) == {"fr", "en"}, key
     for reason in REASONS:
         assert messages.text(reason, "fr") and messages.text(reason, "en")
+
+
+def test_an_unsure_answer_says_so_first_in_its_language():
+    excerpt_ = excerpt("Sept roquettes ont frappé la base.", "Roquettes en Irak", ["roquettes"])
+    for question, said in (
+        ("Combien de drones ont attaqué la base ?", "Je ne suis pas sûr que ces extraits répondent"),
+        ("How many drones attacked the base?", "I am not sure these excerpts answer"),
+    ):
+        answer = Answer(
+            question=question,
+            answered=True,
+            results=[excerpt_],
+            terms=[],
+            coverage=0.5,
+            corpus_version="abc",
+            unsure=True,
+        )
+        embed = render.answer_embed(answer).to_dict()
+        assert embed["description"].startswith(f"*{said}") and embed["color"] == render.COLOUR_UNSURE.value
+        assert said in render.answer_text(answer)
+        sure = render.answer_embed(answer.model_copy(update={"unsure": False})).to_dict()
+        assert said not in sure["description"] and sure["color"] == render.COLOUR_FOUND.value

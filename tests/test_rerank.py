@@ -10,13 +10,17 @@ import pytest
 from bot.embeddings import DIMENSIONS, ArticleVectors, EmbeddingCache, Similarities, quantise
 from bot.index import Candidate
 from bot.rerank import (
+    ABSTENTION_FEATURES,
+    CROSS_LINGUAL_FEATURES,
     DENSE_FEATURES,
     FEATURES,
     WEIGHTS_FILE,
+    Abstention,
     QuestionSignals,
     Ranker,
     TitleTerms,
     candidate_pool,
+    default_ranker,
     features,
 )
 
@@ -96,3 +100,26 @@ def test_vector_cache_round_trips_and_rejects_what_does_not_fit(tmp_path):
     assert cache.get("missing", 3, 1) is None
     cache.path("abc").write_bytes(b"truncated")
     assert cache.get("abc", 3, 1) is None
+
+
+def test_answers_just_above_the_not_found_decision_are_unsure_in_the_same_language_only():
+    # log-odds = 2 * coverage - 1 (other signals weigh 0); caveat band [0, 0.5)
+    weights = np.zeros(len(ABSTENTION_FEATURES))
+    weights[ABSTENTION_FEATURES.index("coverage")] = 2.0
+    model = Abstention(weights, -1.0, np.ones(len(CROSS_LINGUAL_FEATURES)), -1.0, caution_margin=0.5)
+    signals = np.zeros(len(ABSTENTION_FEATURES))
+    for coverage, answered, unsure in (
+        (0.4, False, False),
+        (0.5, True, True),
+        (0.7, True, True),
+        (0.75, True, False),
+    ):
+        signals[ABSTENTION_FEATURES.index("coverage")] = coverage
+        assert model.answerable(signals, cross_lingual=False) is answered
+        assert model.unsure(signals, cross_lingual=False) is unsure
+    signals[:] = 0.4  # across languages: similarity etc. sum to 1.2 - 1 = 0.2, inside the band
+    assert model.answerable(signals, cross_lingual=True) and not model.unsure(signals, cross_lingual=True)
+
+
+def test_the_shipped_not_found_model_has_a_caution_band():
+    assert default_ranker().abstention.caution_margin > 0

@@ -27,6 +27,7 @@ EXCERPT_LIMIT = 700
 
 COLOUR_FOUND = discord.Colour(0x2B6CB0)
 COLOUR_NOT_FOUND = discord.Colour(0x718096)
+COLOUR_UNSURE = discord.Colour(0xB7791F)  # answered, with a caveat
 NO_MENTIONS = discord.AllowedMentions.none()
 
 _MARKDOWN = re.compile(r"([\\*_~|`<>\[\]])")
@@ -131,8 +132,8 @@ def answer_embed(answer: Answer, answer_id: str | None = None) -> discord.Embed:
     if not answer.answered:
         embed = discord.Embed(title=title, description=not_found_text(answer), colour=COLOUR_NOT_FOUND)
     else:
-        blocks: list[str] = []
-        budget = DESCRIPTION_LIMIT
+        blocks = [f"*{messages.text('unsure', language)}*"] if answer.unsure else []
+        budget = DESCRIPTION_LIMIT - sum(len(b) + 2 for b in blocks)
         for n, excerpt in enumerate(answer.results, start=1):
             block = excerpt_block(n, excerpt, language=language)
             if len(block) + 2 > budget:
@@ -141,7 +142,8 @@ def answer_embed(answer: Answer, answer_id: str | None = None) -> discord.Embed:
                     break
             blocks.append(block)
             budget -= len(block) + 2
-        embed = discord.Embed(title=title, description="\n\n".join(blocks), colour=COLOUR_FOUND)
+        colour = COLOUR_UNSURE if answer.unsure else COLOUR_FOUND
+        embed = discord.Embed(title=title, description="\n\n".join(blocks), colour=colour)
     embed.set_footer(text=footer_text(answer, answer_id))
     return embed
 
@@ -154,8 +156,9 @@ def answer_text(answer: Answer, answer_id: str | None = None) -> str:
     if not answer.answered:
         body = shorten(not_found_text(answer), budget)
         return head + body + foot
-    blocks: list[str] = []
     language = messages.of_question(answer.question)
+    blocks = [f"*{messages.text('unsure', language)}*"] if answer.unsure else []
+    budget -= sum(len(b) + 2 for b in blocks)
     for n, excerpt in enumerate(answer.results, start=1):
         block = excerpt_block(n, excerpt, limit=min(EXCERPT_LIMIT, max(budget - 350, 60)), language=language)
         if len(block) + 2 > budget:
