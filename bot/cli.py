@@ -256,10 +256,10 @@ def run_eval(
             f"\nabstention: precision {abstained.precision:.3f}, recall {abstained.recall:.3f}, "
             f"false not-found on answerable {abstained.false_not_found:.3f}"
         )
-        unsure = abstained.as_json()
+        shares = abstained.as_json()
         print(
-            f'answered with the "may not answer" caveat: {unsure["unsure_unanswerable"]:.3f} of the '
-            f"unanswerable, {unsure['unsure_answerable']:.3f} of the answerable"
+            f'answered with the "may not answer" caveat: {shares["unsure_unanswerable"]:.3f} of the '
+            f"unanswerable, {shares['unsure_answerable']:.3f} of the answerable"
         )
     return 0
 
