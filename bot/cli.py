@@ -67,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     remove.add_argument("name", metavar="NAME", help="article id or exact title")
     remove.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     remove.add_argument("--corpus", type=Path, default=argparse.SUPPRESS)
+    feedback = sub.add_parser("feedback", help="how answers fare; the latest unanswered questions")
+    feedback.add_argument("--guild", type=int, default=None, help="one server's only (its id)")
+    feedback.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
 
@@ -91,6 +94,10 @@ def _run(argv: Sequence[str] | None) -> int:
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
     )
     corpus_dir = args.corpus or settings.corpus_dir
+    if args.command == "feedback":
+        from bot.cli_manage import run_feedback
+
+        return run_feedback(settings, args.guild, as_json=args.json)
     if args.command == "eval":
         vectors = None
         if settings.cache_dir is not None and settings.embeddings and not args.no_embeddings:

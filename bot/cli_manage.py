@@ -1,9 +1,13 @@
-"""`run_bot.py add` and `remove`: the shell twin of the admins' `/corpus add` and `/corpus remove`."""
+"""`run_bot.py add`, `remove` and `feedback`: the shell twins of the admins' `/corpus add`,
+`/corpus remove` and `/feedback` (the operator's view: every server and direct message)."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import getpass
+import json
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -93,3 +97,39 @@ def _audit(settings: Settings, action: str, target: str, detail: str) -> None:
         store.audit(None, action, target, f"{_user()} {detail}")
     finally:
         store.close()
+
+
+def run_feedback(settings: Settings, guild_id: int | None, *, as_json: bool) -> int:
+    """How answers fare and the latest unanswered or unhelpful questions, from the feedback
+    database (every server and direct message, or one server)."""
+    path = Path(settings.database_path)
+    if not path.exists():
+        print(f"No feedback recorded yet (no database at {path}).")
+        return 0
+    try:
+        store = FeedbackStore(path)
+        try:
+            summary = store.summary(limit=10, guild_id=guild_id)
+        finally:
+            store.close()
+    except (sqlite3.Error, OSError) as exc:
+        print(
+            f"error: cannot read the feedback database DEPECHE_DATABASE_PATH={path}: {exc}", file=sys.stderr
+        )
+        return 2
+    if as_json:
+        print(json.dumps(dataclasses.asdict(summary), ensure_ascii=False))
+        return 0
+    where = f"server {guild_id}" if guild_id is not None else "all servers and direct messages"
+    print(
+        f"Feedback ({where}): {summary.answers} answers, {summary.unanswered} not found; "
+        f"votes: {summary.helpful} helpful, {summary.not_helpful} not helpful."
+    )
+    for title, questions in (
+        ("Recent unanswered questions", summary.recent_unanswered),
+        ("Recent answers voted not helpful", summary.recent_not_helpful),
+    ):
+        print(f"{title}:")
+        for question in questions or ["—"]:
+            print(f"  • {question}")
+    return 0

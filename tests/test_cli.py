@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from bot.cli import main
+from bot.feedback import FeedbackStore
 from tests.conftest import ROOT, write_article
 
 REQUIRED_RESULT_KEYS = {"text": str, "article": str, "paragraph": int, "score": float}
@@ -232,3 +233,23 @@ def test_an_unusable_feedback_database_stops_start_up_with_one_clear_line(
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "Traceback" not in err
     assert "DEPECHE_DATABASE_PATH" in err and "secret-token-value" not in err
+
+
+def test_feedback_command_gives_the_operator_every_server_or_one(tmp_path, monkeypatch, capsys):
+    database = tmp_path / "depeche.sqlite3"
+    monkeypatch.setenv("DEPECHE_DATABASE_PATH", str(database))
+    assert main(["feedback"]) == 0
+    assert "No feedback recorded yet" in capsys.readouterr().out
+    store = FeedbackStore(database)
+    store.record_answer("a" * 12, "Question ici ?", False, "v1", 1)
+    store.record_answer("b" * 12, "Question ailleurs ?", False, "v1", 2)
+    store.record_answer("c" * 12, "Question trouvée ?", True, "v1", 1)
+    store.vote("c" * 12, 7, False)
+    store.close()
+    assert main(["feedback", "--json"]) == 0
+    everywhere = json.loads(capsys.readouterr().out)
+    assert (everywhere["answers"], everywhere["unanswered"], everywhere["not_helpful"]) == (3, 2, 1)
+    assert main(["feedback", "--guild", "1"]) == 0
+    text = capsys.readouterr().out
+    assert "server 1): 2 answers, 1 not found" in text and "Question ici ?" in text
+    assert "ailleurs" not in text and "• Question trouvée ?" in text
