@@ -9,7 +9,6 @@ import logging
 import re
 import sqlite3
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -68,7 +67,6 @@ class Chat(commands.Cog):
         self.bot = bot
         self.settings = bot.settings
         self.asking = Asking(bot)
-        self._questions: OrderedDict[int, str] = OrderedDict()  # bot message id -> question
         self.replied = RepliedQuestions(REMEMBERED_REPLIES)  # member's message id -> bot reply
         self._mute_channels_logged: set[int] = set()
         self._warned_until: dict[int, float] = {}
@@ -78,8 +76,9 @@ class Chat(commands.Cog):
         ref = message.reference
         if ref is None or ref.message_id is None:
             return None
-        if ref.message_id in self._questions:
-            return self._questions[ref.message_id]
+        replied = self.replied.of_reply(ref.message_id)
+        if replied is not None:
+            return replied.context
         resolved = ref.resolved
         if isinstance(resolved, discord.Message) and resolved.author == self.bot.user and resolved.embeds:
             title = resolved.embeds[0].title or ""
@@ -181,7 +180,6 @@ class Chat(commands.Cog):
         for message_id in deleted:
             replied = self.replied.pop(message_id)
             if replied is not None:
-                self._questions.pop(replied.reply_id, None)
                 replies.add((replied.channel_id, replied.reply_id))
         try:
             replies.update(await asyncio.to_thread(self.bot.feedback.forget_messages, list(deleted)))
@@ -204,18 +202,12 @@ class Chat(commands.Cog):
 
     async def _after_reply(self, replied: Replied, response: ChatResponse) -> None:
         """Remember what a sent or updated reply was made from (votes, follow-ups, deletion)."""
+        replied.context = response.context
         if response.answer_id is not None:
             try:
                 await asyncio.to_thread(self.bot.feedback.set_reply, response.answer_id, replied.reply_id)
             except sqlite3.Error:
                 log.warning("could not record which message carries an answer")
-        if response.context is None:
-            self._questions.pop(replied.reply_id, None)
-            return
-        self._questions[replied.reply_id] = response.context
-        self._questions.move_to_end(replied.reply_id)
-        while len(self._questions) > self.replied.capacity:
-            self._questions.popitem(last=False)
 
     async def _chat_response(
         self, message: discord.Message, question: str, followed: str | None, via: str, edited: bool
