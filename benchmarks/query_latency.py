@@ -3,7 +3,8 @@
 Loads `corpus/` through `QAService` (vectors computed once into a temporary cache, then reused),
 and times `Engine.answer` over distinct questions (the English set of tests/data plus PIAF
 questions, so the engine's recent-question memory never serves a vector), with the embedding
-signal and without it, the question encoding alone, and (last row) with embeddings while the
+signal and without it, without the second look at doubtful "not found" decisions (and how many
+questions took it), the question encoding alone, and (last row) with embeddings while the
 same encoder embeds passages in a background thread, as it does after articles are added.
 
 Usage: .venv/bin/python benchmarks/query_latency.py [--questions 200]
@@ -12,6 +13,7 @@ Usage: .venv/bin/python benchmarks/query_latency.py [--questions 200]
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 import sys
@@ -25,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.answer import Engine  # noqa: E402
 from bot.embeddings import Encoder  # noqa: E402
+from bot.rerank import default_ranker  # noqa: E402
 from bot.service import QAService  # noqa: E402
 
 
@@ -83,13 +86,33 @@ def main() -> None:
         lexical.answer("échauffement")
         encoder = Encoder()
         encoder.query("échauffement")
-        rows = [
-            ("answer, embeddings on", timings(with_dense.answer, questions)),
+        ranker = default_ranker()
+        first_only = Engine(
+            with_dense.index,
+            with_dense.policy,
+            with_dense.dense,
+            Encoder(),  # its own recent-question memory, so that neither run serves the other
+            dataclasses.replace(ranker, abstention=dataclasses.replace(ranker.abstention, second_look=None)),
+        )
+        first_only.answer("échauffement")
+        looked: list[str] = []
+        second_look_values = with_dense.second_look_values
+
+        def counted(question, ranking):
+            looked.append(question)
+            return second_look_values(question, ranking)
+
+        with_dense.second_look_values = counted
+        rows = [("answer, embeddings on", timings(with_dense.answer, questions))]
+        taken = len(set(looked))
+        rows += [
+            ("answer, no second look", timings(first_only.answer, questions)),
             ("answer, lexical only", timings(lexical.answer, questions)),
             ("question encoding alone", timings(encoder.query, questions)),
             ("answer, during background", during_background(with_dense, questions)),
         ]
     print(f"{len(questions)} distinct questions, {with_dense.index.size} sentences")
+    print(f"second look taken for {taken} of them (first row)")
     print(f"{'path':<26} {'p50 ms':>7} {'p95 ms':>7}")
     for name, (p50, p95) in rows:
         print(f"{name:<26} {p50:>7.2f} {p95:>7.2f}")

@@ -40,6 +40,7 @@ from bot.embeddings import MODEL, EmbeddingCache, Encoder  # noqa: E402
 from bot.evaluate import EvalQuestion, is_heldout, load_squad, split_questions  # noqa: E402
 from bot.models import Corpus  # noqa: E402
 from bot.rerank import ABSTENTION_FEATURES, CROSS_LINGUAL_FEATURES, FEATURES  # noqa: E402
+from bot.second_look import SECOND_LOOK_FEATURES  # noqa: E402
 from bot.service import build_engine  # noqa: E402
 from bot.text import clean_text  # noqa: E402
 
@@ -49,6 +50,9 @@ TARGET_FALSE_NOT_FOUND = 0.05
 # band that must come from questions asked without their article.
 CAUTION_STEP, CAUTION_STEPS = 0.25, 16
 CAUTION_SHARE = 2 / 3
+# The second look (bot/second_look.py): taken for questions within SECOND_LOOK_BAND (log-odds) of
+# the first model's decision; its model is fitted on the tune questions within SECOND_LOOK_FIT_BAND.
+SECOND_LOOK_BAND, SECOND_LOOK_FIT_BAND = 1.5, 3.0
 PIAF = ROOT.parent / "shared" / "data" / "piaf-dev.json"
 ENGLISH_PIAF = ROOT / "benchmarks" / "data" / "english_piaf_questions.json"
 
@@ -102,6 +106,21 @@ def abstention_values(engine: Engine, question: str) -> tuple[float, ...]:
     ranking = engine.rank(question)
     coverage = engine.coverage(ranking.query) if ranking.query.candidates else 0.0
     return engine.abstention_values(question, ranking, coverage)
+
+
+def second_look_rows(w: np.ndarray, b: float, within: float):
+    """A `values` function for `abstention_data`: `SECOND_LOOK_FEATURES` of the questions within
+    `within` of the first model's (w, b) decision, NaN for the others (not computed: 5 encodings)."""
+
+    def values(engine: Engine, question: str) -> np.ndarray:
+        question = clean_text(question).strip()
+        ranking = engine.rank(question)
+        coverage = engine.coverage(ranking.query) if ranking.query.candidates else 0.0
+        first = float(np.dot(w, engine.abstention_values(question, ranking, coverage))) + b
+        extra = engine.second_look_values(question, ranking) if abs(first) < within else None
+        return np.full(len(SECOND_LOOK_FEATURES), np.nan) if extra is None else np.array(extra)
+
+    return values
 
 
 def abstention_data(
@@ -179,9 +198,10 @@ def cross_lingual_data(
     return rows, hit3
 
 
-def abstention_figures(positives: np.ndarray, negatives: np.ndarray, w: np.ndarray, b: float) -> dict:
-    said_pos = positives @ w + b < 0
-    said_neg = negatives @ w + b < 0
+def abstention_figures(positives: np.ndarray, negatives: np.ndarray) -> dict:
+    """Precision, recall and false not-found from the decision margins of both sides."""
+    said_pos = positives < 0
+    said_neg = negatives < 0
     said = said_pos.sum() + said_neg.sum()
     return {
         "precision": round(float(said_neg.sum() / said) if said else 0.0, 4),
@@ -190,11 +210,10 @@ def abstention_figures(positives: np.ndarray, negatives: np.ndarray, w: np.ndarr
     }
 
 
-def caution_margin(positives: np.ndarray, negatives: np.ndarray, w: np.ndarray, b: float) -> float:
+def caution_margin(above_pos: np.ndarray, above_neg: np.ndarray) -> float:
     """The widest band just above the decision (log-odds, by steps of `CAUTION_STEP`) in which at
     least `CAUTION_SHARE` of the answered tune questions had been asked without their article:
     answers in it are shown with a "may not answer" caveat. 0 when no band qualifies."""
-    above_pos, above_neg = positives @ w + b, negatives @ w + b
     widest = 0.0
     for band in np.arange(1, CAUTION_STEPS + 1) * CAUTION_STEP:
         pos = int(((above_pos >= 0) & (above_pos < band)).sum())
@@ -204,16 +223,57 @@ def caution_margin(positives: np.ndarray, negatives: np.ndarray, w: np.ndarray, 
     return widest
 
 
-def caution_figures(
-    positives: np.ndarray, negatives: np.ndarray, w: np.ndarray, b: float, band: float
-) -> dict:
+def caution_figures(positives: np.ndarray, negatives: np.ndarray, band: float) -> dict:
     """Shares of the unanswerable and of the answerable questions answered with the caveat."""
 
-    def share(rows: np.ndarray) -> float:
-        above = rows @ w + b
+    def share(above: np.ndarray) -> float:
         return round(float(((above >= 0) & (above < band)).mean()), 4)
 
     return {"unsure_unanswerable": share(negatives), "unsure_answerable": share(positives)}
+
+
+def fit_second_look(
+    positives: np.ndarray,
+    negatives: np.ndarray,
+    extra: tuple[np.ndarray, np.ndarray],
+    w: np.ndarray,
+    b: float,
+) -> tuple[np.ndarray, float]:
+    """The second look's model, fitted on the tune rows whose second-look values were computed
+    (those near the first decision); its intercept then set so that, with the first model deciding
+    outside `SECOND_LOOK_BAND`, TARGET_FALSE_NOT_FOUND of all tune positives get "not found"."""
+    extra_pos, extra_neg = extra
+    near_pos, near_neg = ~np.isnan(extra_pos[:, 0]), ~np.isnan(extra_neg[:, 0])
+    x = np.r_[np.c_[positives, extra_pos][near_pos], np.c_[negatives, extra_neg][near_neg]]
+    y = np.r_[np.ones(near_pos.sum()), np.zeros(near_neg.sum())]
+    w2, b2 = fit_regularised_logistic(x, y, REGULARISATION)
+    first = positives @ w + b
+    looked = np.abs(first) < SECOND_LOOK_BAND
+    refused_by_first = int(((~looked) & (first < 0)).sum())
+    second = np.sort(np.c_[positives, extra_pos][looked] @ w2 + b2)
+    # The k-th lowest second-look score as the decision: k of those positives fall below it.
+    k = int(np.clip(np.floor(TARGET_FALSE_NOT_FOUND * len(positives)) - refused_by_first, 0, len(second) - 1))
+    return w2, b2 - float(second[k]) if len(second) else b2
+
+
+def decision_margins(
+    positives: np.ndarray,
+    negatives: np.ndarray,
+    extra: tuple[np.ndarray, np.ndarray],
+    w: np.ndarray,
+    b: float,
+    w2: np.ndarray,
+    b2: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The margins the answer path uses: the second look's near the first decision, else the first's."""
+
+    def margins(rows: np.ndarray, rows_extra: np.ndarray) -> np.ndarray:
+        first = rows @ w + b
+        looked = np.abs(first) < SECOND_LOOK_BAND
+        second = np.c_[rows, np.nan_to_num(rows_extra)] @ w2 + b2
+        return np.where(looked, second, first)
+
+    return margins(positives, extra[0]), margins(negatives, extra[1])
 
 
 ABLATION_GROUPS = {
@@ -284,15 +344,27 @@ def main() -> None:
     w, b = fit_logistic(np.r_[tune_pos, tune_neg], np.r_[np.ones(len(tune_pos)), np.zeros(len(tune_neg))])
     # Shift the decision so that TARGET_FALSE_NOT_FOUND of the tune positives fall below it.
     b -= float(np.quantile(tune_pos @ w + b, TARGET_FALSE_NOT_FOUND))
-    band = caution_margin(tune_pos, tune_neg, w, b)
+    print("second look: encoding the questions near the decision...", file=sys.stderr)
+    fit_rows = second_look_rows(w, b, SECOND_LOOK_FIT_BAND)
+    tune_extra = abstention_data(full, evalset.corpus, tune, build, fit_rows)
+    held_extra = abstention_data(full, evalset.corpus, held, build, second_look_rows(w, b, SECOND_LOOK_BAND))
+    w2, b2 = fit_second_look(tune_pos, tune_neg, tune_extra, w, b)
+    tune_margins = decision_margins(tune_pos, tune_neg, tune_extra, w, b, w2, b2)
+    held_margins = decision_margins(held_pos, held_neg, held_extra, w, b, w2, b2)
+    band = caution_margin(*tune_margins)
     abstention = {
-        "tune": {
-            **abstention_figures(tune_pos, tune_neg, w, b),
-            **caution_figures(tune_pos, tune_neg, w, b, band),
+        "tune": {**abstention_figures(*tune_margins), **caution_figures(*tune_margins, band)},
+        "heldout": {**abstention_figures(*held_margins), **caution_figures(*held_margins, band)},
+        "first_model_only": {
+            "tune": abstention_figures(tune_pos @ w + b, tune_neg @ w + b),
+            "heldout": abstention_figures(held_pos @ w + b, held_neg @ w + b),
         },
-        "heldout": {
-            **abstention_figures(held_pos, held_neg, w, b),
-            **caution_figures(held_pos, held_neg, w, b, band),
+        "second_look_share": {
+            split: {
+                "answerable": round(float(np.mean(np.abs(pos @ w + b) < SECOND_LOOK_BAND)), 4),
+                "unanswerable": round(float(np.mean(np.abs(neg @ w + b) < SECOND_LOOK_BAND)), 4),
+            }
+            for split, pos, neg in (("tune", tune_pos, tune_neg), ("heldout", held_pos, held_neg))
         },
     }
     print("abstention", abstention, file=sys.stderr)
@@ -304,7 +376,10 @@ def main() -> None:
     cw, cb = fit_regularised_logistic(np.r_[pos, neg], np.r_[np.ones(len(pos)), np.zeros(len(neg))], l2=0.01)
     cb -= float(np.quantile(pos @ cw + cb, TARGET_FALSE_NOT_FOUND))
     cross_lingual = {
-        split: {**abstention_figures(*english[split], cw, cb), "ranking_hit@3": english_hit3[split]}
+        split: {
+            **abstention_figures(english[split][0] @ cw + cb, english[split][1] @ cw + cb),
+            "ranking_hit@3": english_hit3[split],
+        }
         for split in ("tune", "heldout")
     }
     print("abstention across languages", cross_lingual, file=sys.stderr)
@@ -320,6 +395,17 @@ def main() -> None:
             "intercept": round(b, 4),
             "target_false_not_found": TARGET_FALSE_NOT_FOUND,
             "caution_margin": band,
+            "second_look": {
+                "about": "Same-language questions within `band` of the first decision: a logistic "
+                "model over the features above and SECOND_LOOK_FEATURES (bot/second_look.py), "
+                f"fitted on the tune questions within {SECOND_LOOK_FIT_BAND} of it.",
+                "weights": {
+                    name: round(float(v), 4)
+                    for name, v in zip(ABSTENTION_FEATURES + SECOND_LOOK_FEATURES, w2, strict=True)
+                },
+                "intercept": round(b2, 4),
+                "band": SECOND_LOOK_BAND,
+            },
             "cross_lingual": {
                 "about": "English questions over French articles; fitted on "
                 "benchmarks/data/english_piaf_questions.json (tune articles).",

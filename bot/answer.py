@@ -14,6 +14,7 @@ from bot.answer_types import expected_answer
 from bot.embeddings import DenseIndex, Encoder, EncoderUnavailable, Similarities
 from bot.index import Candidate, SearchIndex
 from bot.rerank import QuestionSignals, Ranker, TitleTerms, candidate_pool, default_ranker, features
+from bot.second_look import second_look_values
 from bot.text import analyzer, clean_text, guess_language, words
 
 NOT_FOUND_NO_TERMS = "no_terms"
@@ -249,8 +250,30 @@ class Engine:
         if ranking.dense is None:
             return coverage >= self.policy.min_coverage, False
         cross_lingual = guess_language(question) not in self.index.languages
+        margin = self.decision_margin(question, ranking, coverage, cross_lingual)
+        return margin >= 0.0, self.ranker.abstention.unsure(margin, cross_lingual)
+
+    def decision_margin(self, question: str, ranking: Ranking, coverage: float, cross_lingual: bool) -> float:
+        """How far past the not-found decision the question is, in log-odds (answered when >= 0):
+        the first model's margin, or the second look's for a same-language question near it."""
         values = self.abstention_values(question, ranking, coverage)
-        return self.ranker.answerable(values, cross_lingual), self.ranker.unsure(values, cross_lingual)
+        abstention = self.ranker.abstention
+        margin = abstention.margin(values, cross_lingual)
+        second = abstention.second_look
+        if cross_lingual or second is None or not second.wanted(margin):
+            return margin
+        extra = self.second_look_values(question, ranking)
+        return margin if extra is None else second.margin(values, extra)
+
+    def second_look_values(self, question: str, ranking: Ranking) -> tuple[float, ...] | None:
+        """The values of `SECOND_LOOK_FEATURES` for the first excerpt (None without the model)."""
+        if self.encoder is None or not ranking.ranked:
+            return None
+        try:
+            vector = self.encoder.query(question)
+            return second_look_values(self.index, self.encoder, question, vector, ranking.ranked[0].sentence)
+        except EncoderUnavailable:
+            return None
 
     def abstention_values(self, question: str, ranking: Ranking, coverage: float) -> tuple[float, ...]:
         """The signals of the not-found decision, in the order of `ABSTENTION_FEATURES`."""

@@ -116,18 +116,23 @@ class Encoder:
                 self._recent.popitem(last=False)
         return vector
 
-    def passages(self, texts: list[str]) -> np.ndarray:
-        """(len(texts), 384) float32 unit vectors of passages (sentences or paragraphs)."""
+    def passages(self, texts: list[str], *, for_question: bool = False) -> np.ndarray:
+        """(len(texts), 384) float32 unit vectors of passages (sentences or paragraphs); those a
+        waiting question needs go `for_question`, at a question's priority."""
         if not texts:
             return np.zeros((0, DIMENSIONS), np.float32)
         parts = []
         for i in range(0, len(texts), _BATCH):
-            self._acquire(question=False)
+            self._acquire(question=for_question)
             try:
                 parts.append(self._model().passage(texts[i : i + _BATCH]))
             finally:
                 self._release()
         return np.asarray(np.concatenate(parts), dtype=np.float32).reshape(len(texts), DIMENSIONS)
+
+    def tokens(self, text: str) -> int:
+        """How many tokens the model reads for `text` as a passage (special tokens included)."""
+        return int(self._model().token_count(text))
 
 
 def quantise(vectors: np.ndarray) -> np.ndarray:

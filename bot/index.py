@@ -417,6 +417,11 @@ class SearchIndex:
         """Sentence ids of one article (they are contiguous)."""
         return np.arange(self._article_start[article], self._article_start[article + 1])
 
+    def paragraph_bounds(self, sentence: int) -> tuple[int, int]:
+        """The first and last sentence of `sentence`'s paragraph."""
+        paragraph = int(self.sent_para_index[sentence])
+        return int(self._para_start[paragraph]), int(self._para_start[paragraph + 1]) - 1
+
     def sentence_id(self, sentence: int) -> str:
         """The stable id of a sentence: `<article>#p<paragraph>s<position>`."""
         article = self.articles[self.sent_article[sentence]]

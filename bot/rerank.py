@@ -19,6 +19,7 @@ import numpy as np
 from bot.answer_types import has_answer_of
 from bot.embeddings import Similarities
 from bot.index import Candidate, SearchIndex
+from bot.second_look import SECOND_LOOK_FEATURES
 from bot.text import analyzer
 
 WEIGHTS_FILE = Path(__file__).resolve().parent / "data" / "ranker.json"
@@ -71,6 +72,25 @@ _CROSS_LINGUAL_COLUMNS = [ABSTENTION_FEATURES.index(name) for name in CROSS_LING
 
 
 @dataclass(frozen=True)
+class SecondLook:
+    """The not-found decision for questions near it (same language only): a logistic model over
+    `ABSTENTION_FEATURES` + `SECOND_LOOK_FEATURES` (see `bot.second_look`), taken when the
+    first model's margin is within `band` of its decision; intercept at its own decision."""
+
+    weights: np.ndarray
+    intercept: float
+    band: float
+
+    def wanted(self, first_margin: float) -> bool:
+        """Whether a question with this margin from the first model deserves the second look."""
+        return abs(first_margin) < self.band
+
+    def margin(self, values: Sequence[float], extra: Sequence[float]) -> float:
+        """Log-odds past the decision of the values of both feature lists (answered when >= 0)."""
+        return float(np.dot(self.weights, np.r_[values, extra])) + self.intercept
+
+
+@dataclass(frozen=True)
 class Abstention:
     """Whether the corpus answers, with embeddings: a logistic model over `ABSTENTION_FEATURES`
     whose intercept puts the decision at the threshold chosen on PIAF's tune split; across
@@ -84,6 +104,7 @@ class Abstention:
     # Answers whose margin is below this are shown with a caveat ("may not answer"): in that band
     # most of PIAF tune's accepted questions were asked without their article (same language only).
     caution_margin: float = 0.0
+    second_look: SecondLook | None = None
 
     def margin(self, values: Sequence[float], cross_lingual: bool) -> float:
         """How far past the not-found decision the values of `ABSTENTION_FEATURES` (in that order)
@@ -94,13 +115,13 @@ class Abstention:
         return float(np.dot(self.weights, values)) + self.intercept
 
     def answerable(self, values: Sequence[float], cross_lingual: bool) -> bool:
-        """Decide from the values of `ABSTENTION_FEATURES`, in that order."""
+        """Decide from the values of `ABSTENTION_FEATURES`, in that order (first model only)."""
         return self.margin(values, cross_lingual) >= 0.0
 
-    def unsure(self, values: Sequence[float], cross_lingual: bool) -> bool:
-        """Answered, but within the caution margin of "not found" (never across languages: that
-        model is fitted on too few questions to calibrate a band)."""
-        return not cross_lingual and 0.0 <= self.margin(values, cross_lingual) < self.caution_margin
+    def unsure(self, margin: float, cross_lingual: bool) -> bool:
+        """Answered with this margin, but within the caution margin of "not found" (never across
+        languages: that model is fitted on too few questions to calibrate a band)."""
+        return not cross_lingual and 0.0 <= margin < self.caution_margin
 
 
 @dataclass(frozen=True)
@@ -127,6 +148,7 @@ class Ranker:
                 _vector(cross["weights"], CROSS_LINGUAL_FEATURES),
                 float(cross["intercept"]),
                 float(abstain.get("caution_margin", 0.0)),
+                _second_look(abstain.get("second_look")),
             ),
         )
 
@@ -134,13 +156,12 @@ class Ranker:
         """One score per candidate row."""
         return features @ (self.dense if with_dense else self.lexical)
 
-    def answerable(self, values: Sequence[float], cross_lingual: bool) -> bool:
-        """The not-found decision with embeddings (see `Abstention`)."""
-        return self.abstention.answerable(values, cross_lingual)
 
-    def unsure(self, values: Sequence[float], cross_lingual: bool) -> bool:
-        """An answer to show with a caveat (see `Abstention.unsure`)."""
-        return self.abstention.unsure(values, cross_lingual)
+def _second_look(data: dict | None) -> SecondLook | None:
+    if not data:
+        return None
+    names = ABSTENTION_FEATURES + SECOND_LOOK_FEATURES
+    return SecondLook(_vector(data["weights"], names), float(data["intercept"]), float(data["band"]))
 
 
 def _vector(weights: dict[str, float], names: tuple[str, ...]) -> np.ndarray:

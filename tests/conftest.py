@@ -9,7 +9,7 @@ import pytest
 
 from bot.answer import Engine
 from bot.corpus import load_corpus
-from bot.service import build_engine
+from bot.service import QAService, build_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_CORPUS = ROOT / "corpus"
@@ -19,6 +19,16 @@ BUNDLED_CORPUS = ROOT / "corpus"
 def engine() -> Engine:
     """An engine over the bundled corpus (built once per test session)."""
     return build_engine(load_corpus(BUNDLED_CORPUS))
+
+
+@pytest.fixture(scope="session")
+def embedded_service(tmp_path_factory: pytest.TempPathFactory) -> QAService:
+    """A service over the bundled corpus with every sentence embedded (once per test session)."""
+    service = QAService(BUNDLED_CORPUS, cache_dir=tmp_path_factory.mktemp("cache"), embeddings=True)
+    assert service.load().ok
+    assert service.embedding_done.wait(120)
+    assert service.engine.dense is not None and service.engine.dense.coverage == service.engine.index.size
+    return service
 
 
 @pytest.fixture

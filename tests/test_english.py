@@ -16,13 +16,9 @@ QUESTIONS = json.loads((ROOT / "tests" / "data" / "english_questions.json").read
 ]
 
 
-@pytest.fixture(scope="module")
-def service(tmp_path_factory):
-    service = QAService(ROOT / "corpus", cache_dir=tmp_path_factory.mktemp("cache"), embeddings=True)
-    assert service.load().ok
-    assert service.embedding_done.wait(120)
-    assert service.engine.dense is not None and service.engine.dense.coverage == service.engine.index.size
-    return service
+@pytest.fixture
+def service(embedded_service: QAService) -> QAService:
+    return embedded_service
 
 
 def test_english_questions_find_their_sentence_in_the_top_three(service):

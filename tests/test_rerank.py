@@ -116,9 +116,10 @@ def test_answers_just_above_the_not_found_decision_are_unsure_in_the_same_langua
     ):
         signals[ABSTENTION_FEATURES.index("coverage")] = coverage
         assert model.answerable(signals, cross_lingual=False) is answered
-        assert model.unsure(signals, cross_lingual=False) is unsure
+        assert model.unsure(model.margin(signals, cross_lingual=False), cross_lingual=False) is unsure
     signals[:] = 0.4  # across languages: similarity etc. sum to 1.2 - 1 = 0.2, inside the band
-    assert model.answerable(signals, cross_lingual=True) and not model.unsure(signals, cross_lingual=True)
+    margin = model.margin(signals, cross_lingual=True)
+    assert model.answerable(signals, cross_lingual=True) and not model.unsure(margin, cross_lingual=True)
 
 
 def test_the_shipped_not_found_model_has_a_caution_band():
