@@ -5,7 +5,7 @@ subject" better than "answers it". Encoding the excerpt *with the question appen
 model read both at once: when the passage already says what the question asks, appending it
 moves the passage's vector little; when the question asks something the passage does not say,
 it moves it more. The signals below are those cosines (for the first excerpt alone and with its
-neighbours) and the lengths that scale them. They cost five passage encodings (~150 ms), so the
+neighbours) and the lengths that scale them. They cost five passage encodings (~190 ms), so the
 answer path takes them only for questions near the decision (`bot.rerank.SecondLook`).
 """
 
