@@ -12,7 +12,9 @@ candidate signals, then for the shipped set and the shipped set + each candidate
   held-out).
 
 Every model is the same logistic regression on standardised signals (L2 1e-4; 0.1 on the 384
-vector products). Nothing here is written to the weights file.
+vector products). Nothing here is written to the weights file. The seven are the first model's;
+the second look (`bot/second_look.py`) that decides questions near its decision is not part of
+these figures (see the README's Quality section).
 
 Usage: .venv/bin/python benchmarks/abstention_signals.py [FILE.json]   (about 2 minutes)
 """
