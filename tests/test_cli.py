@@ -170,6 +170,7 @@ def _terminal_chat(tmp_path, keys: bytes) -> tuple[int, str]:
     """Run `run_bot.py chat` on a pseudo-terminal, ask one question, then press `keys`."""
     import pty
     import select
+    import signal
     import time
 
     env = {
@@ -200,7 +201,16 @@ def _terminal_chat(tmp_path, keys: bytes) -> tuple[int, str]:
         read_until(b"\n? ", count=2)  # the answer, then the next prompt
         os.write(fd, keys)
         read_until(b"\x00", timeout=30)  # until the child exits
-        _, status = os.waitpid(pid, 0)
+        deadline = time.monotonic() + 5
+        done, status = os.waitpid(pid, os.WNOHANG)
+        while not done and time.monotonic() < deadline:
+            time.sleep(0.05)
+            done, status = os.waitpid(pid, os.WNOHANG)
+        if not done:  # never wait for ever: a chat that ignores the keys fails the test
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            printed = output.decode("utf-8", "replace")
+            pytest.fail(f"the chat did not exit after {keys!r}; it printed:\n{printed}")
     finally:
         os.close(fd)
     return os.waitstatus_to_exitcode(status), output.decode("utf-8", "replace")
