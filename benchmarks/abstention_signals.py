@@ -13,38 +13,37 @@ candidate signals, then for the shipped set and the shipped set + each candidate
 
 Every model is the same logistic regression on standardised signals (L2 1e-4; 0.1 on the 384
 vector products). Nothing here is written to the weights file. The seven are the first model's;
-the second look (`bot/second_look.py`) that decides questions near its decision is not part of
+the second look (`bot/search/abstention.py`) that decides questions near its decision is not part of
 these figures (see the README's Quality section).
 
-Usage: .venv/bin/python benchmarks/abstention_signals.py [FILE.json]   (about 2 minutes)
+Usage: .venv/bin/python -m benchmarks.abstention_signals [FILE.json]   (about 2 minutes)
 """
 
 from __future__ import annotations
 
 import argparse
 import math
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from benchmarks.train_ranker import (  # noqa: E402
+from benchmarks.train_ranker import (
     PIAF,
     TARGET_FALSE_NOT_FOUND,
     abstention_data,
     fit_regularised_logistic,
 )
-from bot.answer import Engine  # noqa: E402
-from bot.answer_types import QUESTION_TYPES, question_type  # noqa: E402
-from bot.embeddings import EmbeddingCache, Encoder  # noqa: E402
-from bot.evaluate import load_squad, split_questions  # noqa: E402
-from bot.rerank import ABSTENTION_FEATURES  # noqa: E402
-from bot.service import build_engine  # noqa: E402
-from bot.text import clean_text  # noqa: E402
+from bot.search import abstention
+from bot.search.abstention import ABSTENTION_FEATURES
+from bot.search.answer import Engine
+from bot.search.embeddings import EmbeddingCache, Encoder
+from bot.search.evaluate import load_squad, split_questions
+from bot.search.question_types import QUESTION_TYPES, question_type
+from bot.service import build_engine
+from bot.text import clean_text
+
+ROOT = Path(__file__).resolve().parent.parent
 
 SHIPPED = len(ABSTENTION_FEATURES)
 SCALARS = ("matched_idf", "rarest_missing_idf", "article_rank", "article_margin")
@@ -81,11 +80,11 @@ class Signals:
         ranking = engine.rank(question)
         query, index = ranking.query, engine.index
         coverage = engine.coverage(query) if query.candidates else 0.0
-        shipped = list(engine.abstention_values(question, ranking, coverage))
+        shipped = list(abstention.abstention_values(engine.index, question, ranking, coverage))
         kind = question_type(question)
         types = [float(kind == t) for t in TYPES]
         known = list(query.known_ids)
-        if not ranking.ranked or not known or engine.dense is None or engine.encoder is None:
+        if not ranking.order or not known or engine.dense is None or engine.encoder is None:
             return np.r_[shipped, np.zeros(len(SCALARS)), types, np.zeros(DIMENSIONS)]
         scale = math.log(1 + index.size)
         weight = dict.fromkeys(known, 0.0)
@@ -93,7 +92,7 @@ class Signals:
             if tid is not None:
                 weight[tid] += query.idf[term]
         weights = np.array(list(weight.values()))
-        first = ranking.ranked[0].sentence
+        first = ranking.order[0].sentence
         in_sentence = index.term_presence([first], known, window=False)[0]
         around = dict(zip(known, index.term_presence([first], known)[0], strict=True))
         missing = [w for t, w in query.idf.items() if not around.get(query.resolved[t], False)]

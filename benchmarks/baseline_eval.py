@@ -1,7 +1,7 @@
 """The README's baseline row: plain rank_bm25.BM25Okapi over `text.lower().split()` sentences.
 
 Same sentences, same gold and metrics as `run_bot.py eval`; only the ranking differs.
-Usage: .venv/bin/python benchmarks/baseline_eval.py ../shared/data/piaf-dev.json [--split heldout]
+Usage: .venv/bin/python -m benchmarks.baseline_eval ../shared/data/piaf-dev.json [--split heldout]
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import json
 import numpy as np
 from rank_bm25 import BM25Okapi
 
-from bot.evaluate import MRR_DEPTH, evaluate, load_squad, split_questions
+from bot.search.evaluate import MRR_DEPTH, evaluate, load_squad, split_questions
 
 
 def main() -> None:

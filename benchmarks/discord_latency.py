@@ -2,7 +2,7 @@
 
 Baseline in the same run: an empty mention, which the bot answers with a fixed hint (same
 gateway, REST and reply path, no retrieval), so the ratio shows what answering adds.
-Usage: .venv/bin/python benchmarks/discord_latency.py [--questions 200]
+Usage: .venv/bin/python -m benchmarks.discord_latency [--questions 200]
 """
 
 from __future__ import annotations
@@ -11,15 +11,13 @@ import argparse
 import asyncio
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from tests.discord_fixtures import running_bot
 
-from tests.discord_fixtures import running_bot  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 QUESTIONS = [
     "Combien de roquettes ont frappé la base de Balad ?",

@@ -9,29 +9,27 @@ told "not found"? The known weak spot of the not-found decision, measured two wa
    bundled article's subjects that it does not answer; how many get "not found".
 
 The sentence vectors of the full corpus are reused (a removed paragraph's rows are dropped), so
-nothing is embedded again. Usage: .venv/bin/python benchmarks/near_topic.py   (about 2 minutes)
+nothing is embedded again. Usage: .venv/bin/python -m benchmarks.near_topic   (about 2 minutes)
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from benchmarks.train_ranker import PIAF
+from bot.articles.corpus import load_corpus
+from bot.articles.models import Corpus
+from bot.search.answer import Engine
+from bot.search.embeddings import DenseIndex, EmbeddingCache, Encoder
+from bot.search.evaluate import EvalQuestion, EvalSet, load_squad, split_questions
+from bot.search.index import SearchIndex
+from bot.service import build_engine
+from bot.text import fold
 
-from benchmarks.train_ranker import PIAF  # noqa: E402
-from bot.answer import Engine  # noqa: E402
-from bot.corpus import load_corpus  # noqa: E402
-from bot.embeddings import DenseIndex, EmbeddingCache, Encoder  # noqa: E402
-from bot.evaluate import EvalQuestion, EvalSet, load_squad, split_questions  # noqa: E402
-from bot.index import SearchIndex  # noqa: E402
-from bot.models import Corpus  # noqa: E402
-from bot.service import build_engine  # noqa: E402
-from bot.text import fold  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 QUESTIONS = ROOT / "benchmarks" / "data" / "near_topic_questions.json"
 

@@ -7,7 +7,7 @@ signal and without it, without the second look at doubtful "not found" decisions
 questions took it), the question encoding alone, and (last row) with embeddings while the
 same encoder embeds passages in a background thread, as it does after articles are added.
 
-Usage: .venv/bin/python benchmarks/query_latency.py [--questions 200]
+Usage: .venv/bin/python -m benchmarks.query_latency [--questions 200]
 """
 
 from __future__ import annotations
@@ -16,19 +16,17 @@ import argparse
 import dataclasses
 import json
 import statistics
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bot.search import abstention
+from bot.search.answer import Engine
+from bot.search.embeddings import Encoder
+from bot.service import QAService
 
-from bot.answer import Engine  # noqa: E402
-from bot.embeddings import Encoder  # noqa: E402
-from bot.rerank import default_ranker  # noqa: E402
-from bot.service import QAService  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def distinct_questions(limit: int) -> list[str]:
@@ -86,24 +84,24 @@ def main() -> None:
         lexical.answer("échauffement")
         encoder = Encoder()
         encoder.query("échauffement")
-        ranker = default_ranker()
         first_only = Engine(
             with_dense.index,
             with_dense.policy,
             with_dense.dense,
             Encoder(),  # its own recent-question memory, so that neither run serves the other
-            dataclasses.replace(ranker, abstention=dataclasses.replace(ranker.abstention, second_look=None)),
+            abstention=dataclasses.replace(abstention.default_abstention(), second_look=None),
         )
         first_only.answer("échauffement")
         looked: list[str] = []
-        second_look_values = with_dense.second_look_values
+        second_look_values = abstention.first_excerpt_second_look
 
-        def counted(question, ranking):
+        def counted(index, encoder, question, ranking):
             looked.append(question)
-            return second_look_values(question, ranking)
+            return second_look_values(index, encoder, question, ranking)
 
-        with_dense.second_look_values = counted
+        abstention.first_excerpt_second_look = counted
         rows = [("answer, embeddings on", timings(with_dense.answer, questions))]
+        abstention.first_excerpt_second_look = second_look_values
         taken = len(set(looked))
         rows += [
             ("answer, no second look", timings(first_only.answer, questions)),

@@ -17,7 +17,7 @@ Each size runs in fresh child processes so memory figures are not polluted by th
 - lag:    inside an asyncio loop, a full rebuild runs off the loop (as /reload does) while a ticker
           measures the largest gap between 10 ms ticks and questions keep being answered.
 
-Usage: .venv/bin/python benchmarks/scale.py [--sizes 10000 100000 1000000] [--questions 300] [--dense]
+Usage: .venv/bin/python -m benchmarks.scale [--sizes 10000 100000 1000000] [--questions 300] [--dense]
 """
 
 from __future__ import annotations
@@ -34,10 +34,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from benchmarks.synth_corpus import PIAF, synthetic_sentences
 
-from benchmarks.synth_corpus import PIAF, synthetic_sentences  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def rss_mb() -> float:
@@ -80,7 +79,7 @@ def synthetic_specs(n: int) -> list[list[list[str]]]:
 
 def synthetic_articles(specs: list[list[list[str]]]):
     """Validated article models, made one at a time as the loader streams them."""
-    from bot.models import Article, Paragraph, Sentence
+    from bot.articles.models import Article, Paragraph, Sentence
 
     for a, paragraphs in enumerate(specs):
         aid = f"a{a:06d}"
@@ -120,9 +119,9 @@ def query_latency(engine, qs: list[str]) -> tuple[float, float]:
 def child_build(n: int, cache_dir: str, n_questions: int, bm25_cap: int) -> dict:
     from rank_bm25 import BM25Okapi
 
-    from bot import cache
-    from bot.answer import Engine
-    from bot.index import SearchIndex
+    from bot.search import index_cache as cache
+    from bot.search.answer import Engine
+    from bot.search.index import SearchIndex
     from bot.text import analyzer
 
     specs = synthetic_specs(n)
@@ -174,8 +173,8 @@ def child_build(n: int, cache_dir: str, n_questions: int, bm25_cap: int) -> dict
 def child_warm(cache_dir: str, n_questions: int) -> dict:
     rss0 = rss_mb()
     start = time.perf_counter()
-    from bot import cache
-    from bot.answer import Engine
+    from bot.search import index_cache as cache
+    from bot.search.answer import Engine
 
     cached = cache.load(Path(cache_dir), "bench")
     assert cached is not None
@@ -194,9 +193,10 @@ def child_dense(cache_dir: str, n_questions: int) -> dict:
     (see README), and memory and scoring cost do not depend on what the vectors say."""
     import numpy as np
 
-    from bot import cache, embeddings
-    from bot.answer import Engine
-    from bot.embeddings import ArticleVectors, EmbeddingCache, Encoder, quantise
+    from bot.search import embeddings
+    from bot.search import index_cache as cache
+    from bot.search.answer import Engine
+    from bot.search.embeddings import ArticleVectors, EmbeddingCache, Encoder, quantise
 
     cached = cache.load(Path(cache_dir), "bench")
     assert cached is not None
@@ -225,8 +225,8 @@ def child_dense(cache_dir: str, n_questions: int) -> dict:
 
 
 def child_lag(n: int) -> dict:
-    from bot.answer import Engine
-    from bot.index import SearchIndex
+    from bot.search.answer import Engine
+    from bot.search.index import SearchIndex
 
     specs = synthetic_specs(n)
     engine = Engine(SearchIndex.build(synthetic_articles(specs)))

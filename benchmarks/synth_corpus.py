@@ -5,7 +5,7 @@ word in six is swapped for another word of the pool and numbers are redrawn, so 
 grows with N as a wire feed's would. Articles get 20-45 sentences in paragraphs of 2-5.
 Generated into a temporary folder, never committed.
 
-Usage: .venv/bin/python benchmarks/synth_corpus.py N OUT_DIR
+Usage: .venv/bin/python -m benchmarks.synth_corpus N OUT_DIR
 """
 
 from __future__ import annotations

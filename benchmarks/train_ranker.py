@@ -24,7 +24,7 @@
 The held-out split (sha1(title) ends in 0-3) is only scored, never fitted; the figures of both
 go into the file next to the weights.
 
-Usage: .venv/bin/python benchmarks/train_ranker.py [FILE.json] [--out bot/data/ranker.json]
+Usage: .venv/bin/python -m benchmarks.train_ranker [FILE.json] [--out bot/data/ranker.json]
 (about 12 minutes on 2 cores, most of it the second look's encodings)
 """
 
@@ -38,17 +38,17 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import minimize
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bot.articles.models import Corpus
+from bot.search import abstention
+from bot.search.abstention import ABSTENTION_FEATURES, CROSS_LINGUAL_FEATURES, SECOND_LOOK_FEATURES
+from bot.search.answer import Engine
+from bot.search.embeddings import MODEL, EmbeddingCache, Encoder
+from bot.search.evaluate import EvalQuestion, is_heldout, load_squad, split_questions
+from bot.search.ranking import FEATURES
+from bot.service import build_engine
+from bot.text import clean_text
 
-from bot.answer import Engine  # noqa: E402
-from bot.embeddings import MODEL, EmbeddingCache, Encoder  # noqa: E402
-from bot.evaluate import EvalQuestion, is_heldout, load_squad, split_questions  # noqa: E402
-from bot.models import Corpus  # noqa: E402
-from bot.rerank import ABSTENTION_FEATURES, CROSS_LINGUAL_FEATURES, FEATURES  # noqa: E402
-from bot.second_look import SECOND_LOOK_FEATURES  # noqa: E402
-from bot.service import build_engine  # noqa: E402
-from bot.text import clean_text  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 REGULARISATION = 1e-4
 TARGET_FALSE_NOT_FOUND = 0.05
@@ -111,7 +111,7 @@ def abstention_values(engine: Engine, question: str) -> tuple[float, ...]:
     question = clean_text(question).strip()
     ranking = engine.rank(question)
     coverage = engine.coverage(ranking.query) if ranking.query.candidates else 0.0
-    return engine.abstention_values(question, ranking, coverage)
+    return abstention.abstention_values(engine.index, question, ranking, coverage)
 
 
 def second_look_rows(w: np.ndarray, b: float, within: float):
@@ -122,8 +122,12 @@ def second_look_rows(w: np.ndarray, b: float, within: float):
         question = clean_text(question).strip()
         ranking = engine.rank(question)
         coverage = engine.coverage(ranking.query) if ranking.query.candidates else 0.0
-        first = float(np.dot(w, engine.abstention_values(question, ranking, coverage))) + b
-        extra = engine.second_look_values(question, ranking) if abs(first) < within else None
+        first = float(np.dot(w, abstention.abstention_values(engine.index, question, ranking, coverage))) + b
+        extra = (
+            abstention.first_excerpt_second_look(engine.index, engine.encoder, question, ranking)
+            if abs(first) < within
+            else None
+        )
         return np.full(len(SECOND_LOOK_FEATURES), np.nan) if extra is None else np.array(extra)
 
     return values
@@ -197,7 +201,7 @@ def cross_lingual_data(
         rows[split] = (pos[:, columns], neg[:, columns])
         texts = full.index.texts
         hits = [
-            any(item["answer"] in texts[c.sentence] for c in full.rank(item["question"]).ranked[:3])
+            any(item["answer"] in texts[c.sentence] for c in full.rank(item["question"]).order[:3])
             for item in chosen
         ]
         hit3[split] = round(float(np.mean(hits)), 4)
@@ -392,7 +396,7 @@ def main() -> None:
 
     out = {
         "about": "Learned by benchmarks/train_ranker.py on PIAF dev's tune split; see its docstring.",
-        "command": "python benchmarks/train_ranker.py ../shared/data/piaf-dev.json",
+        "command": "python -m benchmarks.train_ranker ../shared/data/piaf-dev.json",
         "embedding_model": MODEL,
         "features": list(FEATURES),
         "weights": weights,
@@ -403,7 +407,7 @@ def main() -> None:
             "caution_margin": band,
             "second_look": {
                 "about": "Same-language questions within `band` of the first decision: a logistic "
-                "model over the features above and SECOND_LOOK_FEATURES (bot/second_look.py), "
+                "model over the features above and SECOND_LOOK_FEATURES (bot/search/abstention.py), "
                 f"fitted on the tune questions within {SECOND_LOOK_FIT_BAND} of it.",
                 "weights": {
                     name: round(float(v), 4)

@@ -14,11 +14,9 @@ from pathlib import Path
 from typing import TextIO
 
 from bot import messages
-from bot.answer import Answer, Engine
+from bot.articles import Corpus, load_corpus
 from bot.config import ConfigError, Settings, load_settings
-from bot.corpus import load_corpus
-from bot.embeddings import EmbeddingCache, Encoder
-from bot.models import Corpus
+from bot.search import Answer, EmbeddingCache, Encoder, Engine
 from bot.service import QAService
 
 log = logging.getLogger("depeche")
@@ -166,7 +164,7 @@ def format_answer(answer: Answer) -> str:
     """An answer for people: excerpts quoted, citations underneath, or a plain not-found."""
     language = messages.of_question(answer.question)
     if not answer.answered:
-        reason = answer.reason_text(language)
+        reason = messages.not_found_reason(answer.reason, language)
         lines = [f"{messages.text('not_found', language)} {reason}".strip()]
         if answer.suggestions:
             lines.append(messages.text("closest", language, titles="; ".join(answer.suggestions)))
@@ -223,14 +221,14 @@ def run_eval(
     vectors: EmbeddingCache | None = None,
 ) -> int:
     """Evaluate sentence retrieval (and, optionally, "not found") on a SQuAD-format file."""
-    from bot.evaluate import engine_ranker, evaluate, evaluate_abstention, load_squad, split_questions
+    from bot.search import evaluate as evaluation
     from bot.service import build_engine
 
     if not path.is_file():
         print(f"error: file not found: {path}", file=sys.stderr)
         return 2
-    evalset = load_squad(path)
-    questions = split_questions(evalset, split)
+    evalset = evaluation.load_squad(path)
+    questions = evaluation.split_questions(evalset, split)
     encoder = Encoder() if vectors is not None else None
     if vectors is not None and not as_json:
         print("embedding the articles not cached yet (a few minutes the first time)...", file=sys.stderr)
@@ -240,8 +238,10 @@ def run_eval(
 
     engine = build(evalset.corpus)
     progress = not as_json and sys.stderr.isatty()
-    report = evaluate(engine_ranker(engine), questions, progress=progress)
-    abstained = evaluate_abstention(evalset, questions, build, engine, progress) if abstention else None
+    report = evaluation.evaluate(evaluation.engine_ranker(engine), questions, progress=progress)
+    abstained = (
+        evaluation.evaluate_abstention(evalset, questions, build, engine, progress) if abstention else None
+    )
     if as_json:
         out = report.as_json()
         if abstained is not None:

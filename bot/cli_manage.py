@@ -11,13 +11,20 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from bot import library
+from bot.articles import (
+    ArticleDraft,
+    ArticleError,
+    FetchError,
+    draft_from_html,
+    draft_from_upload,
+    fetch_page,
+    library,
+    load_corpus,
+)
 from bot.config import Settings
-from bot.corpus import ArticleError, load_corpus
-from bot.extract import ArticleDraft, draft_from_html, draft_from_upload
-from bot.feedback import FeedbackStore
-from bot.fetch import FetchError, fetch_page
+from bot.search import find_duplicate
 from bot.service import build_engine
+from bot.storage import FeedbackStore
 
 
 def _confirm(prompt: str, assume_yes: bool) -> bool:
@@ -57,7 +64,7 @@ def run_add(source: str, corpus_dir: Path, settings: Settings, *, assume_yes: bo
         print(f"error: cannot add this article: {exc}", file=sys.stderr)
         return 1
     index = build_engine(load_corpus(corpus_dir)).index
-    duplicate = library.find_duplicate(index, prepared)
+    duplicate = find_duplicate(index, prepared)
     if duplicate is not None:
         print(f"error: already in the corpus as “{duplicate.title}” ({duplicate.path})", file=sys.stderr)
         return 1

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.fetch import FetchPolicy
+from bot.articles import FetchPolicy
 
 IdList = Annotated[list[int], NoDecode]
 

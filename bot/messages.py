@@ -154,10 +154,18 @@ _MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
+_NOT_FOUND_REASONS = ("no_terms", "no_match", "low_coverage")
+
+
 def text(key: str, language: str, **values: object) -> str:
     """The message `key` in `language` ("fr" or "en"; anything else reads English)."""
     by_language = _MESSAGES[key]
     return by_language.get(language, by_language["en"]).format(**values)
+
+
+def not_found_reason(reason: str | None, language: str) -> str:
+    """Why an answer is "not found" (`bot.search.answer.REASONS`), in words; empty otherwise."""
+    return text(reason, language) if reason in _NOT_FOUND_REASONS else ""
 
 
 def of_question(question: str) -> str:

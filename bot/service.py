@@ -10,12 +10,17 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot import cache, embeddings
-from bot.answer import Engine
-from bot.corpus import ParsedArticleCache, iter_articles
-from bot.embeddings import EmbeddingCache, Encoder, EncoderUnavailable
-from bot.index import RankingParams, SearchIndex
-from bot.models import Corpus, LoadProblem
+from bot.articles import Corpus, LoadProblem, ParsedArticleCache, iter_articles
+from bot.search import (
+    EmbeddingCache,
+    Encoder,
+    EncoderUnavailable,
+    Engine,
+    RankingParams,
+    SearchIndex,
+    embeddings,
+)
+from bot.search import index_cache as cache
 
 log = logging.getLogger(__name__)
 
@@ -206,7 +211,7 @@ class QAService:
         if self._embedding_cache is None:
             return engine
         dense = embeddings.assemble(engine.index, self._embedding_cache)
-        return Engine(engine.index, engine.policy, dense, self._encoder, engine.ranker)
+        return Engine(engine.index, engine.policy, dense, self._encoder, engine.weights, engine.abstention)
 
     def _start_embedding(self, engine: Engine) -> None:
         """Embed, in a background thread, the articles that have no vectors yet; then serve them."""
@@ -218,6 +223,7 @@ class QAService:
         stop = threading.Event()
         self._stop_embedding = stop
         index = engine.index
+        cache, encoder = self._embedding_cache, self._encoder
 
         def refresh() -> None:
             current = self._engine
@@ -232,8 +238,8 @@ class QAService:
             try:
                 count = embeddings.embed_missing(
                     index,
-                    self._embedding_cache,  # type: ignore[arg-type]
-                    self._encoder,  # type: ignore[arg-type]
+                    cache,
+                    encoder,
                     stop,
                     on_progress=refresh,
                 )

@@ -11,10 +11,10 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
+from pathlib import Path
 
 import pysbd
 import Stemmer
-from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_FRENCH
 
 SUPPORTED_LANGUAGES = ("fr", "en")
 _STEMMER_NAMES = {"fr": "french", "en": "english"}
@@ -102,8 +102,17 @@ def fold(text: str) -> str:
     return _COMBINING.sub("", unicodedata.normalize("NFKD", text.casefold().translate(_LIGATURES)))
 
 
+_DATA = Path(__file__).resolve().parent / "data"
+
+
+def _stopword_list(language: str) -> list[str]:
+    """A stop-word list shipped in `bot/data/stopwords-<language>.txt` (one per line, # comments)."""
+    lines = (_DATA / f"stopwords-{language}.txt").read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
 def _folded_stopwords() -> frozenset[str]:
-    words = [*STOPWORDS_FRENCH, *STOPWORDS_EN, *_EXTRA_STOPWORDS]
+    words = [*_stopword_list("fr"), *_stopword_list("en"), *_EXTRA_STOPWORDS]
     return frozenset(fold(w) for w in words)
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.answer import Engine
-from bot.corpus import load_corpus
+from bot.articles.corpus import load_corpus
+from bot.search.answer import Engine
 from bot.service import QAService, build_engine
 
 ROOT = Path(__file__).resolve().parent.parent

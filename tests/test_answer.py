@@ -2,6 +2,8 @@
 
 import pytest
 
+from bot import messages
+
 BALAD = "Combien de roquettes ont frappé la base de Balad ?"
 
 
@@ -47,7 +49,7 @@ def test_reader_questions_find_their_sentence_in_the_top_three(engine, question,
 def test_empty_or_meaningless_questions_are_not_found(engine, question):
     answer = engine.answer(question)
     assert not answer.answered and answer.results == []
-    assert answer.reason_text()
+    assert messages.not_found_reason(answer.reason, "en")
 
 
 @pytest.mark.parametrize(

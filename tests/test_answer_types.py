@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.answer_types import expected_answer, has_answer_of, question_type
+from bot.search.question_types import expected_answer, has_answer_of, question_type
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot import cache
+from bot.search import index_cache as cache
 from bot.service import QAService
 from tests.conftest import write_article
 
@@ -55,7 +55,7 @@ def test_a_truncated_or_corrupt_cache_is_detected_and_rebuilt(corpus_dir, tmp_pa
 
 def test_cache_key_depends_on_every_file(corpus_dir):
     files = cache.scan_files(corpus_dir, 10_000_000)
-    from bot.index import RankingParams
+    from bot.search.index import RankingParams
 
     key = cache.cache_key(files, RankingParams())
     assert key != cache.cache_key({**files, "x.md": "0"}, RankingParams())

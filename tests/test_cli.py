@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from bot.cli import main
-from bot.feedback import FeedbackStore
+from bot.storage.feedback import FeedbackStore
 from tests.conftest import ROOT, write_article
 
 REQUIRED_RESULT_KEYS = {"text": str, "article": str, "paragraph": int, "score": float}

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.corpus import load_corpus
+from bot.articles.corpus import load_corpus
 from tests.conftest import BUNDLED_CORPUS, write_article
 
 GOOD = "Une phrase sur Kirkouk. Une autre phrase."
@@ -143,8 +143,8 @@ def test_front_matter_that_builds_python_objects_is_refused(corpus_dir):
 
 
 def test_many_new_files_are_split_by_worker_processes_with_the_same_result(corpus_dir, tmp_path, monkeypatch):
-    from bot import corpus as corpus_module
-    from bot.corpus import ParsedArticleCache, iter_articles
+    from bot.articles import corpus as corpus_module
+    from bot.articles.corpus import ParsedArticleCache, iter_articles
 
     count = corpus_module.PARALLEL_MIN_FILES + 6
     for i in range(count):
@@ -188,8 +188,8 @@ def test_many_new_files_are_split_by_worker_processes_with_the_same_result(corpu
 def test_when_worker_processes_die_the_files_are_split_here(corpus_dir, monkeypatch, failure):
     from concurrent.futures.process import BrokenProcessPool
 
-    from bot import corpus as corpus_module
-    from bot.corpus import iter_articles
+    from bot.articles import corpus as corpus_module
+    from bot.articles.corpus import iter_articles
 
     class DeadPool(corpus_module.ProcessPoolExecutor):
         def map(self, *args, **kwargs):

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.ask_channels import AskChannelStore
+from bot.storage.ask_channels import AskChannelStore
 from tests.discord_double import DiscordDouble
 from tests.discord_fixtures import is_callback, is_reply, running_bot
 

@@ -213,7 +213,7 @@ async def test_a_vote_when_the_feedback_database_fails_gets_a_private_notice(env
 
 
 async def test_questions_older_than_the_retention_period_are_deleted_at_start_up(corpus_dir, tmp_path):
-    from bot.feedback import FeedbackStore
+    from bot.storage.feedback import FeedbackStore
 
     path = tmp_path / "old.sqlite3"
     store = FeedbackStore(path)

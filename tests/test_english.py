@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from bot.answer import Engine
+from bot.search.answer import Engine
 from bot.service import QAService
 from tests.conftest import ROOT
 
@@ -24,7 +24,7 @@ def service(embedded_service: QAService) -> QAService:
 def test_english_questions_find_their_sentence_in_the_top_three(service):
     engine = service.engine
     ranked = [
-        any(q["answer"] in engine.index.texts[c.sentence] for c in engine.rank(q["question"]).ranked[:3])
+        any(q["answer"] in engine.index.texts[c.sentence] for c in engine.rank(q["question"]).order[:3])
         for q in QUESTIONS
     ]
     shown = [
@@ -69,7 +69,7 @@ def test_vectors_are_cached_per_article_and_reused(service, tmp_path):
 def test_dense_index_reranks_only_candidates_above_the_full_scan_limit():
     import numpy as np
 
-    from bot.embeddings import DIMENSIONS, DenseIndex, quantise
+    from bot.search.embeddings import DIMENSIONS, DenseIndex, quantise
 
     vectors = quantise(np.eye(4, DIMENSIONS, dtype=np.float32))
     paragraphs = quantise(np.eye(2, DIMENSIONS, 1, dtype=np.float32))  # paragraph 1 ~ sentence 2
@@ -84,7 +84,7 @@ def test_dense_index_reranks_only_candidates_above_the_full_scan_limit():
 
 
 def test_a_long_question_is_encoded_from_its_beginning(service):
-    from bot.embeddings import QUESTION_CHARS
+    from bot.search.embeddings import QUESTION_CHARS
 
     encoder = service.engine.encoder
     start = "Combien de roquettes ont frappé la base de Balad ? "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 
-from bot.feedback import FeedbackStore
+from bot.storage.feedback import FeedbackStore
 
 
 def _age(path, answer_id: str, days: int) -> None:

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from rank_bm25 import BM25Okapi
 
-from bot.corpus import load_corpus
-from bot.index import RankingParams, SearchIndex
+from bot.articles.corpus import load_corpus
+from bot.search.index import RankingParams, SearchIndex
 from bot.text import analyzer
 from tests.conftest import BUNDLED_CORPUS
 
@@ -106,7 +106,7 @@ def test_pruned_ranking_equals_scoring_every_sentence(index, question, k):
 
 def random_corpus_index(seed: int) -> SearchIndex:
     """Many short sentences over a small vocabulary: long postings, where the ranking prunes."""
-    from bot.models import Article, Paragraph, Sentence
+    from bot.articles.models import Article, Paragraph, Sentence
 
     rng = np.random.default_rng(seed)
     vocabulary = [f"mot{i}" for i in range(60)]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from bot import library
-from bot.corpus import ArticleError, load_corpus
-from bot.extract import draft_from_html, draft_from_upload
-from bot.fetch import FetchError, FetchPolicy, fetch_page
+from bot.articles import library
+from bot.articles.corpus import ArticleError, load_corpus
+from bot.articles.extract import draft_from_html, draft_from_upload
+from bot.articles.fetch import FetchError, FetchPolicy, fetch_page
+from bot.search import find_duplicate
 from bot.service import build_engine
 from tests.news_site import PAGES, news_site
 
@@ -69,25 +70,25 @@ def test_duplicates_by_link_and_by_text_are_found(corpus_dir):
     prepared = library.prepare(bassora_draft(), added_by=None)
     library.write_article(corpus_dir, prepared)
     index = build_engine(load_corpus(corpus_dir)).index
-    assert library.find_duplicate(index, prepared).title == prepared.article.title
+    assert find_duplicate(index, prepared).title == prepared.article.title
     same_link = library.prepare(
         draft_from_html(
             (PAGES / "bassora.html").read_text(encoding="utf-8"), "HTTPS://Courrier.example/bassora/#top"
         ),
         added_by=None,
     )
-    assert library.find_duplicate(index, same_link) is not None
+    assert find_duplicate(index, same_link) is not None
     same_text = library.prepare(
         draft_from_upload("copie.txt", ("Autre titre\n\n" + bassora_draft().body).encode()), added_by=None
     )
-    assert library.find_duplicate(index, same_text) is not None
+    assert find_duplicate(index, same_text) is not None
     one_word_changed = library.prepare(
         draft_from_upload(
             "autre.txt", ("Autre titre\n\n" + bassora_draft().body.replace("port", "quai", 1)).encode()
         ),
         added_by=None,
     )
-    assert library.find_duplicate(index, one_word_changed) is None  # as many sentences, other text
+    assert find_duplicate(index, one_word_changed) is None  # as many sentences, other text
 
 
 def test_remove_moves_the_file_and_restore_brings_it_back(corpus_dir):

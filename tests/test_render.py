@@ -5,8 +5,8 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.answer import Answer, Excerpt
 from bot.discord import render
+from bot.search.answer import Answer, Excerpt
 
 HOSTILE = st.sampled_from(
     [
@@ -121,7 +121,7 @@ def test_matched_words_are_bold_and_the_rest_escaped():
 
 def test_every_member_message_and_not_found_reason_exists_in_french_and_english():
     from bot import messages
-    from bot.answer import REASONS
+    from bot.search.answer import REASONS
 
     for key, by_language in messages._MESSAGES.items():
         assert set(by_language) == {"fr", "en"}, key

@@ -7,9 +7,15 @@ import math
 
 import numpy as np
 
-from bot.answer import Engine
-from bot.rerank import ABSTENTION_FEATURES, SecondLook, default_ranker
-from bot.second_look import SECOND_LOOK_FEATURES, excerpt_texts, second_look_values
+from bot.search.abstention import (
+    ABSTENTION_FEATURES,
+    SECOND_LOOK_FEATURES,
+    SecondLook,
+    default_abstention,
+    excerpt_texts,
+    second_look_values,
+)
+from bot.search.answer import Engine
 from bot.service import QAService
 
 FRENCH = "Combien de roquettes sont tombées sur la base aérienne de Balad ?"
@@ -19,15 +25,8 @@ ENGLISH = "How many rockets hit the Balad air base?"
 def with_second_look(service: QAService, second: SecondLook) -> Engine:
     """The service's engine with the shipped weights but this second look."""
     engine = service.engine
-    ranker = default_ranker()
-    abstention = dataclasses.replace(ranker.abstention, second_look=second)
-    return Engine(
-        engine.index,
-        engine.policy,
-        engine.dense,
-        engine.encoder,
-        dataclasses.replace(ranker, abstention=abstention),
-    )
+    abstention = dataclasses.replace(default_abstention(), second_look=second)
+    return Engine(engine.index, engine.policy, engine.dense, engine.encoder, abstention=abstention)
 
 
 def constant(intercept: float, band: float) -> SecondLook:
@@ -55,7 +54,7 @@ def test_questions_across_languages_never_take_the_second_look(embedded_service)
 
 
 def test_the_second_look_margin_sets_the_caveat(embedded_service):
-    caution = default_ranker().abstention.caution_margin
+    caution = default_abstention().caution_margin
     assert caution > 0
     just_above = with_second_look(embedded_service, constant(caution / 2, math.inf)).answer(FRENCH)
     well_above = with_second_look(embedded_service, constant(caution + 1, math.inf)).answer(FRENCH)
@@ -65,7 +64,7 @@ def test_the_second_look_margin_sets_the_caveat(embedded_service):
 
 def test_second_look_values_are_cosines_and_lengths(embedded_service):
     engine = embedded_service.engine
-    sentence = engine.rank(FRENCH).ranked[0].sentence
+    sentence = engine.rank(FRENCH).order[0].sentence
     values = second_look_values(engine.index, engine.encoder, FRENCH, engine.encoder.query(FRENCH), sentence)
     assert len(values) == len(SECOND_LOOK_FEATURES)
     cosines, lengths = values[:6], values[6:]
@@ -90,7 +89,7 @@ def test_the_window_stays_inside_the_paragraph(engine):
 
 
 def test_the_shipped_weights_have_a_second_look():
-    second = default_ranker().abstention.second_look
+    second = default_abstention().second_look
     assert second is not None and second.band > 0
     assert second.weights.shape == (len(ABSTENTION_FEATURES) + len(SECOND_LOOK_FEATURES),)
     assert np.count_nonzero(second.weights[len(ABSTENTION_FEATURES) :]) == len(SECOND_LOOK_FEATURES)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from bot import embeddings
+from bot.search import embeddings
 from bot.service import QAService
 from tests.conftest import write_article
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.index import ArticleMeta
-from bot.titles import ArticleTitles
+from bot.search.index import ArticleMeta
+from bot.search.titles import ArticleTitles
 
 
 def meta(article_id: str, title: str) -> ArticleMeta:

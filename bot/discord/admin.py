@@ -11,67 +11,17 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import library
-from bot.config import Settings
-from bot.corpus import ArticleError
+from bot.articles import ArticleError, ArticleMeta, FetchError, library
 from bot.discord import drafts, render, reply
+from bot.discord.checks import admin_only, is_admin
 from bot.discord.qa import served_article_choices
-from bot.fetch import FetchError
-from bot.index import ArticleMeta
+from bot.search import find_duplicate
 from bot.service import QAService, ReloadReport
 
 if TYPE_CHECKING:
     from bot.discord.app import DepecheBot
 
 log = logging.getLogger(__name__)
-
-
-def is_admin(settings: Settings, interaction: discord.Interaction, *, corpus: bool = False) -> bool:
-    """Admin user id, admin role, or Manage Server in this guild (re-checked on every call).
-
-    The articles are shared by every server the bot is in: for changes to them (`corpus`),
-    Manage Server counts only in the bot's home servers (`is_home_guild`). Elsewhere a server's
-    admins manage their own server (its ask-channels, its feedback), not what everyone reads.
-    """
-    user = interaction.user
-    if user.id in settings.admin_user_ids:
-        return True
-    if isinstance(user, discord.Member):
-        if any(role.id in settings.admin_role_ids for role in user.roles):
-            return True
-        if interaction.guild_id is not None and interaction.permissions.manage_guild:
-            return not corpus or is_home_guild(settings, interaction)
-    return False
-
-
-def is_home_guild(settings: Settings, interaction: discord.Interaction) -> bool:
-    """The servers of `DEPECHE_GUILD_IDS`; without that list, the only server the bot is in."""
-    if settings.guild_ids:
-        return interaction.guild_id in settings.guild_ids
-    return len(interaction.client.guilds) <= 1
-
-
-def admin_only(*, corpus: bool = False):
-    """App-command check: refuse non-admins with a clear, private message (`corpus`: the command
-    changes the shared articles, see `is_admin`)."""
-
-    async def predicate(interaction: discord.Interaction) -> bool:
-        bot: DepecheBot = interaction.client  # type: ignore[assignment]
-        if is_admin(bot.settings, interaction, corpus=corpus):
-            return True
-        log.warning(
-            "refused admin command %s for user %s",
-            getattr(interaction.command, "name", "?"),
-            interaction.user.id,
-        )
-        if corpus and is_admin(bot.settings, interaction):
-            raise app_commands.CheckFailure(
-                "The articles are shared with the bot's other servers: only its own admins (an admin "
-                "role or user set by its operator, or Manage Server in its home server) can change them."
-            )
-        raise app_commands.CheckFailure("Only the bot's admins can do this (Manage Server or an admin role).")
-
-    return app_commands.check(predicate)
 
 
 def _embedding_state(service: QAService) -> str:
@@ -298,7 +248,7 @@ class Admin(commands.Cog):
         service = self.bot.service
         if not service.ready:
             return None
-        return await asyncio.to_thread(library.find_duplicate, service.engine.index, prepared)
+        return await asyncio.to_thread(find_duplicate, service.engine.index, prepared)
 
     async def commit_add(self, prepared: library.PreparedArticle, user_id: int) -> str:
         """Write a confirmed article, reload, and say what happened."""

@@ -9,20 +9,19 @@ import logging
 import signal
 import sqlite3
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot import messages
-from bot.ask_channels import AskChannelStore
 from bot.config import Settings
 from bot.discord import reply
+from bot.discord.ratelimit import RateLimiter
 from bot.discord.translation import CommandTranslator
-from bot.feedback import FeedbackStore
-from bot.ratelimit import RateLimiter
 from bot.service import QAService
+from bot.storage import AskChannelStore, FeedbackStore
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +41,13 @@ def make_intents(settings: Settings) -> discord.Intents:
     return intents
 
 
-class DepecheMixin:
+if TYPE_CHECKING:
+    _BotBase = commands.Bot  # what the mixin is mixed into (`Bot` or `AutoShardedBot`)
+else:
+    _BotBase = object
+
+
+class DepecheMixin(_BotBase):
     """What both bot flavours share: settings, the QA service, feedback store, limiter."""
 
     settings: Settings
@@ -73,9 +78,9 @@ class DepecheMixin:
             if not report.ok:
                 log.error("initial corpus load failed: %s", report.error)
         for extension in EXTENSIONS:
-            await self.load_extension(extension)  # type: ignore[attr-defined]
-        self.tree.on_error = self.on_app_command_error  # type: ignore[attr-defined]
-        await self.tree.set_translator(CommandTranslator())  # type: ignore[attr-defined]
+            await self.load_extension(extension)
+        self.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]
+        await self.tree.set_translator(CommandTranslator())
         await self.sync_commands()
         self._retention = asyncio.create_task(self._forget_old_answers(), name="depeche-retention")
 
@@ -95,7 +100,7 @@ class DepecheMixin:
 
     async def sync_commands(self) -> None:
         """Sync to the configured guilds (instant) or globally; only at start-up, not on reconnect."""
-        tree: app_commands.CommandTree = self.tree  # type: ignore[attr-defined]
+        tree = self.tree
         if self.settings.guild_ids:
             for guild_id in self.settings.guild_ids:
                 guild = discord.Object(id=guild_id)
@@ -128,7 +133,7 @@ class DepecheMixin:
         """Close Discord, then the database."""
         if self._retention is not None:
             self._retention.cancel()
-        await super().close()  # type: ignore[misc]
+        await super().close()
         self.feedback.close()
         self.ask_channels.close()
 
@@ -167,7 +172,7 @@ class ShardedDepecheBot(DepecheMixin, commands.AutoShardedBot):
 
 def create_bot(
     settings: Settings, service: QAService, stores: Stores = (None, None), **options: Any
-) -> commands.Bot:
+) -> DepecheBot | ShardedDepecheBot:
     """A sharded bot when a shard count is configured, a plain one otherwise.
 
     `stores` are the opened feedback and ask-channel stores (None: opened here, from
@@ -182,6 +187,7 @@ def create_bot(
 def run_discord_bot(settings: Settings, service: QAService) -> int:
     """Run until SIGINT/SIGTERM, then close the connection and the database cleanly."""
     assert settings.discord_token is not None
+    token = settings.discord_token.get_secret_value()
     try:
         stores = (FeedbackStore(settings.database_path), AskChannelStore(settings.database_path))
     except (sqlite3.Error, OSError) as exc:  # not a SQLite file, a folder that cannot be made...
@@ -198,7 +204,7 @@ def run_discord_bot(settings: Settings, service: QAService) -> int:
             with contextlib.suppress(NotImplementedError):  # not on every platform
                 loop.add_signal_handler(sig, lambda: asyncio.ensure_future(bot.close()))
         try:
-            await bot.start(settings.discord_token.get_secret_value())
+            await bot.start(token)
         except discord.LoginFailure:
             log.error("Discord refused the token (DISCORD_TOKEN): check it in the developer portal")
             return 1

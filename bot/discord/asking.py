@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot import messages
-from bot.answer import Answer
+from bot.search import Answer
 
 if TYPE_CHECKING:
     from bot.discord.app import DepecheBot

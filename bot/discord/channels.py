@@ -13,7 +13,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord import reply
-from bot.discord.admin import admin_only
+from bot.discord.checks import admin_only
 from bot.discord.permissions import missing_to_answer
 
 if TYPE_CHECKING:

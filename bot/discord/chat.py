@@ -16,12 +16,12 @@ import discord
 from discord.ext import commands
 
 from bot import messages
-from bot.answer import Answer
 from bot.discord import render
 from bot.discord.answered import Replied, RepliedQuestions
 from bot.discord.asking import Asking, question_text
 from bot.discord.permissions import missing_to_answer
 from bot.discord.votes import feedback_view
+from bot.search import Answer
 
 if TYPE_CHECKING:
     from bot.discord.app import DepecheBot
@@ -255,6 +255,7 @@ class Chat(commands.Cog):
             log.exception("answering message %s failed", message.id)
             return ChatResponse.text(messages.text("answer_failed", messages.of_question(question)))
         view = feedback_view(answer_id, messages.of_question(answer.question))
+        send: dict[str, Any]
         if self._embeds_allowed(message):
             send = {"content": None, "embed": render.answer_embed(answer, answer_id), "view": view}
         else:
@@ -292,7 +293,7 @@ class Chat(commands.Cog):
             return True
         try:
             me = message.guild.me
-            return me is None or message.channel.permissions_for(me).embed_links  # type: ignore[arg-type]
+            return me is None or message.channel.permissions_for(me).embed_links
         except Exception:  # incomplete cache: assume the common case
             return True
 

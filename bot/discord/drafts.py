@@ -6,9 +6,14 @@ import asyncio
 
 import discord
 
-from bot.corpus import ArticleError
-from bot.extract import ArticleDraft, draft_from_html, draft_from_upload
-from bot.fetch import FetchPolicy, fetch_page
+from bot.articles import (
+    ArticleDraft,
+    ArticleError,
+    FetchPolicy,
+    draft_from_html,
+    draft_from_upload,
+    fetch_page,
+)
 
 
 async def from_url(url: str, policy: FetchPolicy) -> ArticleDraft:

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import discord
 
 from bot import messages
-from bot.answer import Answer, Excerpt
-from bot.index import ArticleMeta
+from bot.articles import ArticleMeta
+from bot.search import Answer, Excerpt
 
 MESSAGE_LIMIT = 2000
 TITLE_LIMIT = 256
@@ -116,7 +116,7 @@ def not_found_text(answer: Answer) -> str:
     """A friendly not-found message in the question's language, with the closest articles."""
     language = messages.of_question(answer.question)
     intro = messages.text("not_found", language)
-    reason = answer.reason_text(language)
+    reason = messages.not_found_reason(answer.reason, language)
     lines = [f"{intro} {reason}".strip()]
     if answer.suggestions:
         titles = ", ".join(italic(t, 120) for t in answer.suggestions)

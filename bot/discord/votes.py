@@ -6,7 +6,7 @@ import asyncio
 import logging
 import re
 import sqlite3
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import discord
 
@@ -39,12 +39,12 @@ class VoteButton(
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
     ) -> VoteButton:
         return cls(match["answer"], match["helpful"] == "1")
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        bot: DepecheBot = interaction.client  # type: ignore[assignment]
+        bot = cast("DepecheBot", interaction.client)
         try:
             recorded = await asyncio.to_thread(
                 bot.feedback.vote, self.answer_id, interaction.user.id, self.helpful

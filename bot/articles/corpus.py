@@ -10,21 +10,26 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import frontmatter
 import yaml
 from pydantic import ValidationError
 
-from bot.models import Article, Corpus, FrontMatter, LoadProblem, Paragraph, Sentence
+from bot.articles.models import (
+    Article,
+    Corpus,
+    FrontMatter,
+    LoadProblem,
+    Paragraph,
+    Sentence,
+    corpus_version,
+    is_article_file,
+    sentence_id,
+)
 from bot.text import clean_text, fold, split_sentences
-
-if TYPE_CHECKING:
-    from bot.index import ArticleMeta
 
 log = logging.getLogger(__name__)
 
-ARTICLE_SUFFIX = ".md"
 DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024
 # Files are read in windows; with worker processes allowed, a window holding this many files
 # never split before (a first load, a large import) is split by them.
@@ -127,15 +132,13 @@ def _paragraph(article_id: str, number: int, text: str, language: str) -> Paragr
         number=number,
         text=" ".join(sentences),
         sentences=tuple(
-            Sentence(id=f"{article_id}#p{number}s{i}", text=s) for i, s in enumerate(sentences, 1)
+            Sentence(id=sentence_id(article_id, number, i), text=s) for i, s in enumerate(sentences, 1)
         ),
     )
 
 
 def _article_files(root: Path) -> list[Path]:
-    return sorted(
-        p for p in root.iterdir() if p.suffix.lower() == ARTICLE_SUFFIX and not p.name.startswith(".")
-    )
+    return sorted(p for p in root.iterdir() if is_article_file(p))
 
 
 def _read_inside(path: Path, root: Path, max_bytes: int) -> bytes:
@@ -153,14 +156,6 @@ def _read_inside(path: Path, root: Path, max_bytes: int) -> bytes:
     if len(raw) > max_bytes:
         raise ArticleError(f"file too large (more than {max_bytes:,} bytes)")
     return raw
-
-
-def corpus_version(articles: Iterable[Article] | Iterable[ArticleMeta]) -> str:
-    """A short hash naming exactly which article contents are served."""
-    digest = hashlib.sha256()
-    for article in sorted(articles, key=lambda a: a.id):
-        digest.update(f"{article.id}\0{article.checksum}\n".encode())
-    return digest.hexdigest()[:12]
 
 
 class ParsedArticleCache:

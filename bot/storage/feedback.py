@@ -7,7 +7,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.database import connect
+from bot.storage.database import connect
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (

@@ -16,13 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-import numpy as np
 import yaml
 
-from bot.corpus import ArticleError, parse_article
-from bot.extract import ArticleDraft
-from bot.index import ArticleMeta, SearchIndex
-from bot.models import Article
+from bot.articles.corpus import ArticleError, parse_article
+from bot.articles.extract import ArticleDraft
+from bot.articles.models import Article, ArticleMeta
 from bot.text import fold
 
 REMOVED_DIR = ".removed"
@@ -79,28 +77,6 @@ def prepare(draft: ArticleDraft, *, added_by: str | None) -> PreparedArticle:
     markdown = to_markdown(draft, added_by=added_by)
     article = parse_article(markdown.encode(), name=draft.slug)
     return PreparedArticle(draft, markdown, article)
-
-
-def find_duplicate(index: SearchIndex, prepared: PreparedArticle) -> ArticleMeta | None:
-    """The served article with the same link or the same text, if any."""
-    draft = prepared.draft
-    if draft.url:
-        wanted = normalise_url(draft.url)
-        for meta in index.articles:
-            if meta.url and normalise_url(meta.url) == wanted:
-                return meta
-    body = [s.text for p in prepared.article.paragraphs if p.number > 0 for s in p.sentences]
-    fingerprint = text_fingerprint(body)
-    # Only articles with as many body sentences can match: one pass over the sentences finds
-    # them, instead of one pass per article (seconds at a million sentences).
-    is_body = np.asarray(index.sent_paragraph) > 0
-    counts = np.bincount(np.asarray(index.sent_article)[is_body], minlength=len(index.articles))
-    for a_idx in np.flatnonzero(counts == len(body)):
-        rows = index.article_rows(int(a_idx))
-        rows = rows[is_body[rows]]
-        if text_fingerprint([index.texts[i] for i in rows]) == fingerprint:
-            return index.articles[int(a_idx)]
-    return None
 
 
 def write_article(corpus_dir: Path, prepared: PreparedArticle) -> Path:

@@ -6,9 +6,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
-import trafilatura
-
-from bot.corpus import ArticleError, parse_article, slugify
+from bot.articles.corpus import ArticleError, parse_article, slugify
 from bot.text import clean_text, fold, guess_language
 
 # trafilatura reports every page it finds thin at WARNING; our caller reports failures itself.
@@ -54,6 +52,8 @@ def _iso_date(value: str | None) -> str | None:
 
 def draft_from_html(html: str, url: str | None = None) -> ArticleDraft:
     """Extract the article of a page with trafilatura: no navigation, ads, comments or captions."""
+    import trafilatura  # imported when a page is first read: a second of start-up otherwise
+
     doc = trafilatura.bare_extraction(
         html,
         url=url,

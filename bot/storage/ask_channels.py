@@ -11,7 +11,7 @@ import datetime as dt
 import threading
 from pathlib import Path
 
-from bot.database import connect
+from bot.storage.database import connect
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS ask_channels (

@@ -9,20 +9,19 @@ into a score. The weights live in `bot/data/ranker.json`, a reviewed data file.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import math
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 import numpy as np
 
-from bot.answer_types import has_answer_of
-from bot.embeddings import Similarities
-from bot.index import Candidate, SearchIndex
-from bot.second_look import SECOND_LOOK_FEATURES
+from bot.search.embeddings import Similarities
+from bot.search.index import Candidate, SearchIndex
+from bot.search.question_types import has_answer_of
 from bot.text import analyzer
 
-WEIGHTS_FILE = Path(__file__).resolve().parent / "data" / "ranker.json"
+WEIGHTS_FILE = Path(__file__).resolve().parent.parent / "data" / "ranker.json"
 
 LEXICAL_FEATURES = (
     "bm25",  # sentence + context score, over the question's best
@@ -46,6 +45,46 @@ _ANSWER_KINDS = ("quantity", "date", "name")
 
 
 @dataclass(frozen=True)
+class Query:
+    """An analysed question: its terms, their vocabulary ids and weights, and the ranked sentences."""
+
+    terms: list[str]
+    context_terms: list[str]
+    resolved: dict[str, int | None]
+    weights: dict[str, float]
+    idf: dict[str, float]  # idf x weight of each term (an unknown term counts as the rarest)
+    candidates: list[Candidate]
+
+    @property
+    def known_ids(self) -> dict[int, None]:
+        """Vocabulary ids of the terms found in the index, in question order."""
+        return {tid: None for tid in self.resolved.values() if tid is not None}
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """The lexical query, the final order of its candidates, and the embedding signal used."""
+
+    query: Query
+    order: list[Candidate]  # every candidate, best first by the learned score
+    dense: Similarities | None
+
+    @property
+    def similarity(self) -> float | None:
+        """Best sentence similarity to the question (None without embeddings)."""
+        if self.dense is None:
+            return None
+        return float(self.dense.sentence.max()) if len(self.dense.sentence) else 0.0
+
+    @property
+    def paragraph_similarity(self) -> float:
+        """Best paragraph similarity to the question (0 without embeddings)."""
+        if self.dense is None or not len(self.dense.paragraph):
+            return 0.0
+        return float(self.dense.paragraph.max())
+
+
+@dataclass(frozen=True)
 class QuestionSignals:
     """What the features need to know about the question."""
 
@@ -54,102 +93,20 @@ class QuestionSignals:
     kind: str | None  # expected answer kind, if any
 
 
-ABSTENTION_FEATURES = (
-    "coverage",  # best share of the question's idf weight found around one of the top sentences
-    "similarity",  # best sentence similarity to the question
-    "paragraph_similarity",  # best paragraph similarity
-    "known_words",  # share of the question's idf weight in words the corpus has (not guessed)
-    "top_probability",  # the ranking's softmax probability of its first excerpt
-    "names_in_article",  # share of the question's names found in the first excerpt's article
-    "retrievers_agree",  # best sentence by BM25 and nearest by meaning in the same article
-)
-
-
-# Across languages word coverage means little: the question's words are not the article's.
-# Names spelt alike in both ("Balad", "Kirby") and meaning still carry over.
-CROSS_LINGUAL_FEATURES = ("similarity", "paragraph_similarity", "names_in_article")
-_CROSS_LINGUAL_COLUMNS = [ABSTENTION_FEATURES.index(name) for name in CROSS_LINGUAL_FEATURES]
-
-
 @dataclass(frozen=True)
-class SecondLook:
-    """The not-found decision for questions near it (same language only): a logistic model over
-    `ABSTENTION_FEATURES` + `SECOND_LOOK_FEATURES` (see `bot.second_look`), taken when the
-    first model's margin is within `band` of its decision; intercept at its own decision."""
-
-    weights: np.ndarray
-    intercept: float
-    band: float
-
-    def wanted(self, first_margin: float) -> bool:
-        """Whether a question with this margin from the first model deserves the second look."""
-        return abs(first_margin) < self.band
-
-    def margin(self, values: Sequence[float], extra: Sequence[float]) -> float:
-        """Log-odds past the decision of the values of both feature lists (answered when >= 0)."""
-        return float(np.dot(self.weights, np.r_[values, extra])) + self.intercept
-
-
-@dataclass(frozen=True)
-class Abstention:
-    """Whether the corpus answers, with embeddings: a logistic model over `ABSTENTION_FEATURES`
-    whose intercept puts the decision at the threshold chosen on PIAF's tune split; across
-    languages, a second one over `CROSS_LINGUAL_FEATURES` (fitted on our English questions
-    about PIAF's tune articles)."""
-
-    weights: np.ndarray
-    intercept: float
-    cross_lingual_weights: np.ndarray
-    cross_lingual_intercept: float
-    # Answers whose margin is below this are shown with a caveat ("may not answer"): in that band
-    # most of PIAF tune's accepted questions were asked without their article (same language only).
-    caution_margin: float = 0.0
-    second_look: SecondLook | None = None
-
-    def margin(self, values: Sequence[float], cross_lingual: bool) -> float:
-        """How far past the not-found decision the values of `ABSTENTION_FEATURES` (in that order)
-        are, in log-odds: answered when >= 0."""
-        if cross_lingual:
-            chosen = np.asarray(values, dtype=float)[_CROSS_LINGUAL_COLUMNS]
-            return float(np.dot(self.cross_lingual_weights, chosen)) + self.cross_lingual_intercept
-        return float(np.dot(self.weights, values)) + self.intercept
-
-    def answerable(self, values: Sequence[float], cross_lingual: bool) -> bool:
-        """Decide from the values of `ABSTENTION_FEATURES`, in that order (first model only)."""
-        return self.margin(values, cross_lingual) >= 0.0
-
-    def unsure(self, margin: float, cross_lingual: bool) -> bool:
-        """Answered with this margin, but within the caution margin of "not found" (never across
-        languages: that model is fitted on too few questions to calibrate a band)."""
-        return not cross_lingual and 0.0 <= margin < self.caution_margin
-
-
-@dataclass(frozen=True)
-class Ranker:
-    """Two weight vectors over `FEATURES` (lexical-only ranking; with embeddings) and the
-    not-found decision used with embeddings."""
+class RankingWeights:
+    """Two weight vectors over `FEATURES`: for the lexical-only ranking and with embeddings."""
 
     lexical: np.ndarray
     dense: np.ndarray
-    abstention: Abstention
 
     @classmethod
-    def load(cls, path: Path = WEIGHTS_FILE) -> Ranker:
+    def load(cls, path: Path = WEIGHTS_FILE) -> RankingWeights:
         """Read the weights file (features missing from it weigh 0)."""
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        abstain = data["abstention"]
-        cross = abstain["cross_lingual"]
+        data = read_weights_file(path)
         return cls(
-            _vector(data["weights"]["lexical"], FEATURES),
-            _vector(data["weights"]["dense"], FEATURES),
-            Abstention(
-                _vector(abstain["weights"], ABSTENTION_FEATURES),
-                float(abstain["intercept"]),
-                _vector(cross["weights"], CROSS_LINGUAL_FEATURES),
-                float(cross["intercept"]),
-                float(abstain.get("caution_margin", 0.0)),
-                _second_look(abstain.get("second_look")),
-            ),
+            feature_vector(data["weights"]["lexical"], FEATURES),
+            feature_vector(data["weights"]["dense"], FEATURES),
         )
 
     def scores(self, features: np.ndarray, with_dense: bool) -> np.ndarray:
@@ -157,14 +114,13 @@ class Ranker:
         return features @ (self.dense if with_dense else self.lexical)
 
 
-def _second_look(data: dict | None) -> SecondLook | None:
-    if not data:
-        return None
-    names = ABSTENTION_FEATURES + SECOND_LOOK_FEATURES
-    return SecondLook(_vector(data["weights"], names), float(data["intercept"]), float(data["band"]))
+def read_weights_file(path: Path = WEIGHTS_FILE) -> dict:
+    """The learned weights file (ranking and "not found"), as written by `benchmarks.train_ranker`."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def _vector(weights: dict[str, float], names: tuple[str, ...]) -> np.ndarray:
+def feature_vector(weights: dict[str, float], names: tuple[str, ...]) -> np.ndarray:
+    """The weights of `names`, in that order (0 when missing); an unknown name is refused."""
     unknown = set(weights) - set(names)
     if unknown:
         raise ValueError(f"unknown features in the ranking weights file: {sorted(unknown)}")
@@ -172,9 +128,9 @@ def _vector(weights: dict[str, float], names: tuple[str, ...]) -> np.ndarray:
 
 
 @cache
-def default_ranker() -> Ranker:
-    """The shipped weights, read once."""
-    return Ranker.load()
+def default_weights() -> RankingWeights:
+    """The shipped ranking weights, read once."""
+    return RankingWeights.load()
 
 
 def candidate_pool(lexical: list[Candidate], dense: Similarities | None, depth: int) -> list[int]:
@@ -253,3 +209,9 @@ class TitleTerms:
             meta = self._index.articles[article]
             self._terms[article] = frozenset(analyzer(meta.language).terms(meta.title))
         return self._terms[article]
+
+
+def log_total(candidates: list[Candidate]) -> float:
+    """log of the sum of exp(score) over the candidates (the softmax's normaliser)."""
+    scores = np.array([c.score for c in candidates])
+    return float(scores.max() + math.log(np.exp(scores - scores.max()).sum()))

@@ -9,19 +9,29 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from bot import messages
-from bot.answer_types import expected_answer
-from bot.embeddings import DenseIndex, Encoder, EncoderUnavailable, Similarities
-from bot.index import Candidate, SearchIndex
-from bot.rerank import QuestionSignals, Ranker, TitleTerms, candidate_pool, default_ranker, features
-from bot.second_look import second_look_values
+from bot.search.abstention import Abstention, decision_margin, default_abstention
+from bot.search.embeddings import DenseIndex, Encoder, EncoderUnavailable, Similarities
+from bot.search.index import Candidate, SearchIndex
+from bot.search.question_types import expected_answer
+from bot.search.ranking import (
+    Query,
+    QuestionSignals,
+    Ranking,
+    RankingWeights,
+    TitleTerms,
+    candidate_pool,
+    default_weights,
+    features,
+    log_total,
+)
 from bot.text import analyzer, clean_text, guess_language, words
 
 NOT_FOUND_NO_TERMS = "no_terms"
 NOT_FOUND_NO_MATCH = "no_match"
 NOT_FOUND_LOW_COVERAGE = "low_coverage"
 
-# Why an answer is "not found"; their wording, in French and English, is in `bot.messages`.
+# Why an answer is "not found"; their wording, in French and English, is in `bot.messages`
+# (`not_found_reason`).
 REASONS = (NOT_FOUND_NO_TERMS, NOT_FOUND_NO_MATCH, NOT_FOUND_LOW_COVERAGE)
 
 
@@ -59,10 +69,6 @@ class Answer(BaseModel):
     # Answered, but close to "not found": the excerpts are about the subject and may not answer.
     unsure: bool = False
 
-    def reason_text(self, language: str = "en") -> str:
-        """The not-found reason in words, in `language` (empty when answered)."""
-        return messages.text(self.reason, language) if self.reason in REASONS else ""
-
 
 @dataclass(frozen=True)
 class AnswerPolicy:
@@ -82,48 +88,8 @@ class AnswerPolicy:
 
 
 @dataclass(frozen=True)
-class Query:
-    """An analysed question: its terms, their vocabulary ids and weights, and the ranked sentences."""
-
-    terms: list[str]
-    context_terms: list[str]
-    resolved: dict[str, int | None]
-    weights: dict[str, float]
-    idf: dict[str, float]  # idf x weight of each term (an unknown term counts as the rarest)
-    candidates: list[Candidate]
-
-    @property
-    def known_ids(self) -> dict[int, None]:
-        """Vocabulary ids of the terms found in the index, in question order."""
-        return {tid: None for tid in self.resolved.values() if tid is not None}
-
-
-@dataclass(frozen=True)
-class Ranking:
-    """The lexical query, the final order of its candidates, and the embedding signal used."""
-
-    query: Query
-    ranked: list[Candidate]
-    dense: Similarities | None
-
-    @property
-    def similarity(self) -> float | None:
-        """Best sentence similarity to the question (None without embeddings)."""
-        if self.dense is None:
-            return None
-        return float(self.dense.sentence.max()) if len(self.dense.sentence) else 0.0
-
-    @property
-    def paragraph_similarity(self) -> float:
-        """Best paragraph similarity to the question (0 without embeddings)."""
-        if self.dense is None or not len(self.dense.paragraph):
-            return 0.0
-        return float(self.dense.paragraph.max())
-
-
-@dataclass(frozen=True)
 class CandidateFeatures:
-    """A question's candidate sentences (`pool`) and their feature rows (see `bot.rerank`)."""
+    """A question's candidate sentences (`pool`) and their feature rows (see `bot.search.ranking`)."""
 
     query: Query
     dense: Similarities | None
@@ -140,13 +106,15 @@ class Engine:
         policy: AnswerPolicy | None = None,
         dense: DenseIndex | None = None,
         encoder: Encoder | None = None,
-        ranker: Ranker | None = None,
+        weights: RankingWeights | None = None,
+        abstention: Abstention | None = None,
     ) -> None:
         self.index = index
         self.policy = policy or AnswerPolicy()
         self.dense = dense if encoder is not None else None
         self.encoder = encoder
-        self.ranker = ranker or default_ranker()
+        self.weights = weights or default_weights()
+        self.abstention = abstention or default_abstention()
         self._titles = TitleTerms(index)
 
     @property
@@ -154,7 +122,7 @@ class Engine:
         """Version of the corpus this engine serves."""
         return self.index.version
 
-    def ranked(self, question: str, k: int, context: str | None = None) -> Query:
+    def lexical_query(self, question: str, k: int, context: str | None = None) -> Query:
         """Analyse `question` (plus an earlier question as lighter context); the `k` best
         sentences by BM25 with context."""
         terms = self.index.query_terms(question)
@@ -179,7 +147,7 @@ class Engine:
         The texts are cleaned here, so that training, evaluation and answers see the same question."""
         question = clean_text(question).strip()
         context = clean_text(context) if context else None
-        query = self.ranked(question, self.policy.pool, context)
+        query = self.lexical_query(question, self.policy.pool, context)
         dense = self._similarities(question, query.candidates)
         pool = candidate_pool(query.candidates, dense, self.policy.pool)
         idf_weights = {tid: query.idf[term] for term, tid in query.resolved.items() if tid is not None}
@@ -192,7 +160,7 @@ class Engine:
         found = self.candidate_features(question, context)
         if not found.pool:
             return Ranking(found.query, [], found.dense)
-        scores = self.ranker.scores(found.rows, found.dense is not None)
+        scores = self.weights.scores(found.rows, found.dense is not None)
         lexical = {c.sentence: c for c in found.query.candidates}
         ranked = [
             Candidate(
@@ -228,13 +196,13 @@ class Engine:
                 all_terms,
                 NOT_FOUND_LOW_COVERAGE,
                 coverage,
-                self._closest_articles(ranking.ranked),
+                self._closest_articles(ranking.order),
                 ranking.similarity,
             )
         return Answer(
             question=question,
             answered=True,
-            results=self._excerpts(ranking.ranked, top, list(query.known_ids)),
+            results=self._excerpts(ranking.order, top, list(query.known_ids)),
             terms=all_terms,
             coverage=round(coverage, 4),
             similarity=_rounded(ranking.similarity),
@@ -245,80 +213,15 @@ class Engine:
     def _decide(self, ranking: Ranking, coverage: float, question: str) -> tuple[bool, bool]:
         """Whether the corpus answers, and whether only just (an answer to show with a caveat):
         learned from coverage and similarity with embeddings, a coverage threshold without."""
-        if not ranking.ranked:
+        if not ranking.order:
             return False, False
         if ranking.dense is None:
             return coverage >= self.policy.min_coverage, False
         cross_lingual = guess_language(question) not in self.index.languages
-        margin = self.decision_margin(question, ranking, coverage, cross_lingual)
-        return margin >= 0.0, self.ranker.abstention.unsure(margin, cross_lingual)
-
-    def decision_margin(self, question: str, ranking: Ranking, coverage: float, cross_lingual: bool) -> float:
-        """How far past the not-found decision the question is, in log-odds (answered when >= 0):
-        the first model's margin, or the second look's for a same-language question near it."""
-        values = self.abstention_values(question, ranking, coverage)
-        abstention = self.ranker.abstention
-        margin = abstention.margin(values, cross_lingual)
-        second = abstention.second_look
-        if cross_lingual or second is None or not second.wanted(margin):
-            return margin
-        extra = self.second_look_values(question, ranking)
-        return margin if extra is None else second.margin(values, extra)
-
-    def second_look_values(self, question: str, ranking: Ranking) -> tuple[float, ...] | None:
-        """The values of `SECOND_LOOK_FEATURES` for the first excerpt (None without the model)."""
-        if self.encoder is None or not ranking.ranked:
-            return None
-        try:
-            vector = self.encoder.query(question)
-            return second_look_values(self.index, self.encoder, question, vector, ranking.ranked[0].sentence)
-        except EncoderUnavailable:
-            return None
-
-    def abstention_values(self, question: str, ranking: Ranking, coverage: float) -> tuple[float, ...]:
-        """The signals of the not-found decision, in the order of `ABSTENTION_FEATURES`."""
-        idf = ranking.query.idf
-        total = sum(idf.values())
-        known_words = sum(w for term, w in idf.items() if term in self.index.vocab) / total if total else 0.0
-        top_probability = 0.0
-        if ranking.ranked:  # ranked best first: the first excerpt's softmax probability
-            top_probability = math.exp(ranking.ranked[0].score - _log_total(ranking.ranked))
-        return (
-            coverage,
-            ranking.similarity or 0.0,
-            ranking.paragraph_similarity,
-            known_words,
-            top_probability,
-            self._names_in_article(question, ranking.ranked[0].sentence) if ranking.ranked else 0.0,
-            self._retrievers_agree(ranking),
+        margin = decision_margin(
+            self.abstention, self.index, self.encoder, question, ranking, coverage, cross_lingual
         )
-
-    def _retrievers_agree(self, ranking: Ranking) -> float:
-        """1 when the best sentence by BM25 and the nearest by meaning are in the same article."""
-        dense = ranking.dense
-        if not ranking.query.candidates or dense is None or not len(dense.rows):
-            return 0.0
-        lexical_best = ranking.query.candidates[0].sentence
-        nearest = int(dense.rows[int(np.argmax(dense.sentence))])
-        return float(self.index.sent_article[lexical_best] == self.index.sent_article[nearest])
-
-    def _names_in_article(self, question: str, sentence: int) -> float:
-        """Share of the question's names (capitalised words after the first, acronyms) found in
-        the article of `sentence` (title included); 1 when the question names nothing."""
-        found = words(question)
-        names = {w for i, w in enumerate(found) if len(w) > 1 and (w.isupper() or (i and w[0].isupper()))}
-        if not names:
-            return 1.0
-        index = self.index
-        article = int(index.sent_article[sentence])
-        paragraphs = np.unique(index.sent_para_index[index.article_rows(article)])
-        paragraphs = paragraphs.astype(index.paragraphs.indices.dtype)
-        word_terms = analyzer(index.articles[article].language).word_terms
-        present = 0
-        for name in names:
-            ids = [t for t in index.resolve_terms(word_terms(name)).values() if t is not None]
-            present += any(index.paragraphs.contains(t, paragraphs).any() for t in ids)
-        return present / len(names)
+        return margin >= 0.0, self.abstention.unsure(margin, cross_lingual)
 
     def _similarities(self, question: str, lexical: list[Candidate]) -> Similarities | None:
         """Similarity of the question to the embedded sentences (all of them, or the lexical
@@ -335,7 +238,7 @@ class Engine:
     def search(self, query_text: str, k: int = 10) -> list[Excerpt]:
         """Ranked matches without the not-found decision (for `/search`)."""
         ranking = self.rank(clean_text(query_text).strip())
-        return self._excerpts(ranking.ranked, k, list(ranking.query.known_ids), floor=-math.inf)
+        return self._excerpts(ranking.order, k, list(ranking.query.known_ids), floor=-math.inf)
 
     def timed_answer(self, question: str, top: int = 3) -> tuple[Answer, float]:
         """`answer` plus the milliseconds it took."""
@@ -364,7 +267,7 @@ class Engine:
         if not candidates:
             return []
         if floor is None:  # softmax probability >= min_probability
-            floor = _log_total(candidates) + math.log(self.policy.min_probability)
+            floor = log_total(candidates) + math.log(self.policy.min_probability)
         seen_texts: set[str] = set()
         out: list[Excerpt] = []
         for cand in candidates:
@@ -420,12 +323,6 @@ class Engine:
             similarity=_rounded(similarity),
             corpus_version=self.version,
         )
-
-
-def _log_total(candidates: list[Candidate]) -> float:
-    """log of the sum of exp(score) over the candidates (the softmax's normaliser)."""
-    scores = np.array([c.score for c in candidates])
-    return float(scores.max() + math.log(np.exp(scores - scores.max()).sum()))
 
 
 def _rounded(value: float | None) -> float | None:

@@ -13,10 +13,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.answer import Engine
-from bot.answer_types import QUESTION_TYPES, question_type
-from bot.corpus import corpus_version, slugify
-from bot.models import Article, Corpus, Paragraph, Sentence
+from bot.articles import Article, Corpus, Paragraph, Sentence, corpus_version, slugify
+from bot.search.answer import Engine
+from bot.search.question_types import QUESTION_TYPES, question_type
 from bot.text import split_sentences
 
 CUTOFFS = (1, 3, 5)
@@ -125,21 +124,21 @@ class EvalReport:
         return out
 
 
-Ranker = Callable[[str], list[str]]
+RankFunction = Callable[[str], list[str]]  # question -> sentence ids, best first
 
 
-def engine_ranker(engine: Engine) -> Ranker:
+def engine_ranker(engine: Engine) -> RankFunction:
     """The production ranking (analysis, typo resolution, context scoring, embeddings when the
     engine has them, learned combination) as sentence ids."""
 
     def rank(question: str) -> list[str]:
-        ranked = engine.rank(question).ranked[:MRR_DEPTH]
+        ranked = engine.rank(question).order[:MRR_DEPTH]
         return [engine.index.sentence_id(c.sentence) for c in ranked]
 
     return rank
 
 
-def evaluate(ranker: Ranker, questions: Iterable[EvalQuestion], progress: bool = False) -> EvalReport:
+def evaluate(ranker: RankFunction, questions: Iterable[EvalQuestion], progress: bool = False) -> EvalReport:
     """Run every question through `ranker` and score its ranking against the gold sentences."""
     items = list(questions)
     hits = dict.fromkeys(CUTOFFS, 0)

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
@@ -11,6 +15,19 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from bot.text import SUPPORTED_LANGUAGES
 
 ARTICLE_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,79}$"
+ARTICLE_SUFFIX = ".md"
+
+
+def is_article_file(path: PurePath) -> bool:
+    """Whether a file in the corpus folder is an article: `*.md`, not hidden (temporary files and
+    `.removed/` start with a dot)."""
+    return path.suffix.lower() == ARTICLE_SUFFIX and not path.name.startswith(".")
+
+
+def sentence_id(article_id: str, paragraph: int, position: int) -> str:
+    """The stable id of a sentence: `<article>#p<paragraph>s<position>` (position from 1)."""
+    return f"{article_id}#p{paragraph}s{position}"
+
 
 NonEmptyText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
@@ -45,7 +62,7 @@ class FrontMatter(BaseModel):
 
 
 class Sentence(BaseModel):
-    """One sentence with a stable id: `<article>#p<paragraph>s<sentence>`."""
+    """One sentence with its stable id (see `sentence_id`)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -107,3 +124,43 @@ class Corpus(BaseModel):
     def sentence_count(self) -> int:
         """Number of sentences over all articles."""
         return sum(a.sentence_count for a in self.articles)
+
+
+@dataclass(frozen=True)
+class ArticleMeta:
+    """What a citation needs to know about an article (the index keeps these, not the text)."""
+
+    id: str
+    title: str
+    source: str
+    language: str
+    url: str | None
+    published: str | None
+    summary: str | None
+    path: str
+    checksum: str
+    sentence_count: int
+
+    @classmethod
+    def of(cls, article: Article) -> ArticleMeta:
+        """The metadata of a loaded article."""
+        return cls(
+            id=article.id,
+            title=article.title,
+            source=article.source,
+            language=article.language,
+            url=article.url,
+            published=article.published.isoformat() if article.published else None,
+            summary=article.summary,
+            path=article.path,
+            checksum=article.checksum,
+            sentence_count=article.sentence_count,
+        )
+
+
+def corpus_version(articles: Iterable[Article | ArticleMeta]) -> str:
+    """A short hash naming exactly which article contents are served."""
+    digest = hashlib.sha256()
+    for article in sorted(articles, key=lambda a: a.id):
+        digest.update(f"{article.id}\0{article.checksum}\n".encode())
+    return digest.hexdigest()[:12]

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.corpus import ARTICLE_SUFFIX
-from bot.index import ArticleMeta, RankingParams, SearchIndex, _Bm25Matrix
-from bot.models import LoadProblem
+from bot.articles import ArticleMeta, LoadProblem, is_article_file
+from bot.search.bm25 import Bm25Matrix, RankingParams
+from bot.search.index import SearchIndex
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def scan_files(corpus_dir: Path, max_bytes: int) -> dict[str, str]:
     """Name -> SHA-256 of every article file (the cache key's raw material; cheap next to parsing)."""
     out: dict[str, str] = {}
     for path in sorted(Path(corpus_dir).iterdir()):
-        if path.suffix.lower() != ARTICLE_SUFFIX or path.name.startswith("."):
+        if not is_article_file(path):
             continue
         try:
             if path.stat().st_size > max_bytes:
@@ -81,7 +81,7 @@ def save(cache_dir: Path, key: str, index: SearchIndex, problems: list[LoadProbl
     tmp.mkdir()
     arrays: dict[str, np.ndarray] = {name: getattr(index, name) for name in _ARRAYS}
     for name in _MATRICES:
-        matrix: _Bm25Matrix = getattr(index, name)
+        matrix: Bm25Matrix = getattr(index, name)
         arrays[f"{name}.data"] = matrix.data
         arrays[f"{name}.indices"] = matrix.indices
         arrays[f"{name}.indptr"] = matrix.indptr
@@ -138,23 +138,28 @@ def load(cache_dir: Path, key: str) -> CachedIndex | None:
         offsets = arrays["texts.offsets"].tolist()
         texts = [blob[a:b].decode("utf-8") for a, b in itertools.pairwise(offsets)]
         terms = manifest["terms"]
+        matrices = {
+            name: Bm25Matrix(
+                arrays[f"{name}.data"],
+                arrays[f"{name}.indices"],
+                arrays[f"{name}.indptr"],
+                int(manifest["num_docs"][name]),
+            )
+            for name in _MATRICES
+        }
         index = SearchIndex(
             version=manifest["version"],
             params=RankingParams(**manifest["params"]),
             articles=tuple(ArticleMeta(**a) for a in manifest["articles"]),
             languages=tuple(manifest["languages"]),
             texts=texts,
-            **{name: arrays[name] for name in _ARRAYS},
+            sent_article=arrays["sent_article"],
+            sent_paragraph=arrays["sent_paragraph"],
+            sent_para_index=arrays["sent_para_index"],
+            sent_position=arrays["sent_position"],
             vocab={term: tid for tid, term in enumerate(terms)},
-            **{
-                name: _Bm25Matrix(
-                    arrays[f"{name}.data"],
-                    arrays[f"{name}.indices"],
-                    arrays[f"{name}.indptr"],
-                    int(manifest["num_docs"][name]),
-                )
-                for name in _MATRICES
-            },
+            sentences=matrices["sentences"],
+            paragraphs=matrices["paragraphs"],
         )
         if len(texts) != index.size or len(index.sent_article) != len(texts):
             raise ValueError("arrays of different lengths")

@@ -1,0 +1,30 @@
+"""The search engine: a question in, cited excerpts or an honest "not found" out.
+
+Layers, each using the ones before: `bm25` (sparse-matrix BM25) -> `index` (sentences in their
+paragraphs, context scoring) and `index_cache` (on disk) -> `embeddings` (sentence vectors) ->
+`ranking` (features and learned weights) -> `abstention` (the "not found" model) -> `answer`
+(the `Engine`). `evaluate` measures it on SQuAD-format files; `duplicates` tells whether an
+article is already served. Depends on `bot.articles` and `bot.text`, never on Discord.
+"""
+
+from bot.search import embeddings, evaluate, index_cache
+from bot.search.answer import Answer, Engine, Excerpt
+from bot.search.bm25 import RankingParams
+from bot.search.duplicates import find_duplicate
+from bot.search.embeddings import EmbeddingCache, Encoder, EncoderUnavailable
+from bot.search.index import SearchIndex
+
+__all__ = [
+    "Answer",
+    "EmbeddingCache",
+    "Encoder",
+    "EncoderUnavailable",
+    "Engine",
+    "Excerpt",
+    "RankingParams",
+    "SearchIndex",
+    "embeddings",
+    "evaluate",
+    "find_duplicate",
+    "index_cache",
+]
