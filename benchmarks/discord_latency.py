@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.discord_fixtures import running_bot
+from tests.discord.fixtures import running_bot
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -45,3 +45,19 @@ def write_article(folder: Path, name: str, body: str, **meta: str) -> Path:
     path = folder / name
     path.write_text(f"---\n{header}\n---\n\n{body}\n", encoding="utf-8")
     return path
+
+
+# Tiers: `make check` runs neither; `make test` runs everything.
+_SLOW_FIXTURES = {"embedded_service"}  # loads the embedding model and embeds the corpus
+_SLOW_FILES = {"test_shutdown.py", "test_english.py"}  # spawn run_bot.py / load the model
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the Discord tests (`discord`: they need the API double) and the slow ones (`slow`:
+    they load the embedding model or spawn `run_bot.py`)."""
+    for item in items:
+        path = Path(str(item.path))
+        if "discord" in path.relative_to(ROOT / "tests").parts[:1]:
+            item.add_marker(pytest.mark.discord)
+        if _SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or path.name in _SLOW_FILES:
+            item.add_marker(pytest.mark.slow)

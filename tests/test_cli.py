@@ -105,6 +105,7 @@ def test_bad_setting_stops_with_one_line_naming_the_variable(monkeypatch, capsys
     assert "DEPECHE_EXCERPTS" in err and "secret-token-value" not in err
 
 
+@pytest.mark.slow  # spawns run_bot.py
 def test_piped_chat_answers_one_question_per_line_and_exits():
     env = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
     proc = subprocess.run(
@@ -220,6 +221,7 @@ def _terminal_chat(tmp_path, keys: bytes) -> tuple[int, str]:
     return os.waitstatus_to_exitcode(status), output.decode("utf-8", "replace")
 
 
+@pytest.mark.slow  # spawns run_bot.py in a terminal
 @pytest.mark.parametrize("keys", [b"\x03", b"\x04"], ids=["ctrl-c", "ctrl-d"])
 def test_terminal_chat_answers_and_quits_cleanly(tmp_path, keys):
     code, output = _terminal_chat(tmp_path, keys)

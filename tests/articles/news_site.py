@@ -9,7 +9,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-PAGES = Path(__file__).parent / "pages"
+PAGES = Path(__file__).resolve().parent.parent / "pages"
 
 
 def build_app() -> web.Application:

@@ -4,19 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-
 from bot.storage.ask_channels import AskChannelStore
-from tests.discord_double import DiscordDouble
-from tests.discord_fixtures import is_callback, is_reply, running_bot
+from tests.discord.double import DiscordDouble
+from tests.discord.fixtures import is_callback, is_reply, running_bot
 
 BALAD = "Combien de roquettes ont frappé la base de Balad ?"
-
-
-@pytest.fixture
-async def env(corpus_dir, tmp_path):
-    async with running_bot(corpus_dir, tmp_path / "depeche.sqlite3") as under_test:
-        yield under_test
 
 
 async def ask_channels(d: DiscordDouble, subcommand: str, channel_id: int | None = None, **kwargs) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,9 +14,10 @@ import yarl
 from bot.config import Settings
 from bot.discord.app import create_bot
 from bot.service import QAService
-from tests.discord_double import DiscordDouble, Recorded, point_discord_py_at
+from tests.discord.double import DiscordDouble, Recorded, point_discord_py_at
 
 TOKEN = "MTEST.double-token.do-not-leak"
+BALAD = "Combien de roquettes ont frappé la base de Balad ?"
 
 
 @dataclass
@@ -98,3 +99,54 @@ def is_reply(rec: Recorded) -> bool:
 def is_callback(rec: Recorded) -> bool:
     """The bot's answer to an interaction (command, button, autocomplete)."""
     return rec.method == "POST" and rec.path.endswith("/callback")
+
+
+def description(rec: Recorded) -> str:
+    body = rec.json.get("data", rec.json) if is_callback(rec) else rec.json
+    return "\n".join(e.get("description") or "" for e in body.get("embeds") or []) + (
+        body.get("content") or ""
+    )
+
+
+def plain(rec: Recorded) -> str:
+    """The reply's text without our bold emphasis of matched words."""
+    return description(rec).replace("**", "")
+
+
+def assert_no_pings(rec: Recorded) -> None:
+    body = rec.json.get("data", rec.json) if is_callback(rec) else rec.json
+    allowed = body.get("allowed_mentions")
+    assert allowed is not None and allowed["parse"] == []
+    assert not allowed.get("users") and not allowed.get("roles") and not allowed.get("replied_user")
+
+
+async def mention(d: DiscordDouble, user: dict, text: str, **kwargs) -> dict:
+    return await d.send_message(user, f"<@{d.app_id}> {text}", mentions=[d.bot_user], **kwargs)
+
+
+async def quiet_since(d: DiscordDouble, mark: int) -> list[Recorded]:
+    """What the bot sent since `mark`, once it has handled everything sent before this call.
+
+    Proves an absence without a fixed sleep: an empty mention (answered with a hint, no search)
+    goes after the events under test, and its reply comes once the bot has read them
+    (discord.py dispatches gateway events in order; their handlers run before any await of a
+    later one)."""
+    before = len(d.requests)
+    marker = await d.send_message(d.user("marker"), f"<@{d.app_id}>", mentions=[d.bot_user])
+    hint = await d.wait_for(
+        lambda r: (
+            is_reply(r)
+            and str((r.json.get("message_reference") or {}).get("message_id")) == str(marker["id"])
+        ),
+        after=before,
+    )
+    return [r for r in d.sent(mark) if r is not hint]
+
+
+async def eventually(condition: Callable[[], bool], timeout: float = 10) -> None:
+    """Wait until `condition()` holds (work the bot finishes in a thread after replying)."""
+    for _ in range(int(timeout / 0.01)):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise TimeoutError("the condition never held")

@@ -11,13 +11,13 @@ import sys
 import pytest
 
 from tests.conftest import ROOT
-from tests.discord_double import DiscordDouble, Recorded
-from tests.discord_fixtures import TOKEN
+from tests.discord.double import DiscordDouble, Recorded
+from tests.discord.fixtures import TOKEN
 
 # The real entry point, with discord.py pointed at the double first (the only change).
 LAUNCHER = (
     "import sys\n"
-    "from tests.discord_double import point_discord_py_at\n"
+    "from tests.discord.double import point_discord_py_at\n"
     "point_discord_py_at(int(sys.argv[1]))\n"
     "from bot.cli import main\n"
     "sys.exit(main([]))\n"

@@ -10,7 +10,7 @@ from bot.articles.extract import draft_from_html, draft_from_upload
 from bot.articles.fetch import FetchError, FetchPolicy, fetch_page
 from bot.search import find_duplicate
 from bot.service import build_engine
-from tests.news_site import PAGES, news_site
+from tests.articles.news_site import PAGES, news_site
 
 LOOPBACK_OK = FetchPolicy(allow_private=True, timeout_seconds=1.0)
 BOILERPLATE = [

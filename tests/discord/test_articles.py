@@ -6,9 +6,8 @@ import os
 
 import pytest
 
-from tests.discord_fixtures import running_bot
-from tests.news_site import news_site
-from tests.test_discord_bot import description, is_callback, is_reply, mention
+from tests.articles.news_site import news_site
+from tests.discord.fixtures import description, is_callback, is_reply, mention, running_bot
 
 MOSSOUL = (
     "Réouverture du musée de Mossoul\n\n"

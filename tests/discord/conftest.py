@@ -1,0 +1,14 @@
+"""Fixtures of the Discord tests: a bot on the bundled corpus against a fresh API double."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.discord.fixtures import running_bot
+
+
+@pytest.fixture
+async def env(corpus_dir, tmp_path):
+    """The bot on a copy of the bundled corpus, connected to a fresh double."""
+    async with running_bot(corpus_dir, tmp_path / "depeche.sqlite3") as under_test:
+        yield under_test
