@@ -160,7 +160,7 @@ def _read_inside(path: Path, root: Path, max_bytes: int) -> bytes:
 
 class ParsedArticleCache:
     """Parsed articles on disk, one JSON file per (file name, file bytes): sentence splitting is
-    the slowest step of a load (pysbd, ~0.2-0.6 ms a sentence), so each file is split once."""
+    the slowest step of a load (pysbd; see `benchmarks/scale.py`), so each file is split once."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)

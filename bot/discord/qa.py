@@ -175,8 +175,8 @@ class QA(commands.Cog):
 
 async def served_article_choices(bot: DepecheBot, current: str) -> list[app_commands.Choice[str]]:
     """Autocomplete: titles of the served articles matching what was typed, best first (25 at
-    most, 100 characters each; none while no corpus is loaded). Matched off the event loop:
-    ~6 ms per 3,000 titles."""
+    most, 100 characters each; none while no corpus is loaded). Matched off the event loop,
+    since fuzzy matching grows with the number of articles."""
     if not bot.service.ready:
         return []
     found = await asyncio.to_thread(bot.service.engine.index.titles.match, current, 25)

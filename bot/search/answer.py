@@ -80,8 +80,8 @@ class AnswerPolicy:
     coverage_depth: int = 10
     # A weaker excerpt follows the best one while the ranking gives it at least this chance of
     # being the answer (softmax of the learned scores over the question's candidates, which is
-    # what the weights were fitted to). On PIAF's tune split, 0.02 shows 2.6 of 3 excerpts on
-    # average and keeps the answer in them for 0.796 of the questions (0.806 with all three).
+    # what the weights were fitted to). Chosen on PIAF's tune split (docs/quality.md): it drops
+    # few answers from the three shown while sparing readers excerpts that are clearly worse.
     min_probability: float = 0.02
     pool: int = 30
     context_weight: float = 0.5

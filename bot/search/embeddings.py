@@ -5,8 +5,8 @@ wheel, so nothing is downloaded. Each article gets a vector per sentence and a v
 paragraph (title + paragraph, which tells which passage a question is about). Vectors are
 L2-normalised and stored quantised to int8 (x127), one file per article named by the article
 file's SHA-256 under a folder named after the model, so an article is embedded once whatever
-reloads and restarts follow. Embedding is slow (~20 ms a sentence on this machine's cores): it
-runs in the background and the engine uses the articles that have vectors so far.
+reloads and restarts follow. Embedding is slow next to indexing (`benchmarks/scale.py --dense`):
+it runs in the background and the engine uses the articles that have vectors so far.
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ MODEL = "multilingual-e5-small-q4"
 DIMENSIONS = 384
 _SCALE = 127.0
 _BATCH = 1  # passages per call: all a question may have to wait for
-# Encoding time grows faster than length (500 characters ~90 ms, 4,000 ~1.1 s here) and the model
-# serves one call at a time: a question's meaning is taken from its first 500 characters (its
-# words all still count for BM25).
+# Encoding time grows faster than length and the model serves one call at a time: a question's
+# meaning is taken from its first 500 characters (its words all still count for BM25; see
+# `benchmarks/query_latency.py`).
 QUESTION_CHARS = 500
 _UNAVAILABLE = "the sentence-embedding model could not be loaded"
 
@@ -46,10 +46,11 @@ class EncoderUnavailable(RuntimeError):
 class Encoder:
     """Lazily loaded e5 model, one call at a time on all cores (at most 2), questions first.
 
-    One OpenMP team serves everything: two calls side by side spin against each other (a
-    question took 100 ms-1 s beside a background batch), while one call on two cores encodes a
-    question in ~10 ms instead of ~20. Background passages go one at a time and step aside
-    whenever a question is waiting, so a question waits for at most one passage.
+    One OpenMP team serves everything: two calls side by side spin against each other and a
+    question beside a background batch waits many times its own encoding time
+    (`benchmarks/query_latency.py`, "answer, during background"). Background passages go one at
+    a time and step aside whenever a question is waiting, so a question waits for at most one
+    passage.
     """
 
     _remembered = 4096  # recent questions whose vectors are kept (repeats, evaluation runs)
@@ -77,8 +78,8 @@ class Encoder:
                 log.error("sentence embeddings are unavailable (%s); answering with BM25 only", exc)
                 raise EncoderUnavailable(_UNAVAILABLE) from exc
             # numpy's OpenBLAS would start its own threads for the similarity products, which
-            # then spin against the model's OpenMP team (p95 130 ms instead of 22 at 100k
-            # sentences): one BLAS thread for the process, the model has the cores.
+            # then spin against the model's OpenMP team (the p95 of `benchmarks/scale.py
+            # --dense`): one BLAS thread for the process, the model has the cores.
             threadpool_limits(limits=1, user_api="blas")
             self._model_handle = model
         return self._model_handle
@@ -191,13 +192,13 @@ class DenseIndex:
     """The vectors available now (int8, as stored): a row per covered sentence, plus its paragraph's.
 
     Up to `full_scan_limit` sentences every question is compared with every sentence, so an
-    English question finds French sentences that share no word with it (about 2 ms per 10k
-    sentences here, on top of ~10 ms to encode the question). Above that, only the lexical
-    candidates are compared (the signal then re-ranks rather than retrieves).
+    English question finds French sentences that share no word with it. Above that, only the
+    lexical candidates are compared (the signal then re-ranks rather than retrieves); the limit
+    keeps a question's scan small next to its encoding (`benchmarks/scale.py --dense`).
     """
 
     full_scan_limit = 100_000
-    _chunk = 8_192  # rows converted to float32 at a time: stays in cache, ~1.7x faster than 64k
+    _chunk = 8_192  # rows converted to float32 at a time: small enough to stay in the CPU cache
 
     def __init__(
         self, rows: np.ndarray, vectors: np.ndarray, paragraphs: np.ndarray, row_paragraph: np.ndarray

@@ -132,7 +132,7 @@ def load(cache_dir: Path, key: str) -> CachedIndex | None:
             path = folder / f"{name}.npy"
             if _sha256(path) != expected:
                 raise ValueError(f"{name}.npy does not match its checksum")
-            # Plain ndarray views of the mapping: slicing a np.memmap costs ~2 µs of Python per call.
+            # Plain ndarray views of the mapping: slicing a np.memmap runs Python code on every call.
             arrays[name] = np.asarray(np.load(path, mmap_mode="r", allow_pickle=False))
         blob = bytes(arrays["texts.blob"])
         offsets = arrays["texts.offsets"].tolist()
