@@ -1,7 +1,11 @@
 """Download a news page safely: http(s) only, public addresses only, few redirects, size and time caps.
 
-The address check happens in the connector's resolver, so the address that was checked is the
-address that is connected to (no DNS-rebinding window), and every redirect hop is checked again.
+The address check happens twice: in the connector's resolver (a name whose answers include a
+private address is refused as a whole), and on the socket itself, just before it connects, so
+the address checked is the address connected to whatever path led there: a resolved name (no
+DNS-rebinding window), an IP literal aiohttp does not resolve, or a host that yarl normalises
+(IDNA/UTS-46 maps fullwidth digits and ideographic dots to ASCII: "１２７。０。０。１" is
+127.0.0.1). Every redirect hop goes through the same checks.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
+import yarl
 from aiohttp.abc import AbstractResolver, ResolveResult
 
 ALLOWED_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
@@ -46,12 +51,56 @@ class FetchedPage:
         return self.body.decode(self.charset or "utf-8", errors="replace")
 
 
+# Ranges `is_global` lets through but that reach (or embed) addresses that are not public.
+_NOT_PUBLIC = tuple(
+    ipaddress.ip_network(net)
+    for net in (
+        "192.0.0.0/24",  # IETF protocol assignments
+        "fec0::/10",  # deprecated site-local
+        "::/96",  # deprecated IPv4-compatible (::a.b.c.d)
+    )
+)
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one carries (mapped, 6to4, Teredo client, NAT64), if any."""
+    if ip.ipv4_mapped:
+        return ip.ipv4_mapped
+    if ip.sixtofour:
+        return ip.sixtofour
+    if ip.teredo:
+        return ip.teredo[1]
+    if ip in _NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def is_public_address(address: str) -> bool:
-    """True for globally routable addresses (not private, loopback, link-local, reserved…)."""
+    """True for globally routable addresses (not private, loopback, link-local, reserved…), and
+    for IPv6 ones only when the IPv4 address they embed is public too."""
     ip = ipaddress.ip_address(address.split("%")[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
+    if any(ip in net for net in _NOT_PUBLIC if net.version == ip.version):
+        return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(ip)
+        if embedded is not None and not is_public_address(str(embedded)):
+            return False
+        if ip.ipv4_mapped:
+            ip = ip.ipv4_mapped
     return ip.is_global and not ip.is_multicast
+
+
+class _RefusedAddress(OSError):
+    """Raised instead of connecting a socket to a non-public address."""
+
+
+def _guarded_socket(addr_info: tuple) -> socket.socket:
+    """aiohttp's socket factory: refuse to open a socket towards a non-public address."""
+    family, kind, proto, _, address = addr_info
+    if not is_public_address(str(address[0])):
+        raise _RefusedAddress(f"{address[0]} is a private or local address; fetching it is not allowed")
+    return socket.socket(family=family, type=kind, proto=proto)
 
 
 class _GuardedResolver(AbstractResolver):
@@ -92,8 +141,12 @@ def check_url(url: str, *, allow_private: bool = False) -> str:
         raise FetchError("the link has no host name")
     if parts.username or parts.password:
         raise FetchError("links with a user name or password are not accepted")
-    literal = _literal_address(parts.hostname)
-    # aiohttp does not resolve IP literals, so they are checked here rather than in the resolver.
+    try:  # the host as aiohttp will read it (yarl applies IDNA/UTS-46 mapping)
+        host = yarl.URL(url).host or ""
+    except (ValueError, UnicodeError) as exc:
+        raise FetchError("the link's host name is not valid") from exc
+    literal = _literal_address(host)
+    # Refused early for a clear message; the socket factory checks again what is connected to.
     if literal and not allow_private and not is_public_address(literal):
         raise FetchError(f"{literal} is a private or local address; fetching it is not allowed")
     return url
@@ -104,7 +157,11 @@ async def fetch_page(url: str, policy: FetchPolicy | None = None) -> FetchedPage
     policy = policy or FetchPolicy()
     current = check_url(url, allow_private=policy.allow_private)
     timeout = aiohttp.ClientTimeout(total=policy.timeout_seconds, sock_connect=policy.timeout_seconds)
-    connector = aiohttp.TCPConnector(resolver=_GuardedResolver(policy.allow_private), use_dns_cache=False)
+    connector = aiohttp.TCPConnector(
+        resolver=_GuardedResolver(policy.allow_private),
+        use_dns_cache=False,
+        socket_factory=None if policy.allow_private else _guarded_socket,
+    )
     headers = {"User-Agent": "DepecheBot/0.1 (+news questions bot)", "Accept": "text/html,text/plain;q=0.9"}
     try:
         async with aiohttp.ClientSession(timeout=timeout, connector=connector, headers=headers) as session:
@@ -140,6 +197,8 @@ async def fetch_page(url: str, policy: FetchPolicy | None = None) -> FetchedPage
     except aiohttp.ClientConnectorError as exc:
         if isinstance(exc.__cause__, FetchError):
             raise exc.__cause__ from None
+        if isinstance(exc.os_error, _RefusedAddress):
+            raise FetchError(str(exc.os_error)) from None
         raise FetchError("could not connect to the site") from exc
     except (aiohttp.ClientError, ValueError) as exc:
         raise FetchError(f"the download failed ({type(exc).__name__})") from exc
