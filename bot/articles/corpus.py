@@ -113,9 +113,12 @@ def _describe(exc: ValidationError) -> str:
 
 
 def _body_paragraphs(body: str) -> Iterable[str]:
-    """Markdown body -> paragraph texts; headings, rules and HTML comments are not paragraphs."""
-    body = re.sub(r"<!--.*?-->", "", body, flags=re.DOTALL)
-    for block in re.split(r"\n\s*\n", body):
+    """Markdown body -> paragraph texts; headings, rules and HTML comments are not paragraphs.
+
+    A comment is removed only within its paragraph: text that merely contains "<!--" (an
+    article about HTML, an arrow "-->" further on) never loses what lies between."""
+    for raw_block in re.split(r"\n\s*\n", body):
+        block = strip_comments(raw_block)
         lines = [
             line.strip()
             for line in block.strip().splitlines()
@@ -124,6 +127,22 @@ def _body_paragraphs(body: str) -> Iterable[str]:
         text = " ".join(lines).strip()
         if text:
             yield text
+
+
+def strip_comments(text: str) -> str:
+    """`text` without its HTML comments, in one pass (a "<!--" never closed is kept as text)."""
+    if "<!--" not in text:
+        return text
+    kept: list[str] = []
+    position = 0
+    while (start := text.find("<!--", position)) >= 0:
+        end = text.find("-->", start + 4)
+        if end < 0:
+            break
+        kept.append(text[position:start])
+        position = end + 3
+    kept.append(text[position:])
+    return "".join(kept)
 
 
 def _paragraph(article_id: str, number: int, text: str, language: str) -> Paragraph:
@@ -143,7 +162,12 @@ def _article_files(root: Path) -> list[Path]:
 
 def _read_inside(path: Path, root: Path, max_bytes: int) -> bytes:
     """Read a file only if it really lives inside `root` (symlinks out are refused)."""
-    real = path.resolve()
+    try:
+        real = path.resolve(strict=True)
+    except RuntimeError as exc:  # Python 3.11 reports a symlink loop so (3.13: OSError)
+        raise ArticleError("symbolic link loop; the file cannot be read") from exc
+    except OSError as exc:
+        raise ArticleError(f"cannot be read ({exc.strerror or type(exc).__name__})") from exc
     if not real.is_relative_to(root.resolve()):
         raise ArticleError("links outside the corpus folder; only files inside it are read")
     if not real.is_file():

@@ -10,7 +10,9 @@ DNS-rebinding window), an IP literal aiohttp does not resolve, or a host that ya
 
 from __future__ import annotations
 
+import codecs
 import ipaddress
+import re
 import socket
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
@@ -47,8 +49,40 @@ class FetchedPage:
     body: bytes
 
     def text(self) -> str:
-        """The body decoded with the declared charset (UTF-8 by default, never failing)."""
-        return self.body.decode(self.charset or "utf-8", errors="replace")
+        """The body as text, never failing: the charset of the HTTP header, else of the page's
+        own `<meta>`, else UTF-8 when the bytes are UTF-8, else Windows-1252 (what browsers
+        assume for a Western page that declares nothing). An unknown charset is skipped."""
+        for declared in (self.charset, _meta_charset(self.body)):
+            codec = _text_codec(declared)
+            if codec is not None:
+                return self.body.decode(codec, errors="replace")
+        try:
+            return self.body.decode("utf-8")
+        except UnicodeDecodeError:
+            return self.body.decode("cp1252", errors="replace")
+
+
+# `<meta charset="...">` or `<meta http-equiv="Content-Type" content="text/html; charset=...">`,
+# looked for where browsers look: the first 1,024 bytes.
+_META_CHARSET = re.compile(
+    rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]{1,40})""", re.IGNORECASE
+)
+
+
+def _meta_charset(body: bytes) -> str | None:
+    found = _META_CHARSET.search(body[:1024])
+    return found.group(1).decode("ascii") if found else None
+
+
+def _text_codec(name: str | None) -> str | None:
+    """`name` if Python knows it as a text encoding (not "foobar", not "rot13"), else None."""
+    if not name:
+        return None
+    try:
+        info = codecs.lookup(name)
+    except LookupError:
+        return None
+    return info.name if getattr(info, "_is_text_encoding", True) else None
 
 
 # Ranges `is_global` lets through but that reach (or embed) addresses that are not public.

@@ -226,9 +226,7 @@ class Admin(commands.Cog):
             else:
                 assert file is not None
                 draft = await drafts.from_attachment(file, self.bot.settings.max_article_bytes)
-            prepared = await asyncio.to_thread(
-                library.prepare, draft, added_by=f"discord:{interaction.user.id}"
-            )
+            prepared = await drafts.prepare(draft, added_by=f"discord:{interaction.user.id}")
         except (FetchError, ArticleError) as exc:
             await reply.send(interaction, f"Cannot add this article: {render.escape(str(exc))}.")
             return

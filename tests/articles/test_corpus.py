@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.articles.corpus import load_corpus
+from bot.articles.corpus import load_corpus, strip_comments
 from tests.conftest import BUNDLED_CORPUS, write_article
 
 GOOD = "Une phrase sur Kirkouk. Une autre phrase."
@@ -205,3 +205,33 @@ def test_when_worker_processes_die_the_files_are_split_here(corpus_dir, monkeypa
     articles = list(iter_articles(corpus_dir, problems, workers=2))
     assert {f"d{i}" for i in range(5)} <= {a.id for a in articles}
     assert not problems
+
+
+def test_comment_markers_in_the_text_never_swallow_paragraphs(corpus_dir):
+    body = (
+        "Pour masquer un bloc, on écrit <!-- devant le code à cacher.\n\n"
+        "Le deuxième paragraphe parle de la base de Balad.\n\n"
+        "Le trajet Paris --> Lyon a pris deux heures.\n\n"
+        "Un commentaire <!-- retiré --> dans la phrase, qui reste entière."
+    )
+    write_article(corpus_dir, "balises.md", body, title="Balises HTML", source="X")
+    article = next(a for a in load_corpus(corpus_dir).articles if a.title == "Balises HTML")
+    texts = [p.text for p in article.paragraphs]
+    assert len(texts) == 4
+    assert "devant le code à cacher" in texts[0] and "base de Balad" in texts[1]
+    assert "Lyon a pris deux heures" in texts[2] and "Lyon" not in texts[0]
+    assert "retiré" not in texts[3] and "qui reste entière" in texts[3]
+
+
+def test_unclosed_comment_markers_are_kept_as_text():
+    assert strip_comments("Début. " + "<!--" * 1000) == "Début. " + "<!--" * 1000
+    assert strip_comments("a <!-- b --> c <!-- d") == "a  c <!-- d"
+
+
+def test_a_symlink_loop_is_rejected_and_the_rest_loads(corpus_dir):
+    (corpus_dir / "a.md").symlink_to(corpus_dir / "b.md")
+    (corpus_dir / "b.md").symlink_to(corpus_dir / "a.md")
+    corpus = load_corpus(corpus_dir)
+    assert [a.id for a in corpus.articles] == ["sept-roquettes-balad"]
+    reasons = {p.path: p.reason for p in corpus.problems}
+    assert "loop" in reasons["a.md"] and "loop" in reasons["b.md"]

@@ -83,3 +83,23 @@ def test_addresses_that_are_or_embed_a_private_one_are_not_public(address):
 @pytest.mark.parametrize("address", ["8.8.8.8", "2001:4860:4860::8888", "64:ff9b::808:808", "2002:808:808::"])
 def test_public_addresses_stay_public(address):
     assert is_public_address(address)
+
+
+def page(body: bytes, charset: str | None = None) -> fetch.FetchedPage:
+    return fetch.FetchedPage("http://x.test/", "http://x.test/", "text/html", charset, body)
+
+
+def test_a_charset_declared_only_in_the_page_is_honoured():
+    html = "<html><head><meta charset='iso-8859-1'><title>Été à Mossoul</title></head></html>"
+    assert "Été à Mossoul" in page(html.encode("latin-1")).text()
+    http_equiv = '<meta http-equiv="Content-Type" content="text/html; charset=windows-1252"><p>Noël</p>'
+    assert "Noël" in page(http_equiv.encode("cp1252")).text()
+
+
+def test_an_undeclared_non_utf8_page_is_read_as_windows_1252():
+    assert page("<p>Légère hausse</p>".encode("cp1252")).text() == "<p>Légère hausse</p>"
+
+
+@pytest.mark.parametrize("charset", ["foobar", "rot13", "x-unknown"])
+def test_an_unknown_or_non_text_charset_does_not_escape_as_an_error(charset):
+    assert page("<p>Déjà</p>".encode(), charset).text() == "<p>Déjà</p>"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 
 import pytest
 
@@ -283,3 +284,35 @@ async def test_an_unanswered_preview_expires_and_says_so(env, monkeypatch):
     expired = await d.wait_for(is_edit, after=mark)
     assert "expired: nothing was added" in expired.json["content"] and not expired.json["components"]
     assert corpus_files(env.corpus_dir) == before
+
+
+async def test_members_are_answered_while_uploads_are_still_being_parsed(env, monkeypatch):
+    # Six uploads whose parsing does not finish (as hostile pages that take minutes): with the
+    # parses in the answering threads, a member's question waited behind them.
+    from bot.discord import drafts
+
+    release = threading.Event()
+    real = drafts.draft_from_upload
+
+    def stuck(filename, raw):
+        release.wait(30)
+        return real(filename, raw)
+
+    monkeypatch.setattr(drafts, "draft_from_upload", stuck)
+    d = env.double
+    admin = d.member(d.user("ana"), roles=[d.admin_role_id])
+    try:
+        for n in range(6):
+            await d.slash(
+                admin["user"],
+                "corpus",
+                {"file": d.attachment(f"lent-{n}.txt", MOSSOUL)},
+                subcommand="add",
+                member=admin,
+            )
+        mark = len(d.requests)
+        await mention(d, d.user("bea"), "Combien de roquettes ont frappé la base de Balad ?")
+        answer = await d.wait_for(is_reply, after=mark)
+        assert "Au moins sept roquettes" in description(answer).replace("**", "")
+    finally:
+        release.set()
