@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import multiprocessing
@@ -184,38 +185,63 @@ def _read_inside(path: Path, root: Path, max_bytes: int) -> bytes:
 
 class ParsedArticleCache:
     """Parsed articles on disk, one JSON file per (file name, file bytes): sentence splitting is
-    the slowest step of a load (pysbd; see `benchmarks/scale.py`), so each file is split once."""
+    the slowest step of a load (pysbd; see `benchmarks/scale.py`), so each file is split once.
+
+    Each entry starts with the SHA-256 of its JSON, and the article read back must carry the
+    checksum of the file bytes it was keyed by: a damaged or altered entry is parsed again,
+    never served. A cache folder that cannot be written (read-only, full) only costs speed.
+    """
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
         self.used: set[str] = set()
+        self.writable = True
 
     def key(self, name: str, raw: bytes) -> str:
         """The entry name of one file version."""
         return hashlib.sha256(name.encode() + b"\0" + raw).hexdigest()
 
-    def get(self, key: str) -> Article | None:
-        """The parsed article, or None (absent or unreadable: it is parsed again)."""
+    def get(self, key: str, raw: bytes) -> Article | None:
+        """The parsed article of `raw`, or None (absent, damaged or not that file's: parsed again)."""
         try:
-            article = Article.model_validate_json((self.folder / f"{key}.json").read_bytes())
+            digest, _, payload = (self.folder / f"{key}.json").read_bytes().partition(b"\n")
+            if hashlib.sha256(payload).hexdigest().encode() != digest:
+                raise ValueError("checksum mismatch")
+            article = Article.model_validate_json(payload)
+            if article.checksum != hashlib.sha256(raw).hexdigest():
+                raise ValueError("parsed from other bytes")
         except (OSError, ValueError):
             return None
         self.used.add(key)
         return article
 
     def put(self, key: str, article: Article) -> None:
-        """Store a parsed article (atomically)."""
-        self.folder.mkdir(parents=True, exist_ok=True)
+        """Store a parsed article (atomically); a failing cache folder is logged once, then skipped."""
+        if not self.writable:
+            return
+        payload = article.model_dump_json().encode("utf-8")
         tmp = self.folder / f".tmp-{key}.json"
-        tmp.write_text(article.model_dump_json(), encoding="utf-8")
-        tmp.replace(self.folder / f"{key}.json")
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)
+            tmp.replace(self.folder / f"{key}.json")
+        except OSError as exc:
+            self.writable = False
+            log.warning(
+                "cannot write parsed articles to %s (%s); loading without that cache", self.folder, exc
+            )
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            return
         self.used.add(key)
 
     def prune(self) -> None:
         """Forget the entries of files that are no longer in the corpus."""
-        if self.folder.is_dir():
-            for entry in self.folder.glob("*.json"):
-                if entry.stem not in self.used:
+        if not self.folder.is_dir():
+            return
+        for entry in self.folder.glob("*.json"):
+            if entry.stem not in self.used:
+                with contextlib.suppress(OSError):
                     entry.unlink(missing_ok=True)
 
 
@@ -241,7 +267,8 @@ class _Parser:
     def window(self, raws: list[tuple[Path, bytes]]) -> list[Article | ArticleError]:
         keys = [self.parsed.key(path.name, raw) if self.parsed else "" for path, raw in raws]
         results: list[Article | ArticleError | None] = [
-            self.parsed.get(key) if self.parsed else None for key in keys
+            self.parsed.get(key, raw) if self.parsed else None
+            for key, (_, raw) in zip(keys, raws, strict=True)
         ]
         todo = [i for i, result in enumerate(results) if result is None]
         if self.workers > 1 and self._pool is None and len(todo) >= PARALLEL_MIN_FILES:

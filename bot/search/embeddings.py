@@ -11,6 +11,7 @@ it runs in the background and the engine uses the articles that have vectors so 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -161,10 +162,18 @@ class EmbeddingCache:
 
     def get(self, checksum: str, sentences: int, paragraphs: int) -> ArticleVectors | None:
         """The article's vectors, or None when absent, unreadable or not matching its shape."""
+        path = self.path(checksum)
         try:
-            with np.load(self.path(checksum), allow_pickle=False) as data:
+            with np.load(path, allow_pickle=False) as data:
                 found = ArticleVectors(data["sentences"], data["paragraphs"])
-        except (OSError, ValueError, KeyError, EOFError):
+        except FileNotFoundError:
+            return None
+        except Exception as exc:  # damaged: BadZipFile (CRC), zlib.error, a truncated array...
+            log.warning(
+                "discarding damaged sentence vectors %s (%s); they will be computed again", path.name, exc
+            )
+            with contextlib.suppress(OSError):
+                path.unlink()
             return None
         for array, rows in ((found.sentences, sentences), (found.paragraphs, paragraphs)):
             if array.shape != (rows, DIMENSIONS) or array.dtype != np.int8:

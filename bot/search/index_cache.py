@@ -74,10 +74,18 @@ def _sha256(path: Path) -> str:
 
 
 def save(cache_dir: Path, key: str, index: SearchIndex, problems: list[LoadProblem]) -> Path:
-    """Write the index under `cache_dir/key` atomically (temp folder, then rename); keep only it."""
+    """Write the index under `cache_dir/key` atomically (temp folder, then rename); keep only it.
+    Raises `OSError` when the folder cannot take it (nothing half-written is left)."""
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = cache_dir / f".tmp-{uuid.uuid4().hex}"
+    try:
+        return _write(cache_dir, tmp, key, index, problems)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _write(cache_dir: Path, tmp: Path, key: str, index: SearchIndex, problems: list[LoadProblem]) -> Path:
     tmp.mkdir()
     arrays: dict[str, np.ndarray] = {name: getattr(index, name) for name in _ARRAYS}
     for name in _MATRICES:
@@ -107,7 +115,9 @@ def save(cache_dir: Path, key: str, index: SearchIndex, problems: list[LoadProbl
         "problems": [p.model_dump() for p in problems],
         "arrays": hashes,
     }
-    (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    encoded_manifest = json.dumps(manifest, ensure_ascii=False).encode("utf-8")
+    (tmp / "manifest.json").write_bytes(encoded_manifest)
+    (tmp / "manifest.sha256").write_text(hashlib.sha256(encoded_manifest).hexdigest(), encoding="ascii")
     final = cache_dir / key
     if final.exists():
         shutil.rmtree(final)
@@ -124,7 +134,13 @@ def load(cache_dir: Path, key: str) -> CachedIndex | None:
     if not (folder / "manifest.json").is_file():
         return None
     try:
-        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        encoded_manifest = (folder / "manifest.json").read_bytes()
+        if (
+            hashlib.sha256(encoded_manifest).hexdigest()
+            != (folder / "manifest.sha256").read_text("ascii").strip()
+        ):
+            raise ValueError("manifest.json does not match its checksum")
+        manifest = json.loads(encoded_manifest)
         if manifest.get("engine") != ENGINE_VERSION or manifest.get("key") != key:
             raise ValueError("manifest of another engine or key")
         arrays: dict[str, np.ndarray] = {}

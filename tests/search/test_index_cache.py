@@ -76,3 +76,36 @@ def test_unchanged_files_are_not_split_again_after_a_change(corpus_dir, tmp_path
     QAService(corpus_dir, cache_dir=tmp_path / "cache").load()
     assert list(parsed.glob("*.json")) == [entry]  # the removed file's entry is pruned
     assert "Au moins sept" in service.engine.answer(QUESTION).results[0].text
+
+
+def test_an_altered_manifest_is_detected_and_rebuilt_not_served(corpus_dir, tmp_path):
+    QAService(corpus_dir, cache_dir=tmp_path / "cache").load()
+    [entry] = (tmp_path / "cache" / "index").iterdir()
+    manifest = entry / "manifest.json"
+    manifest.write_text(
+        manifest.read_text(encoding="utf-8").replace("Atalayar", "Atalayor"), encoding="utf-8"
+    )
+    service = QAService(corpus_dir, cache_dir=tmp_path / "cache")
+    assert service.load().ok and not service.last_load_from_cache
+    assert service.engine.answer(QUESTION).results[0].source == "Atalayar"
+
+
+def test_an_altered_parsed_article_is_split_again_not_quoted(corpus_dir, tmp_path):
+    QAService(corpus_dir, cache_dir=tmp_path / "cache").load()
+    [entry] = (tmp_path / "cache" / "articles").glob("*.json")
+    entry.write_bytes(entry.read_bytes().replace(b"Au moins sept", b"Au moins soixante-dix"))
+    for index in (tmp_path / "cache" / "index").iterdir():  # force a rebuild from the parsed cache
+        (index / "manifest.json").unlink()
+    service = QAService(corpus_dir, cache_dir=tmp_path / "cache")
+    assert service.load().ok
+    text = service.engine.answer(QUESTION).results[0].text
+    assert "Au moins sept" in text and "soixante-dix" not in text
+
+
+def test_a_cache_folder_that_cannot_be_written_only_costs_speed(corpus_dir, tmp_path):
+    blocked = tmp_path / "cache"
+    blocked.write_text("a file where the cache folder should be", encoding="utf-8")
+    service = QAService(corpus_dir, cache_dir=blocked)
+    report = service.load()
+    assert report.ok and report.articles == 1
+    assert "Au moins sept" in service.engine.answer(QUESTION).results[0].text

@@ -121,3 +121,20 @@ def test_answers_just_above_the_not_found_decision_are_unsure_in_the_same_langua
 
 def test_the_shipped_not_found_model_has_a_caution_band():
     assert default_abstention().caution_margin > 0
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate"])
+def test_damaged_vectors_are_discarded_not_raised(tmp_path, damage, caplog):
+    cache = EmbeddingCache(tmp_path)
+    vectors = ArticleVectors(
+        quantise(np.eye(3, DIMENSIONS, dtype=np.float32)), quantise(np.eye(1, DIMENSIONS))
+    )
+    cache.put("abc", vectors)
+    raw = bytearray(cache.path("abc").read_bytes())
+    if damage == "flip":  # inside the compressed member: the zip's CRC no longer matches
+        raw[len(raw) // 3] ^= 16
+    else:
+        raw = raw[: len(raw) // 2]
+    cache.path("abc").write_bytes(bytes(raw))
+    assert cache.get("abc", 3, 1) is None
+    assert not cache.path("abc").exists() and "damaged sentence vectors" in caplog.text
