@@ -148,7 +148,7 @@ class Engine:
         question = clean_text(question).strip()
         context = clean_text(context) if context else None
         query = self.lexical_query(question, self.policy.pool, context)
-        dense = self._similarities(question, query.candidates)
+        dense = self._similarities(question, query.candidates) if self._embedded_for(query) else None
         pool = candidate_pool(query.candidates, dense, self.policy.pool)
         idf_weights = {tid: query.idf[term] for term, tid in query.resolved.items() if tid is not None}
         signals = QuestionSignals(idf_weights, frozenset(query.terms), expected_answer(question))
@@ -222,6 +222,15 @@ class Engine:
             self.abstention, self.index, self.encoder, question, ranking, coverage, cross_lingual
         )
         return margin >= 0.0, self.abstention.unsure(margin, cross_lingual)
+
+    def _embedded_for(self, query: Query) -> bool:
+        """Whether this question can use the sentence vectors: not when its best lexical sentence
+        has none yet (an article added moments ago): its signals would then compare the question
+        with every article but the one that answers it, and refuse it. Such a question is ranked
+        and decided as with embeddings off until the article's vectors arrive."""
+        if self.dense is None:
+            return False
+        return not query.candidates or self.dense.covers(query.candidates[0].sentence)
 
     def _similarities(self, question: str, lexical: list[Candidate]) -> Similarities | None:
         """Similarity of the question to the embedded sentences (all of them, or the lexical

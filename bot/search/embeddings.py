@@ -222,6 +222,11 @@ class DenseIndex:
         """Number of sentences with a vector."""
         return len(self.rows)
 
+    def covers(self, sentence: int) -> bool:
+        """Whether `sentence` has a vector yet."""
+        pos = int(np.searchsorted(self.rows, sentence))
+        return pos < len(self.rows) and int(self.rows[pos]) == sentence
+
     @property
     def full_scan(self) -> bool:
         """Whether every question is compared with every covered sentence."""

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
+
+import pytest
 
 from bot.service import QAService
 from tests.conftest import write_article
@@ -157,3 +160,42 @@ async def test_twenty_questions_in_flight_during_a_reload_are_all_answered(env):
     assert len(replies) == 20
     assert {str(r.json["message_reference"]["message_id"]) for r in replies} == {q["id"] for q in questions}
     assert all("Au moins sept" in description(r) for r in replies)
+
+
+@pytest.mark.slow  # loads the embedding model
+async def test_an_article_added_moments_ago_is_answered_before_its_vectors_exist(corpus_dir, tmp_path):
+    service = QAService(corpus_dir, cache_dir=tmp_path / "cache", embeddings=True)
+    assert service.load().ok and service.embedding_done.wait(120)
+    release = threading.Event()
+    encoder = service.engine.encoder
+    assert encoder is not None
+    passages = encoder.passages
+
+    def held_back(texts, *, for_question=False):  # the background embedding of new articles waits
+        if not for_question:
+            release.wait(60)
+        return passages(texts, for_question=for_question)
+
+    encoder.passages = held_back  # type: ignore[method-assign]
+    try:
+        async with running_bot(corpus_dir, tmp_path / "db.sqlite3", service=service) as env:
+            d = env.double
+            write_article(
+                corpus_dir,
+                "phare-kerbrat.md",
+                "Le phare de Kerbrat, allumé en 1894, compte 312 marches. "
+                "Il guide les chalutiers vers le port depuis plus d'un siècle.",
+                title="Le phare de Kerbrat",
+                source="Test",
+            )
+            admin = d.member(d.user("vic"), roles=[d.admin_role_id])
+            mark = len(d.requests)
+            await d.slash(admin["user"], "reload", member=admin)
+            await d.wait_for(lambda r: r.method == "POST" and "/webhooks/" in r.path, after=mark)
+            assert service.engine.dense is not None and not service.embedding_done.is_set()
+            mark = len(d.requests)
+            await mention(d, d.user("wes"), "Combien de marches compte le phare de Kerbrat ?")
+            reply = await d.wait_for(is_reply, after=mark)
+            assert "312 marches" in plain(reply)
+    finally:
+        release.set()
