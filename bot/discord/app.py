@@ -195,7 +195,8 @@ def run_discord_bot(settings: Settings, service: QAService) -> int:
         where = f"DEPECHE_DATABASE_PATH={settings.database_path}"
         print(f"error: cannot open the feedback database {where}: {reason}", file=sys.stderr)
         return 2
-    discord.utils.setup_logging(level=getattr(logging, settings.log_level), root=True)
+    # Logging is set up once, by the command line (one handler on the root logger, which
+    # discord.py's loggers use too); discord.utils.setup_logging would add a second one.
 
     async def main() -> int:
         bot = create_bot(settings, service, stores)

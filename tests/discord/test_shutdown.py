@@ -69,6 +69,7 @@ async def test_signal_stops_the_bot_cleanly(corpus_dir, tmp_path, stop_signal):
     assert process.returncode == 0, log
     assert "Traceback" not in log
     assert TOKEN not in log
+    assert log.count("articles, 32 sentences") == 1, "a log line was written twice"  # corpus loaded
     # The bot closed its gateway session with a close frame (discord.py sends 4000 or 1000);
     # a process that dies leaves 1006, abnormal closure.
     assert len(double.close_codes) == 1 and double.close_codes[0] in (1000, 4000)
