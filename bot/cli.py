@@ -9,6 +9,7 @@ import logging
 import os
 import sys
 import textwrap
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TextIO
@@ -35,6 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="one JSON object per question, per line")
     ask.add_argument("--top", type=int, default=None, help="number of excerpts (1-10)")
     ask.add_argument("--corpus", type=Path, default=argparse.SUPPRESS)
+    ask.add_argument(
+        "--no-embeddings",
+        action="store_true",
+        help="answer lexically at once (the default first waits until every sentence has its vector)",
+    )
     check = sub.add_parser("check", help="validate the corpus; exit 1 if a file is rejected")
     check.add_argument("--corpus", type=Path, default=argparse.SUPPRESS)
     ev = sub.add_parser("eval", help="sentence-retrieval evaluation on a SQuAD-format file")
@@ -119,7 +125,7 @@ def _run(argv: Sequence[str] | None) -> int:
         corpus_dir,
         max_file_bytes=settings.max_article_bytes,
         cache_dir=settings.cache_dir,
-        embeddings=settings.embeddings,
+        embeddings=settings.embeddings and not getattr(args, "no_embeddings", False),
         parse_workers=os.cpu_count() or 1,
     )
     if args.command is None and settings.discord_token is not None:
@@ -137,8 +143,8 @@ def _run(argv: Sequence[str] | None) -> int:
         if not 1 <= top <= 10:
             print("error: --top must be between 1 and 10", file=sys.stderr)
             return 2
-        # A batch command can wait for the sentence vectors, so every run answers alike.
-        service.embedding_done.wait()
+        # A batch command waits for the sentence vectors, so every run answers alike.
+        wait_for_embeddings(service, sys.stderr)
         return run_ask(service.engine, args.questions, top=top, as_json=args.json)
     return run_chat(service, settings, sys.stdin, sys.stdout)
 
@@ -180,6 +186,33 @@ def format_answer(answer: Answer) -> str:
             cite += f" · {r.url}"
         lines += [quote, cite]
     return "\n".join(lines)
+
+
+# Piped questions wait this long for the sentence vectors, then are answered with what exists.
+PIPED_WAIT_SECONDS = 15.0
+
+
+def wait_for_embeddings(service: QAService, out: TextIO, timeout: float | None = None) -> bool:
+    """Wait until every sentence has its vector (or `timeout` seconds), saying on `out` what it
+    waits for, with a progress bar on a terminal; True when they all have one."""
+    if service.embedding_done.wait(0.5):
+        return True
+    total = service.engine.index.size
+    print(
+        f"waiting for the sentence vectors of {total:,} sentences (once per article; "
+        "--no-embeddings answers at once)...",
+        file=out,
+    )
+    from tqdm import tqdm
+
+    deadline = None if timeout is None else time.monotonic() + timeout
+    with tqdm(total=total, unit="sentence", file=out, disable=not out.isatty(), leave=False) as bar:
+        while not service.embedding_done.wait(0.5):
+            dense = service.engine.dense
+            bar.update((dense.coverage if dense is not None else 0) - bar.n)
+            if deadline is not None and time.monotonic() > deadline:
+                return False
+    return True
 
 
 def run_ask(engine: Engine, questions: Iterable[str], *, top: int, as_json: bool) -> int:
@@ -275,8 +308,12 @@ def run_chat(service: QAService, settings: Settings, stdin: TextIO, stdout: Text
     """Local chat: a prompt with line editing on a terminal (Ctrl-D or Ctrl-C quits), one answer
     per line when input is piped."""
     interactive = stdin.isatty()
-    if not interactive:
-        service.embedding_done.wait()  # piped questions are a batch: answer them all alike
+    if not interactive and not wait_for_embeddings(service, sys.stderr, PIPED_WAIT_SECONDS):
+        print(
+            "answering now: lexically for the articles whose vectors are not ready yet "
+            "(they keep coming in the background)",
+            file=sys.stderr,
+        )
     engine = service.engine
     if interactive:
         with contextlib.suppress(ImportError):

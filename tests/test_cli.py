@@ -17,10 +17,16 @@ REQUIRED_RESULT_KEYS = {"text": str, "article": str, "paragraph": int, "score": 
 @pytest.fixture(autouse=True)
 def _no_token(monkeypatch, tmp_path):
     monkeypatch.delenv("DISCORD_TOKEN", raising=False)
+    # Lexical unless a test asks for the model (slow tier): loading it takes seconds a test.
+    monkeypatch.setenv("DEPECHE_EMBEDDINGS", "false")
     monkeypatch.chdir(tmp_path)  # no .env from the developer's checkout
 
 
-def test_ask_json_contract(capsys):
+@pytest.mark.parametrize(
+    "embeddings", ["false", pytest.param("true", marks=pytest.mark.slow)], ids=["lexical", "embeddings"]
+)
+def test_ask_json_contract(capsys, monkeypatch, embeddings):
+    monkeypatch.setenv("DEPECHE_EMBEDDINGS", embeddings)
     corpus = str(ROOT / "corpus")
     code = main(["ask", "--json", "--corpus", corpus, "Combien de roquettes à Balad ?", "bonjour"])
     assert code == 0
@@ -35,7 +41,7 @@ def test_ask_json_contract(capsys):
         for key, kind in REQUIRED_RESULT_KEYS.items():
             assert isinstance(result[key], kind), key
         assert "source" in result and (result["source"] is None or isinstance(result["source"], str))
-    assert "sept roquettes" in found["results"][0]["text"].lower()
+    assert any("sept roquettes" in r["text"].lower() for r in found["results"])
     assert missing["answered"] is False and missing["results"] == []
     assert found["unsure"] is False and missing["unsure"] is False  # the caveat flag (an extension)
 
@@ -269,3 +275,25 @@ def test_feedback_command_gives_the_operator_every_server_or_one(tmp_path, monke
     text = capsys.readouterr().out
     assert "server 1): 2 answers, 1 not found" in text and "Question ici ?" in text
     assert "ailleurs" not in text and "• Question trouvée ?" in text
+
+
+def test_ask_without_embeddings_answers_lexically_at_once(capsys, monkeypatch):
+    code = main(["ask", "--json", "--no-embeddings", "--corpus", str(ROOT / "corpus"), "roquettes Balad"])
+    out, err = capsys.readouterr()
+    answer = json.loads(out)
+    assert code == 0 and answer["answered"] and answer["similarity"] is None
+    assert "waiting" not in err
+
+
+def test_waiting_for_sentence_vectors_says_what_it_waits_for(capsys):
+    import threading
+    from types import SimpleNamespace
+
+    from bot.cli import wait_for_embeddings
+
+    service = SimpleNamespace(
+        embedding_done=threading.Event(), engine=SimpleNamespace(index=SimpleNamespace(size=1234), dense=None)
+    )
+    assert wait_for_embeddings(service, sys.stderr, timeout=0.2) is False  # type: ignore[arg-type]
+    err = capsys.readouterr().err
+    assert "sentence vectors of 1,234 sentences" in err and "--no-embeddings" in err
