@@ -6,6 +6,7 @@ stops start-up with one line naming the variable; the token is a `SecretStr` and
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -57,12 +58,14 @@ class Settings(BaseSettings):
     def _split_ids(cls, value: object) -> object:
         if isinstance(value, str):
             parts = [p.strip() for p in value.replace(";", ",").split(",")]
-            ids = []
+            ids: list[int] = []
             for part in parts:
                 if not part:
                     continue
-                if not part.isdigit():
-                    raise ValueError(f"{part!r} is not a Discord id (digits only, comma-separated)")
+                if not part.isdigit():  # the value is not echoed: it may be a secret pasted there
+                    raise ValueError(
+                        f"entry {len(ids) + 1} is not a Discord id (ids are digits only, comma-separated)"
+                    )
                 ids.append(int(part))
             return ids
         return value
@@ -98,8 +101,34 @@ class ConfigError(Exception):
     """A setting with a bad value; the message names the variable, never the secret."""
 
 
+def env_file_problems(path: Path) -> list[str]:
+    """What stops `path` (a `.env` file) from being read as intended: bytes that are not UTF-8,
+    lines that are not KEY=VALUE (python-dotenv would skip them with a warning, and a token
+    written `DISCORD_TOKEN: ...` would silently start the local chat instead of the bot)."""
+    if not path.is_file():
+        return []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        return [f"{path.name} is not UTF-8 text (invalid byte at offset {exc.start})"]
+    except OSError as exc:
+        return [f"{path.name} cannot be read ({exc.strerror or type(exc).__name__})"]
+    from dotenv.parser import parse_stream
+
+    return [
+        f"{path.name} line {binding.original.line} is not KEY=VALUE"
+        for binding in parse_stream(io.StringIO(text))
+        if binding.error
+    ]
+
+
 def load_settings(**overrides: object) -> Settings:
     """Read the settings, turning a validation error into one readable `ConfigError`."""
+    env_file = overrides.get("_env_file", Settings.model_config.get("env_file"))
+    if isinstance(env_file, str | Path):
+        problems = env_file_problems(Path(env_file))
+        if problems:
+            raise ConfigError("invalid configuration: " + "; ".join(problems))
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:

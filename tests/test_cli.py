@@ -164,13 +164,35 @@ def test_add_and_remove_from_the_shell(corpus_dir, capsys):
 
 def test_a_malformed_env_file_value_stops_start_up_with_one_clear_line(tmp_path, capsys):
     (tmp_path / ".env").write_text(
-        "DISCORD_TOKEN=abc.secret.token\nDEPECHE_GUILD_IDS=12,not-an-id\nthis line is not KEY=VALUE\n",
-        encoding="utf-8",
+        "DISCORD_TOKEN=abc.secret.token\nDEPECHE_GUILD_IDS=12,not-an-id\n", encoding="utf-8"
     )
     assert main(["ask", "x"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and "DEPECHE_GUILD_IDS" in err and "not-an-id" in err
+    assert err.count("\n") == 0 and "DEPECHE_GUILD_IDS" in err and "entry 2" in err
     assert "abc.secret.token" not in err
+
+
+def test_a_token_pasted_into_an_id_list_is_not_printed(tmp_path, capsys):
+    (tmp_path / ".env").write_text("DEPECHE_ADMIN_USER_IDS=MTk4.secret-token-value.xyz\n", encoding="utf-8")
+    assert main(["ask", "x"]) == 2
+    err = capsys.readouterr().err
+    assert "DEPECHE_ADMIN_USER_IDS" in err and "secret-token-value" not in err
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"DISCORD_TOKEN: abc.secret.token\n", ".env line 1 is not KEY=VALUE"),
+        (b"DEPECHE_EXCERPTS=3\nthis line is not KEY=VALUE\n", ".env line 2 is not KEY=VALUE"),
+        (b"DEPECHE_EXCERPTS=3\nDEPECHE_LOG_LEVEL=\xe9\xff\n", ".env is not UTF-8 text"),
+    ],
+    ids=["colon", "free-text", "not-utf8"],
+)
+def test_an_env_file_that_cannot_be_read_as_written_stops_start_up(tmp_path, capsys, content, expected):
+    (tmp_path / ".env").write_bytes(content)
+    assert main(["chat"]) == 2  # not a local chat that exits 0 as if all were well
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and expected in err and "secret" not in err
 
 
 def _terminal_chat(tmp_path, keys: bytes) -> tuple[int, str]:

@@ -11,6 +11,7 @@ import sqlite3
 import sys
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -214,6 +215,12 @@ def run_discord_bot(settings: Settings, service: QAService) -> int:
                 "Discord refused the Message Content intent: enable it for the bot in the developer "
                 "portal, or set DEPECHE_MESSAGE_CONTENT_INTENT=false (ask-channels then need a mention)"
             )
+            return 1
+        except (aiohttp.ClientError, OSError, discord.GatewayNotFound) as exc:
+            log.error("cannot reach Discord (%s); check the network and try again", type(exc).__name__)
+            return 1
+        except ValueError:  # e.g. a token with a line break: refused by the HTTP client
+            log.error("DISCORD_TOKEN is not a valid token (it holds a space or control character)")
             return 1
         finally:
             if not bot.is_closed():

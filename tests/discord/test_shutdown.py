@@ -75,3 +75,28 @@ async def test_signal_stops_the_bot_cleanly(corpus_dir, tmp_path, stop_signal):
     assert len(double.close_codes) == 1 and double.close_codes[0] in (1000, 4000)
     with sqlite3.connect(database) as db:  # the feedback database was left consistent
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+async def test_discord_out_of_reach_stops_with_one_line(corpus_dir, tmp_path):
+    import socket
+
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("DEPECHE_")},
+        "DISCORD_TOKEN": TOKEN,
+        "DEPECHE_CORPUS_DIR": str(corpus_dir),
+        "DEPECHE_DATABASE_PATH": str(tmp_path / "depeche.sqlite3"),
+        "DEPECHE_CACHE_DIR": "",
+        "DEPECHE_EMBEDDINGS": "false",
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", LAUNCHER, str(closed_port),
+        cwd=tmp_path, env={**env, "PYTHONPATH": str(ROOT)},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, stderr = await asyncio.wait_for(process.communicate(), 60)
+    log = stderr.decode("utf-8", "replace")
+    assert process.returncode == 1, log
+    assert "cannot reach Discord" in log and "Traceback" not in log and TOKEN not in log
