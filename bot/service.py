@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.articles import Corpus, LoadProblem, ParsedArticleCache, iter_articles
+from bot.articles import Corpus, LoadProblem, ParsedArticleCache, iter_articles, library
 from bot.search import (
     EmbeddingCache,
     Encoder,
@@ -171,8 +171,20 @@ class QAService:
         )
         return report
 
+    def _sweep_temporary_files(self) -> None:
+        """Remove what writes killed half-way left behind (never read, but never freed either)."""
+        folders = [self.corpus_dir]
+        if self.cache_dir is not None:
+            folders.append(Path(self.cache_dir) / "articles")
+        if self._embedding_cache is not None:
+            folders.append(self._embedding_cache.folder)
+        swept = sum(library.sweep_temporary(folder) for folder in folders if folder.is_dir())
+        if swept:
+            log.info("removed %d temporary files left by interrupted writes", swept)
+
     def _engine_for_current_files(self) -> tuple[Engine, list[LoadProblem], bool]:
         """The engine for the folder as it is now: from the cache when nothing changed, else built."""
+        self._sweep_temporary_files()
         key = None
         if self.cache_dir is not None:
             key = cache.cache_key(cache.scan_files(self.corpus_dir, self.max_file_bytes), RankingParams())

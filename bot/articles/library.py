@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import os
 import re
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ from bot.articles.models import Article, ArticleMeta
 from bot.text import fold
 
 REMOVED_DIR = ".removed"
+TEMPORARY_PREFIX = ".tmp-"  # hidden: the loader never reads these
 
 
 @dataclass(frozen=True)
@@ -82,12 +84,12 @@ def prepare(draft: ArticleDraft, *, added_by: str | None) -> PreparedArticle:
 def write_article(corpus_dir: Path, prepared: PreparedArticle) -> Path:
     """Write the file atomically under a free name (`slug.md`, `slug-2.md`...); never overwrite."""
     corpus_dir = Path(corpus_dir)
-    tmp = corpus_dir / f".tmp-{uuid.uuid4().hex}.md"
-    with tmp.open("x", encoding="utf-8") as handle:
-        handle.write(prepared.markdown)
-        handle.flush()
-        os.fsync(handle.fileno())
+    tmp = corpus_dir / f"{TEMPORARY_PREFIX}{uuid.uuid4().hex}.md"
     try:
+        with tmp.open("x", encoding="utf-8") as handle:
+            handle.write(prepared.markdown)
+            handle.flush()
+            os.fsync(handle.fileno())
         for n in range(1, 1000):
             target = corpus_dir / (f"{prepared.draft.slug}.md" if n == 1 else f"{prepared.draft.slug}-{n}.md")
             try:
@@ -108,12 +110,31 @@ def remove_article(corpus_dir: Path, meta: ArticleMeta) -> Path:
         raise ArticleError(f"the file of article {meta.id!r} is not in the corpus folder any more")
     removed = corpus_dir / REMOVED_DIR
     removed.mkdir(exist_ok=True)
-    target = removed / source.name
-    if target.exists():
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
-        target = removed / f"{source.stem}.{stamp}{source.suffix}"
-    os.rename(source, target)
-    return target
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+    names = [source.name] + [f"{source.stem}.{stamp}-{n}{source.suffix}" for n in range(1, 1000)]
+    for name in names:
+        try:
+            os.link(source, removed / name)  # fails rather than overwrite an earlier removal
+        except FileExistsError:
+            continue
+        source.unlink()
+        return removed / name
+    raise ArticleError(f"no free name in {REMOVED_DIR}/ for article {meta.id!r}")
+
+
+def sweep_temporary(folder: Path, older_than_seconds: float = 3600) -> int:
+    """Delete the temporary files a killed write left in `folder` (those older than the given
+    age, so a write in progress is never touched); return how many went."""
+    swept = 0
+    cutoff = time.time() - older_than_seconds
+    for path in Path(folder).glob(f"{TEMPORARY_PREFIX}*"):
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                swept += 1
+        except OSError:
+            continue
+    return swept
 
 
 def restore_article(corpus_dir: Path, removed_file: Path) -> Path:

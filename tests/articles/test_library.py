@@ -153,3 +153,33 @@ async def test_fetch_refuses_hostile_links(path, policy, message):
 async def test_fetch_refuses_schemes_and_private_addresses_without_connecting(url, message):
     with pytest.raises(FetchError, match=message):
         await fetch_page(url, FetchPolicy(timeout_seconds=1.0))
+
+
+def test_removing_the_same_article_three_times_in_a_second_keeps_every_copy(corpus_dir):
+    original = (corpus_dir / "sept-roquettes-balad.md").read_text(encoding="utf-8")
+    kept = []
+    for version in range(3):
+        (corpus_dir / "sept-roquettes-balad.md").write_text(
+            original + f"\nVersion {version}.\n", encoding="utf-8"
+        )
+        [meta] = build_engine(load_corpus(corpus_dir)).index.articles
+        kept.append(library.remove_article(corpus_dir, meta))
+    assert len(set(kept)) == 3
+    texts = sorted(path.read_text(encoding="utf-8")[-12:] for path in kept)
+    assert texts == ["\nVersion 0.\n", "\nVersion 1.\n", "\nVersion 2.\n"]
+
+
+def test_temporary_files_left_by_killed_writes_are_swept_and_recent_ones_kept(corpus_dir, tmp_path):
+    import os
+    import time
+
+    from bot.service import QAService
+
+    old = corpus_dir / ".tmp-0123.md"
+    old.write_text("half an article", encoding="utf-8")
+    two_hours_ago = time.time() - 7200
+    os.utime(old, (two_hours_ago, two_hours_ago))
+    recent = corpus_dir / ".tmp-4567.md"  # a write in progress right now
+    recent.write_text("being written", encoding="utf-8")
+    assert QAService(corpus_dir).load().ok
+    assert not old.exists() and recent.exists()

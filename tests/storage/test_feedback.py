@@ -72,3 +72,21 @@ def test_a_database_from_before_answers_knew_their_message_is_upgraded_in_place(
     assert store.forget_messages([20, 21]) == [(10, 30)]
     assert store.summary().answers == 1  # the old answer stays
     store.close()
+
+
+def test_a_reader_in_another_process_does_not_block_recording_answers(tmp_path):
+    path = tmp_path / "depeche.sqlite3"
+    store = FeedbackStore(path)
+    store.record_answer("a0", "Question ?", True, "v1", None)
+    reader = sqlite3.connect(path, timeout=0)  # an operator's shell, a backup...
+    try:
+        reader.execute("BEGIN")
+        assert reader.execute("SELECT count(*) FROM answers").fetchone() == (1,)  # holds its snapshot
+        for n in range(1, 4):
+            store.record_answer(f"a{n}", "Question ?", True, "v1", None)  # raised "database is locked"
+        store.vote("a1", 7, True)
+        assert reader.execute("SELECT count(*) FROM answers").fetchone() == (1,)
+    finally:
+        reader.close()
+    assert store.summary().answers == 4
+    store.close()
