@@ -19,6 +19,7 @@ from bot.articles import Corpus, load_corpus
 from bot.config import ConfigError, Settings, load_settings
 from bot.search import Answer, EmbeddingCache, Encoder, Engine
 from bot.service import QAService
+from bot.text import visible
 
 log = logging.getLogger("depeche")
 
@@ -233,7 +234,7 @@ def run_check(corpus_dir: Path) -> int:
     corpus = load_corpus(corpus_dir)
     for article in corpus.articles:
         print(
-            f"ok      {article.path}: {article.title!r}, {len(article.paragraphs)} paragraphs, "
+            f"ok      {visible(article.path)}: {article.title!r}, {len(article.paragraphs)} paragraphs, "
             f"{article.sentence_count} sentences"
         )
     for problem in corpus.problems:

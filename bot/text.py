@@ -205,12 +205,24 @@ def _segmenter(language: str) -> pysbd.Segmenter:
 _ENDS_WITH_INITIAL = re.compile(r"(?:^|[\s(])[A-Z]\.$")
 
 
+# pysbd's time grows with the square of a paragraph's length: longer paragraphs (a transcript on
+# one line, a page of ellipses) are split in windows of about this size, cut where a sentence
+# very likely ends. News and PIAF paragraphs stay well under it (`benchmarks/parsing.py`).
+SPLIT_WINDOW_CHARS = 4000
+# A "sentence" longer than this (text without punctuation) is cut at spaces: an excerpt is read
+# by people, and every sentence is scored for every question that matches it.
+MAX_SENTENCE_CHARS = 1000
+_LIKELY_END = re.compile(r"[.!?…»\"”)]\s+(?=[\"«“(]?[A-ZÀ-Þ0-9])")
+
+
 def split_sentences(paragraph: str, language: str = "fr") -> list[str]:
-    """Split one paragraph into sentences with pysbd, keeping initials and quotes intact."""
+    """Split one paragraph into sentences with pysbd, keeping initials and quotes intact; in
+    bounded time whatever the paragraph's length, and no sentence over `MAX_SENTENCE_CHARS`."""
     paragraph = _SPACES.sub(" ", clean_text(paragraph).replace("\n", " ")).strip()
     if not paragraph:
         return []
-    pieces = [p.strip() for p in _segmenter(language).segment(paragraph)]
+    segmenter = _segmenter(language)
+    pieces = [p.strip() for window in _windows(paragraph) for p in segmenter.segment(window)]
     sentences: list[str] = []
     for piece in pieces:
         if not piece:
@@ -219,7 +231,41 @@ def split_sentences(paragraph: str, language: str = "fr") -> list[str]:
             sentences[-1] = f"{sentences[-1]} {piece}"
         else:
             sentences.append(piece)
-    return sentences
+    return [short for sentence in sentences for short in _capped(sentence)]
+
+
+def _windows(text: str, size: int = SPLIT_WINDOW_CHARS) -> list[str]:
+    """`text` in consecutive pieces of at most `size` characters, each cut after the last likely
+    sentence end in its second half (else the last space, else anywhere)."""
+    windows: list[str] = []
+    while len(text) > size:
+        ends = [m.end() for m in _LIKELY_END.finditer(text, size // 2, size)]
+        cut = ends[-1] if ends else text.rfind(" ", size // 2, size) + 1 or size
+        windows.append(text[:cut].strip())
+        text = text[cut:].lstrip()
+    windows.append(text)
+    return windows
+
+
+def _capped(sentence: str, limit: int = MAX_SENTENCE_CHARS) -> list[str]:
+    """`sentence` as is, or cut at spaces into pieces of at most `limit` characters."""
+    if len(sentence) <= limit:
+        return [sentence]
+    pieces: list[str] = []
+    while len(sentence) > limit:
+        cut = sentence.rfind(" ", limit // 2, limit)
+        cut = cut if cut > 0 else limit
+        pieces.append(sentence[:cut].strip())
+        sentence = sentence[cut:].strip()
+    return [*pieces, sentence] if sentence else pieces
+
+
+def visible(name: str) -> str:
+    """`name` with every control, invisible or direction-changing character written as an escape
+    (\\n, \\x1b, \\u202e): a file name printed or logged cannot forge lines or hide text."""
+    if name.isprintable():
+        return name
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in name)
 
 
 # Very common words of each language, question words included (questions are short).

@@ -4,7 +4,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.text import Analyzer, clean_text, fold, split_sentences
+from bot.text import (
+    MAX_SENTENCE_CHARS,
+    SPLIT_WINDOW_CHARS,
+    Analyzer,
+    clean_text,
+    fold,
+    split_sentences,
+    visible,
+)
 
 fr = Analyzer("fr")
 
@@ -146,3 +154,23 @@ def test_short_questions_get_their_language(question, language):
     from bot.text import guess_language
 
     assert guess_language(question) == language
+
+
+def test_a_long_paragraph_is_split_in_bounded_windows_with_the_same_sentences():
+    sentences = [f"Le ministre Mot{i} a annoncé mardi une aide de {i} millions à Lyon." for i in range(400)]
+    assert len(" ".join(sentences)) > 4 * SPLIT_WINDOW_CHARS
+    assert split_sentences(" ".join(sentences)) == sentences
+
+
+def test_text_without_punctuation_never_makes_a_giant_sentence():
+    found = split_sentences(" ".join(f"mot{i}" for i in range(50_000)))
+    assert max(map(len, found)) <= MAX_SENTENCE_CHARS
+    assert " ".join(found) == " ".join(f"mot{i}" for i in range(50_000))  # nothing lost
+
+
+def test_file_names_are_printed_with_their_control_characters_escaped():
+    assert visible("sept-roquettes-balad.md") == "sept-roquettes-balad.md"
+    assert visible("Été à Mossoul.md") == "Été à Mossoul.md"
+    assert visible("evil\nfake.md: ok") == "evil\\nfake.md: ok"
+    assert visible("\x1b[31mred.md") == "\\x1b[31mred.md"
+    assert visible("abc\u202efdp.md") == "abc\\u202efdp.md"

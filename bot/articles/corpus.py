@@ -27,7 +27,7 @@ from bot.articles.models import (
     is_article_file,
     sentence_id,
 )
-from bot.text import clean_text, fold, split_sentences
+from bot.text import clean_text, fold, split_sentences, visible
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,9 @@ DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024
 # never split before (a first load, a large import) is split by them.
 PARALLEL_MIN_FILES = 64
 _WINDOW = 256
+
+
+_WORD = re.compile(r"[^\W_]")
 
 
 class ArticleError(ValueError):
@@ -87,6 +90,8 @@ def parse_article(raw: bytes, *, name: str, path: str = "") -> Article:
     paragraphs = [p for p in paragraphs if p.sentences]
     if not any(p.number > 0 for p in paragraphs):
         raise ArticleError("empty body: no sentence could be read from the paragraphs")
+    if not any(_WORD.search(p.text) for p in paragraphs if p.number > 0):
+        raise ArticleError("no words: the body holds only punctuation or symbols")
     try:
         return Article(
             id=article_id,
@@ -352,9 +357,10 @@ def iter_articles(
             if title_key in titles:
                 raise ArticleError(f"duplicate title {article.title!r}: already used by {titles[title_key]}")
         except ArticleError as exc:
-            problems.append(LoadProblem(path=path.name, reason=str(exc)))
+            problems.append(LoadProblem(path=visible(path.name), reason=str(exc)))
         except OSError as exc:  # vanished or unreadable while we looked
-            problems.append(LoadProblem(path=path.name, reason=f"could not be read ({exc.strerror or exc})"))
+            reason = f"could not be read ({exc.strerror or type(exc).__name__})"
+            problems.append(LoadProblem(path=visible(path.name), reason=reason))
         else:
             ids[article.id] = path.name
             titles[title_key] = path.name

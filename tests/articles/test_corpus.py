@@ -235,3 +235,14 @@ def test_a_symlink_loop_is_rejected_and_the_rest_loads(corpus_dir):
     assert [a.id for a in corpus.articles] == ["sept-roquettes-balad"]
     reasons = {p.path: p.reason for p in corpus.problems}
     assert "loop" in reasons["a.md"] and "loop" in reasons["b.md"]
+
+
+def test_an_article_with_no_word_is_rejected(corpus_dir):
+    write_article(corpus_dir, "ponctuation.md", "... !!! ???\n\n— « » …", title="Ponctuation", source="X")
+    assert "no words" in problems_of(corpus_dir)["ponctuation.md"]
+
+
+def test_file_names_with_control_characters_are_reported_escaped(corpus_dir):
+    (corpus_dir / "evil\nfake.md").write_text("", encoding="utf-8")
+    problems = problems_of(corpus_dir)
+    assert "evil\\nfake.md" in problems and not any("\n" in name for name in problems)
