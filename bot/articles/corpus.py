@@ -6,7 +6,10 @@ import contextlib
 import hashlib
 import logging
 import multiprocessing
+import os
 import re
+import threading
+import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -258,6 +261,18 @@ def _parse_outcome(raw: bytes, name: str, path: str) -> Article | str:
         return str(exc)
 
 
+def _exit_with_parent(parent: int) -> None:
+    """In a worker process: exit as soon as the process that started it is gone (killed with
+    -9, it cannot shut its pool down, and idle workers would otherwise stay for ever)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="depeche-parent-watch", daemon=True).start()
+
+
 class _Parser:
     """Parses windows of files, reading back those split before (`parsed`); with `workers` > 1,
     a window with `PARALLEL_MIN_FILES` new files starts that many spawned worker processes (the
@@ -278,7 +293,12 @@ class _Parser:
         todo = [i for i, result in enumerate(results) if result is None]
         if self.workers > 1 and self._pool is None and len(todo) >= PARALLEL_MIN_FILES:
             # spawn, not fork: the bot has threads running, which fork would copy half-way
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(
+                self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_exit_with_parent,
+                initargs=(os.getpid(),),
+            )
         args = ([raws[i][1] for i in todo], [raws[i][0].stem for i in todo], [raws[i][0].name for i in todo])
         for i, outcome in zip(todo, self._outcomes(*args), strict=True):
             if isinstance(outcome, str):

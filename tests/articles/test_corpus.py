@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from bot.articles.corpus import load_corpus, strip_comments
-from tests.conftest import BUNDLED_CORPUS, write_article
+from tests.conftest import BUNDLED_CORPUS, ROOT, write_article
 
 GOOD = "Une phrase sur Kirkouk. Une autre phrase."
 
@@ -246,3 +246,45 @@ def test_file_names_with_control_characters_are_reported_escaped(corpus_dir):
     (corpus_dir / "evil\nfake.md").write_text("", encoding="utf-8")
     problems = problems_of(corpus_dir)
     assert "evil\\nfake.md" in problems and not any("\n" in name for name in problems)
+
+
+@pytest.mark.slow  # spawns processes
+def test_parse_workers_exit_when_their_parent_is_killed(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from bot.articles.corpus import PARALLEL_MIN_FILES, _Parser\n"
+        "raw = b'---\\ntitle: T\\nsource: X\\n---\\n\\nUne phrase. Une autre.\\n'\n"
+        "parser = _Parser(None, 2)\n"
+        "parser.window([(Path(f'a{i}.md'), raw) for i in range(PARALLEL_MIN_FILES)])\n"
+        "print(*parser._pool._processes, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    workers = [int(pid) for pid in parent.stdout.readline().split()]
+    assert len(workers) == 2
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+
+    def alive(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:  # a zombie is gone too
+            return stat.read().split()[2] != "Z"
+
+    for _ in range(300):
+        if not any(alive(pid) for pid in workers):
+            break
+        time.sleep(0.1)
+    assert not any(alive(pid) for pid in workers)
