@@ -12,3 +12,12 @@ async def env(corpus_dir, tmp_path):
     """The bot on a copy of the bundled corpus, connected to a fresh double."""
     async with running_bot(corpus_dir, tmp_path / "depeche.sqlite3") as under_test:
         yield under_test
+
+
+@pytest.fixture
+async def rate_limited_env(corpus_dir, tmp_path):
+    """The bot with a tight rate limit: two questions a minute per member."""
+    async with running_bot(
+        corpus_dir, tmp_path / "depeche.sqlite3", rate_limit_count=2, rate_limit_seconds=60
+    ) as under_test:
+        yield under_test

@@ -10,6 +10,7 @@ import pytest
 
 from bot.service import QAService
 from tests.conftest import write_article
+from tests.discord.double import Recorded
 from tests.discord.fixtures import (
     BALAD,
     description,
@@ -36,19 +37,20 @@ async def test_reload_is_refused_for_a_member(env):
     assert len(env.bot.service.engine.index.articles) == 1
 
 
-async def test_reload_by_an_admin_serves_a_new_article(env):
+async def add_and_reload(env, name: str, body: str, *, title: str) -> Recorded:
+    """Write an article file, have an admin run /reload, and return the reload's report."""
     d = env.double
-    write_article(
-        env.corpus_dir,
-        "bassora.md",
-        "Le port de Bassora a rouvert mardi après trois jours de grève.",
-        title="Le port de Bassora rouvre",
-        source="Test",
-    )
+    write_article(env.corpus_dir, name, body, title=title, source="Test")
     admin = d.member(d.user("vic"), roles=[d.admin_role_id])
     mark = len(d.requests)
     await d.slash(admin["user"], "reload", member=admin)
-    followup = await d.wait_for(lambda r: r.method == "POST" and "/webhooks/" in r.path, after=mark)
+    return await d.wait_for(lambda r: r.method == "POST" and "/webhooks/" in r.path, after=mark)
+
+
+async def test_reload_by_an_admin_serves_a_new_article(env):
+    d = env.double
+    text = "Le port de Bassora a rouvert mardi après trois jours de grève."
+    followup = await add_and_reload(env, "bassora.md", text, title="Le port de Bassora rouvre")
     text = description(followup)
     assert "Corpus reloaded" in followup.json["embeds"][0]["title"]
     assert "Added: `bassora`" in text and "2" in text
@@ -180,18 +182,11 @@ async def test_an_article_added_moments_ago_is_answered_before_its_vectors_exist
     try:
         async with running_bot(corpus_dir, tmp_path / "db.sqlite3", service=service) as env:
             d = env.double
-            write_article(
-                corpus_dir,
-                "phare-kerbrat.md",
+            text = (
                 "Le phare de Kerbrat, allumé en 1894, compte 312 marches. "
-                "Il guide les chalutiers vers le port depuis plus d'un siècle.",
-                title="Le phare de Kerbrat",
-                source="Test",
+                "Il guide les chalutiers vers le port depuis plus d'un siècle."
             )
-            admin = d.member(d.user("vic"), roles=[d.admin_role_id])
-            mark = len(d.requests)
-            await d.slash(admin["user"], "reload", member=admin)
-            await d.wait_for(lambda r: r.method == "POST" and "/webhooks/" in r.path, after=mark)
+            await add_and_reload(env, "phare-kerbrat.md", text, title="Le phare de Kerbrat")
             assert service.engine.dense is not None and not service.embedding_done.is_set()
             mark = len(d.requests)
             await mention(d, d.user("wes"), "Combien de marches compte le phare de Kerbrat ?")

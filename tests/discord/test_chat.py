@@ -14,7 +14,6 @@ from tests.discord.fixtures import (
     mention,
     plain,
     quiet_since,
-    running_bot,
 )
 
 # -- chat ---------------------------------------------------------------------------------
@@ -136,26 +135,22 @@ async def test_over_long_question_is_refused_with_the_limit(env):
     assert_no_pings(reply)
 
 
-async def test_cooldown_tells_when_to_retry(corpus_dir, tmp_path):
-    async with running_bot(
-        corpus_dir, tmp_path / "db.sqlite3", rate_limit_count=2, rate_limit_seconds=60
-    ) as env:
-        d = env.double
-        user = d.user("kim")
-        mark = len(d.requests)
-        for _ in range(4):
-            await mention(d, user, BALAD)
-        await d.wait_for(
-            lambda r: is_reply(r) and "réessayez dans" in (r.json.get("content") or ""), after=mark
-        )
-        await mention(d, d.user("lea"), BALAD)  # someone else is not slowed down
-        await eventually(lambda: len([r for r in d.sent(mark) if r.json.get("embeds")]) >= 3)
-        replies = await quiet_since(d, mark)
-        notices = [r for r in replies if "réessayez dans" in (r.json.get("content") or "")]
-        answers = [r for r in replies if r.json.get("embeds")]
-        assert len(notices) == 1  # said once, not once per message
-        assert len(answers) == 3
-        assert "60 s" in notices[0].json["content"] or "59 s" in notices[0].json["content"]
+async def test_cooldown_tells_when_to_retry(rate_limited_env):
+    env = rate_limited_env
+    d = env.double
+    user = d.user("kim")
+    mark = len(d.requests)
+    for _ in range(4):
+        await mention(d, user, BALAD)
+    await d.wait_for(lambda r: is_reply(r) and "réessayez dans" in (r.json.get("content") or ""), after=mark)
+    await mention(d, d.user("lea"), BALAD)  # someone else is not slowed down
+    await eventually(lambda: len([r for r in d.sent(mark) if r.json.get("embeds")]) >= 3)
+    replies = await quiet_since(d, mark)
+    notices = [r for r in replies if "réessayez dans" in (r.json.get("content") or "")]
+    answers = [r for r in replies if r.json.get("embeds")]
+    assert len(notices) == 1  # said once, not once per message
+    assert len(answers) == 3
+    assert "60 s" in notices[0].json["content"] or "59 s" in notices[0].json["content"]
 
 
 async def test_channel_without_embed_permission_gets_plain_text_within_limits(env):
@@ -170,23 +165,21 @@ async def test_channel_without_embed_permission_gets_plain_text_within_limits(en
     assert_no_pings(reply)
 
 
-async def test_small_talk_in_an_ask_channel_gets_no_reply_and_does_not_count(corpus_dir, tmp_path):
-    async with running_bot(
-        corpus_dir, tmp_path / "db.sqlite3", rate_limit_count=2, rate_limit_seconds=60
-    ) as env:
-        d = env.double
-        user = d.user("pia")
-        mark = len(d.requests)
-        for chatter in ("Merci !", "ok", "lol 😄", "bonjour à tous"):
-            await d.send_message(user, chatter, channel_id=d.ask_channel_id)
-        await d.send_message(user, "roquettes Balad", channel_id=d.ask_channel_id)  # short, but found
-        answer = await d.wait_for(is_reply, after=mark)
-        assert "Au moins sept" in plain(answer)
-        await mention(d, user, "merci")  # asked of the bot by name: it says it found nothing
-        await d.wait_for(lambda r: is_reply(r) and r is not answer, after=mark)
-        replies = await quiet_since(d, mark)
-        assert len(replies) == 2 and "Je n'ai pas trouvé" in description(replies[1])
-        assert env.bot.feedback.summary().answers == 2
+async def test_small_talk_in_an_ask_channel_gets_no_reply_and_does_not_count(rate_limited_env):
+    env = rate_limited_env
+    d = env.double
+    user = d.user("pia")
+    mark = len(d.requests)
+    for chatter in ("Merci !", "ok", "lol 😄", "bonjour à tous"):
+        await d.send_message(user, chatter, channel_id=d.ask_channel_id)
+    await d.send_message(user, "roquettes Balad", channel_id=d.ask_channel_id)  # short, but found
+    answer = await d.wait_for(is_reply, after=mark)
+    assert "Au moins sept" in plain(answer)
+    await mention(d, user, "merci")  # asked of the bot by name: it says it found nothing
+    await d.wait_for(lambda r: is_reply(r) and r is not answer, after=mark)
+    replies = await quiet_since(d, mark)
+    assert len(replies) == 2 and "Je n'ai pas trouvé" in description(replies[1])
+    assert env.bot.feedback.summary().answers == 2
 
 
 async def test_a_mention_where_the_bot_may_not_write_is_not_answered_nor_recorded(env, caplog):

@@ -24,6 +24,21 @@ LAUNCHER = (
 )
 
 
+async def launch(port: int, tmp_path, **settings: str) -> asyncio.subprocess.Process:
+    """`run_bot.py` (through `LAUNCHER`) with a token, discord.py pointed at `port`, these settings."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("DEPECHE_")},
+        "DISCORD_TOKEN": TOKEN,
+        "DEPECHE_EMBEDDINGS": "false",
+        **settings,
+        "PYTHONPATH": str(ROOT),
+    }
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-c", LAUNCHER, str(port), cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+
+
 def _is_reply(rec: Recorded) -> bool:
     return rec.method == "POST" and rec.path.endswith("/messages")
 
@@ -33,21 +48,15 @@ async def test_signal_stops_the_bot_cleanly(corpus_dir, tmp_path, stop_signal):
     double = DiscordDouble()
     port = await double.start()
     database = tmp_path / "depeche.sqlite3"
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("DEPECHE_")},
-        "DISCORD_TOKEN": TOKEN,
-        "DEPECHE_GUILD_IDS": str(double.guild_id),
-        "DEPECHE_ASK_CHANNEL_IDS": str(double.ask_channel_id),
-        "DEPECHE_CORPUS_DIR": str(corpus_dir),
-        "DEPECHE_DATABASE_PATH": str(database),
-        "DEPECHE_CACHE_DIR": str(tmp_path / "cache"),
-        "DEPECHE_EMBEDDINGS": "false",
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", LAUNCHER, str(port),
-        cwd=tmp_path, env={**env, "PYTHONPATH": str(ROOT)},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+    process = await launch(
+        port,
+        tmp_path,
+        DEPECHE_GUILD_IDS=str(double.guild_id),
+        DEPECHE_ASK_CHANNEL_IDS=str(double.ask_channel_id),
+        DEPECHE_CORPUS_DIR=str(corpus_dir),
+        DEPECHE_DATABASE_PATH=str(database),
+        DEPECHE_CACHE_DIR=str(tmp_path / "cache"),
+    )
     try:
         await double.wait_for(lambda r: r.method == "PUT" and r.path.endswith("/commands"), timeout=60)
         mark = len(double.requests)
@@ -83,19 +92,13 @@ async def test_discord_out_of_reach_stops_with_one_line(corpus_dir, tmp_path):
     with socket.socket() as probe:  # a loopback port nobody listens on
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("DEPECHE_")},
-        "DISCORD_TOKEN": TOKEN,
-        "DEPECHE_CORPUS_DIR": str(corpus_dir),
-        "DEPECHE_DATABASE_PATH": str(tmp_path / "depeche.sqlite3"),
-        "DEPECHE_CACHE_DIR": "",
-        "DEPECHE_EMBEDDINGS": "false",
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", LAUNCHER, str(closed_port),
-        cwd=tmp_path, env={**env, "PYTHONPATH": str(ROOT)},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+    process = await launch(
+        closed_port,
+        tmp_path,
+        DEPECHE_CORPUS_DIR=str(corpus_dir),
+        DEPECHE_DATABASE_PATH=str(tmp_path / "depeche.sqlite3"),
+        DEPECHE_CACHE_DIR="",
+    )
     _, stderr = await asyncio.wait_for(process.communicate(), 60)
     log = stderr.decode("utf-8", "replace")
     assert process.returncode == 1, log
