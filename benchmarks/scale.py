@@ -79,7 +79,7 @@ def synthetic_specs(n: int) -> list[list[list[str]]]:
 
 def synthetic_articles(specs: list[list[list[str]]]):
     """Validated article models, made one at a time as the loader streams them."""
-    from bot.articles.models import Article, Paragraph, Sentence
+    from bot.articles.models import Article, Paragraph, Sentence, sentence_id
 
     for a, paragraphs in enumerate(specs):
         aid = f"a{a:06d}"
@@ -94,7 +94,7 @@ def synthetic_articles(specs: list[list[list[str]]]):
                 Paragraph(
                     number=p,
                     text=" ".join(ss),
-                    sentences=tuple(Sentence(id=f"{aid}#p{p}s{i}", text=t) for i, t in enumerate(ss, 1)),
+                    sentences=tuple(Sentence(id=sentence_id(aid, p, i), text=t) for i, t in enumerate(ss, 1)),
                 )
                 for p, ss in enumerate(paragraphs, 1)
             ),

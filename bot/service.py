@@ -82,7 +82,6 @@ class QAService:
             EmbeddingCache(Path(cache_dir) / "embeddings") if embeddings and cache_dir else None
         )
         self._encoder = Encoder() if self._embedding_cache else None
-        self._embedder: threading.Thread | None = None
         self._stop_embedding = threading.Event()
         self.embedding_done = threading.Event()
         self._engine: Engine | None = None
@@ -266,8 +265,7 @@ class QAService:
                 if not stop.is_set():
                     self.embedding_done.set()
 
-        self._embedder = threading.Thread(target=work, name="depeche-embeddings", daemon=True)
-        self._embedder.start()
+        threading.Thread(target=work, name="depeche-embeddings", daemon=True).start()
 
     async def reload(self) -> ReloadReport:
         """Reload off the event loop; concurrent calls wait their turn instead of racing."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from bot.articles.corpus import ArticleError, parse_article, slugify
 from bot.text import clean_text, fold, guess_language
@@ -28,7 +28,6 @@ class ArticleDraft:
     published: str | None = None
     author: str | None = None
     summary: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def slug(self) -> str:

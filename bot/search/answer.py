@@ -136,7 +136,6 @@ class Engine:
             terms=terms,
             context_terms=extra,
             resolved=resolved,
-            weights=weights,
             idf=idf,
             candidates=candidates,
         )

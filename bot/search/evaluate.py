@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.articles import Article, Corpus, Paragraph, Sentence, corpus_version, slugify
+from bot.articles import Article, Corpus, Paragraph, Sentence, corpus_version, sentence_id, slugify
 from bot.search.answer import Engine
 from bot.search.question_types import QUESTION_TYPES, question_type
 from bot.text import split_sentences
@@ -72,7 +72,7 @@ def load_squad(path: Path | str, language: str = "fr") -> EvalSet:
             if not texts:
                 continue
             sentences = tuple(
-                Sentence(id=f"{article_id}#p{number}s{i}", text=t) for i, t in enumerate(texts, 1)
+                Sentence(id=sentence_id(article_id, number, i), text=t) for i, t in enumerate(texts, 1)
             )
             paragraphs.append(Paragraph(number=number, text=context, sentences=sentences))
             spans = _sentence_spans(context, texts)

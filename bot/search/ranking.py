@@ -51,7 +51,6 @@ class Query:
     terms: list[str]
     context_terms: list[str]
     resolved: dict[str, int | None]
-    weights: dict[str, float]
     idf: dict[str, float]  # idf x weight of each term (an unknown term counts as the rarest)
     candidates: list[Candidate]
 

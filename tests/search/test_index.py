@@ -7,6 +7,7 @@ import pytest
 from rank_bm25 import BM25Okapi
 
 from bot.articles.corpus import load_corpus
+from bot.articles.models import sentence_id
 from bot.search.index import RankingParams, SearchIndex
 from bot.text import analyzer
 from tests.conftest import BUNDLED_CORPUS
@@ -118,7 +119,7 @@ def random_corpus_index(seed: int) -> SearchIndex:
                 " ".join(rng.choice(vocabulary, size=rng.integers(3, 12))) + "."
                 for _ in range(rng.integers(1, 5))
             ]
-            sentences = tuple(Sentence(id=f"a{a}#p{p}s{i}", text=t) for i, t in enumerate(texts, 1))
+            sentences = tuple(Sentence(id=sentence_id(f"a{a}", p, i), text=t) for i, t in enumerate(texts, 1))
             paragraphs.append(Paragraph(number=p, text=" ".join(texts), sentences=sentences))
         articles.append(
             Article(
