@@ -59,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
         help='also ask each question without its own article, which must get "not found" (slower)',
     )
     ev.add_argument(
+        "--answers",
+        action="store_true",
+        help="also ask each question as a member would: first excerpt right, right among those shown, "
+        '"not found" for questions without an answer (SQuAD 2.0 is_impossible)',
+    )
+    ev.add_argument(
         "--no-embeddings",
         action="store_true",
         help="rank lexically only (the default uses sentence embeddings, cached under the cache folder)",
@@ -108,7 +114,12 @@ def _run(argv: Sequence[str] | None) -> int:
         if settings.cache_dir is not None and settings.embeddings and not args.no_embeddings:
             vectors = EmbeddingCache(Path(settings.cache_dir) / "embeddings")
         return run_eval(
-            args.file, as_json=args.json, split=args.split, abstention=args.abstention, vectors=vectors
+            args.file,
+            as_json=args.json,
+            split=args.split,
+            abstention=args.abstention,
+            vectors=vectors,
+            answers=args.answers,
         )
     if not Path(corpus_dir).is_dir():
         print(f"error: corpus folder not found: {corpus_dir}", file=sys.stderr)
@@ -253,6 +264,7 @@ def run_eval(
     split: str,
     abstention: bool = False,
     vectors: EmbeddingCache | None = None,
+    answers: bool = False,
 ) -> int:
     """Evaluate sentence retrieval (and, optionally, "not found") on a SQuAD-format file."""
     from bot.search import evaluate as evaluation
@@ -276,10 +288,16 @@ def run_eval(
     abstained = (
         evaluation.evaluate_abstention(evalset, questions, build, engine, progress) if abstention else None
     )
+    asked = None
+    if answers:
+        impossible = evaluation.split_questions(evalset, split, unanswerable=True)
+        asked = evaluation.evaluate_answers(engine, questions, impossible)
     if as_json:
         out = report.as_json()
         if abstained is not None:
             out["abstention"] = abstained.as_json()
+        if asked is not None:
+            out["answers"] = asked.as_json()
         print(json.dumps(out, ensure_ascii=False))
         return 0
     print(f"{report.questions} questions ({split}), {engine.index.size} sentences")
@@ -302,6 +320,15 @@ def run_eval(
             f'answered with the "may not answer" caveat: {shares["unsure_unanswerable"]:.3f} of the '
             f"unanswerable, {shares['unsure_answerable']:.3f} of the answerable"
         )
+    if asked is not None:
+        print("\nasked as a member asks (3 excerpts):")
+        for language, c in sorted(asked.by_language.items()):
+            print(
+                f"  {language}: {c.questions} questions, first excerpt right {c.first}, right among "
+                f"those shown {c.shown}, told not found {c.not_found}"
+            )
+        refused = asked.unanswerable_not_found
+        print(f"  without an answer: {asked.unanswerable} questions, told not found {refused}")
     return 0
 
 

@@ -209,7 +209,9 @@ def _terminal_chat(tmp_path, keys: bytes) -> tuple[int, str]:
         "DEPECHE_EMBEDDINGS": "false",
     }
     pid, fd = pty.fork()
-    if pid == 0:  # the child: the real entry point on a terminal
+    if pid == 0:  # the child: the real entry point on a terminal, started as a shell starts it
+        signal.signal(signal.SIGINT, signal.SIG_DFL)  # not what the test process happens to have
+        signal.pthread_sigmask(signal.SIG_SETMASK, set())
         os.chdir(tmp_path)
         os.execve(sys.executable, [sys.executable, str(ROOT / "run_bot.py"), "chat"], env)
     output = b""

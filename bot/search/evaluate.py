@@ -16,7 +16,7 @@ from pathlib import Path
 from bot.articles import Article, Corpus, Paragraph, Sentence, corpus_version, sentence_id, slugify
 from bot.search.answer import Engine
 from bot.search.question_types import QUESTION_TYPES, question_type
-from bot.text import split_sentences
+from bot.text import guess_language, split_sentences
 
 CUTOFFS = (1, 3, 5)
 MRR_DEPTH = 10
@@ -37,6 +37,8 @@ class EvalSet:
 
     corpus: Corpus
     questions: list[EvalQuestion] = field(default_factory=list)
+    # SQuAD 2.0 questions without an answer (`is_impossible`): the corpus must say "not found".
+    unanswerable: list[EvalQuestion] = field(default_factory=list)
 
 
 def _sentence_spans(context: str, sentences: list[str]) -> list[tuple[int, int]]:
@@ -58,6 +60,7 @@ def load_squad(path: Path | str, language: str = "fr") -> EvalSet:
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     articles: list[Article] = []
     questions: list[EvalQuestion] = []
+    unanswerable: list[EvalQuestion] = []
     used_ids: set[str] = set()
     for entry in data["data"]:
         title = entry["title"]
@@ -85,6 +88,8 @@ def load_squad(path: Path | str, language: str = "fr") -> EvalSet:
                 )
                 if gold and qa["question"].strip():
                     questions.append(EvalQuestion(qa["question"], gold, article_id))
+                elif not qa.get("answers") and qa["question"].strip():
+                    unanswerable.append(EvalQuestion(qa["question"], frozenset(), article_id))
         if paragraphs:
             raw = json.dumps(entry, sort_keys=True).encode()
             articles.append(
@@ -99,7 +104,7 @@ def load_squad(path: Path | str, language: str = "fr") -> EvalSet:
                 )
             )
     corpus = Corpus(articles=tuple(articles), version=corpus_version(articles))
-    return EvalSet(corpus=corpus, questions=questions)
+    return EvalSet(corpus=corpus, questions=questions, unanswerable=unanswerable)
 
 
 @dataclass(frozen=True)
@@ -267,10 +272,55 @@ def is_heldout(title: str) -> bool:
     return hashlib.sha1(title.encode("utf-8")).hexdigest()[-1] in "0123"
 
 
-def split_questions(evalset: EvalSet, split: str) -> list[EvalQuestion]:
-    """Questions of the `all`, `tune` or `heldout` part of an eval set."""
+def split_questions(evalset: EvalSet, split: str, *, unanswerable: bool = False) -> list[EvalQuestion]:
+    """Questions of the `all`, `tune` or `heldout` part of an eval set (with `unanswerable`,
+    those without an answer)."""
+    questions = evalset.unanswerable if unanswerable else evalset.questions
     if split == "all":
-        return list(evalset.questions)
+        return list(questions)
     titles = {a.id: a.title for a in evalset.corpus.articles}
     want_heldout = split == "heldout"
-    return [q for q in evalset.questions if is_heldout(titles[q.article_id]) == want_heldout]
+    return [q for q in questions if is_heldout(titles[q.article_id]) == want_heldout]
+
+
+@dataclass
+class AnswerCounts:
+    """How a group of answerable questions fared when asked as a member asks them."""
+
+    questions: int = 0
+    first: int = 0  # the first excerpt is an answering sentence
+    shown: int = 0  # an answering sentence is among the excerpts shown
+    not_found: int = 0  # told "not found" although the corpus answers
+
+
+@dataclass
+class AnswersReport:
+    """Answers as members see them (`Engine.answer`, its excerpts and its "not found")."""
+
+    by_language: dict[str, AnswerCounts]
+    unanswerable: int
+    unanswerable_not_found: int
+
+    def as_json(self) -> dict:
+        """Counts, as the news table of docs/quality.md reads them."""
+        return {
+            "by_language": {lang: vars(c) for lang, c in sorted(self.by_language.items())},
+            "unanswerable": {"questions": self.unanswerable, "not_found": self.unanswerable_not_found},
+        }
+
+
+def evaluate_answers(
+    engine: Engine, answerable: list[EvalQuestion], unanswerable: list[EvalQuestion], top: int = 3
+) -> AnswersReport:
+    """Ask every question as a member would, with `top` excerpts, and count what they were shown."""
+    by_language: dict[str, AnswerCounts] = {}
+    for item in answerable:
+        answer = engine.answer(item.question, top)
+        counts = by_language.setdefault(guess_language(item.question), AnswerCounts())
+        counts.questions += 1
+        shown = [r.sentence_id for r in answer.results]
+        counts.first += bool(shown) and shown[0] in item.gold
+        counts.shown += any(sid in item.gold for sid in shown)
+        counts.not_found += not answer.answered
+    refused = sum(not engine.answer(item.question, top).answered for item in unanswerable)
+    return AnswersReport(by_language, len(unanswerable), refused)
