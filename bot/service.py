@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import logging
 import threading
 import time
@@ -170,11 +171,21 @@ class QAService:
         )
         return report
 
+    def _cache_of(self, kind: str) -> Path:
+        """This corpus folder's part of the cache folder for `kind` ("index", "articles").
+
+        One cache folder serves every corpus a command is pointed at (`run_bot.py ask --corpus
+        OTHER`), and each load prunes what its own corpus no longer needs: keyed by the corpus
+        folder, a load never prunes another corpus's index or parsed articles."""
+        assert self.cache_dir is not None
+        folder = hashlib.sha256(str(self.corpus_dir.resolve()).encode()).hexdigest()[:16]
+        return Path(self.cache_dir) / kind / folder
+
     def _sweep_temporary_files(self) -> None:
         """Remove what writes killed half-way left behind (never read, but never freed either)."""
         folders = [self.corpus_dir]
         if self.cache_dir is not None:
-            folders.append(Path(self.cache_dir) / "articles")
+            folders.append(self._cache_of("articles"))
         if self._embedding_cache is not None:
             folders.append(self._embedding_cache.folder)
         swept = sum(library.sweep_temporary(folder) for folder in folders if folder.is_dir())
@@ -187,11 +198,11 @@ class QAService:
         key = None
         if self.cache_dir is not None:
             key = cache.cache_key(cache.scan_files(self.corpus_dir, self.max_file_bytes), RankingParams())
-            cached = cache.load(Path(self.cache_dir) / "index", key)
+            cached = cache.load(self._cache_of("index"), key)
             if cached is not None:
                 return Engine(cached.index), cached.problems, True
         problems: list[LoadProblem] = []
-        parsed = ParsedArticleCache(Path(self.cache_dir) / "articles") if self.cache_dir is not None else None
+        parsed = ParsedArticleCache(self._cache_of("articles")) if self.cache_dir is not None else None
         index = SearchIndex.build(
             iter_articles(
                 self.corpus_dir,
@@ -210,7 +221,7 @@ class QAService:
             raise CorpusRejected("no valid article in the corpus folder", problems)
         if self.cache_dir is not None and key is not None:
             try:
-                cache.save(Path(self.cache_dir) / "index", key, index, problems)
+                cache.save(self._cache_of("index"), key, index, problems)
             except OSError:
                 log.warning("could not write the index cache in %s; serving without it", self.cache_dir)
         return Engine(index), problems, False

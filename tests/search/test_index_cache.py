@@ -26,7 +26,7 @@ def test_a_changed_file_misses_the_cache(corpus_dir, tmp_path):
     service = QAService(corpus_dir, cache_dir=tmp_path / "cache")
     report = service.load()
     assert not service.last_load_from_cache and report.articles == 2
-    assert len(list((tmp_path / "cache" / "index").iterdir())) == 1  # the stale entry is gone
+    assert len(list((tmp_path / "cache" / "index").glob("*/*"))) == 1  # the stale entry is gone
 
 
 def test_rejected_files_are_remembered_by_the_cache(corpus_dir, tmp_path):
@@ -39,14 +39,14 @@ def test_rejected_files_are_remembered_by_the_cache(corpus_dir, tmp_path):
 
 def test_a_truncated_or_corrupt_cache_is_detected_and_rebuilt(corpus_dir, tmp_path):
     QAService(corpus_dir, cache_dir=tmp_path / "cache").load()
-    [entry] = (tmp_path / "cache" / "index").iterdir()
+    [entry] = (tmp_path / "cache" / "index").glob("*/*")
     data = entry / "sentences.data.npy"
     data.write_bytes(data.read_bytes()[:-16])
     service = QAService(corpus_dir, cache_dir=tmp_path / "cache")
     report = service.load()
     assert report.ok and not service.last_load_from_cache
     assert "Au moins sept" in service.engine.answer(QUESTION).results[0].text
-    [entry] = (tmp_path / "cache" / "index").iterdir()
+    [entry] = (tmp_path / "cache" / "index").glob("*/*")
     manifest = entry / "manifest.json"
     manifest.write_text("{not json", encoding="utf-8")
     service = QAService(corpus_dir, cache_dir=tmp_path / "cache")
@@ -64,7 +64,7 @@ def test_cache_key_depends_on_every_file(corpus_dir):
 
 def test_unchanged_files_are_not_split_again_after_a_change(corpus_dir, tmp_path):
     QAService(corpus_dir, cache_dir=tmp_path / "cache").load()
-    parsed = tmp_path / "cache" / "articles"
+    [parsed] = (tmp_path / "cache" / "articles").iterdir()  # this corpus's part of the cache
     [entry] = parsed.glob("*.json")
     before = entry.stat().st_mtime_ns
     write_article(corpus_dir, "neuf.md", "Le pont de Mossoul a rouvert.", title="Pont", source="T")
@@ -80,7 +80,7 @@ def test_unchanged_files_are_not_split_again_after_a_change(corpus_dir, tmp_path
 
 def test_an_altered_manifest_is_detected_and_rebuilt_not_served(corpus_dir, tmp_path):
     QAService(corpus_dir, cache_dir=tmp_path / "cache").load()
-    [entry] = (tmp_path / "cache" / "index").iterdir()
+    [entry] = (tmp_path / "cache" / "index").glob("*/*")
     manifest = entry / "manifest.json"
     manifest.write_text(
         manifest.read_text(encoding="utf-8").replace("Atalayar", "Atalayor"), encoding="utf-8"
@@ -92,9 +92,9 @@ def test_an_altered_manifest_is_detected_and_rebuilt_not_served(corpus_dir, tmp_
 
 def test_an_altered_parsed_article_is_split_again_not_quoted(corpus_dir, tmp_path):
     QAService(corpus_dir, cache_dir=tmp_path / "cache").load()
-    [entry] = (tmp_path / "cache" / "articles").glob("*.json")
+    [entry] = (tmp_path / "cache" / "articles").glob("*/*.json")
     entry.write_bytes(entry.read_bytes().replace(b"Au moins sept", b"Au moins soixante-dix"))
-    for index in (tmp_path / "cache" / "index").iterdir():  # force a rebuild from the parsed cache
+    for index in (tmp_path / "cache" / "index").glob("*/*"):  # force a rebuild from the parsed cache
         (index / "manifest.json").unlink()
     service = QAService(corpus_dir, cache_dir=tmp_path / "cache")
     assert service.load().ok
@@ -109,3 +109,15 @@ def test_a_cache_folder_that_cannot_be_written_only_costs_speed(corpus_dir, tmp_
     report = service.load()
     assert report.ok and report.articles == 1
     assert "Au moins sept" in service.engine.answer(QUESTION).results[0].text
+
+
+def test_a_load_of_another_corpus_prunes_nothing_of_this_one(corpus_dir, tmp_path):
+    other = tmp_path / "other"
+    other.mkdir()
+    write_article(other, "pont.md", "Le pont de Mossoul a rouvert mardi.", title="Pont", source="T")
+    shared = tmp_path / "cache"
+    assert QAService(corpus_dir, cache_dir=shared).load().ok
+    assert QAService(other, cache_dir=shared).load().ok  # `run_bot.py ask --corpus OTHER`
+    again = QAService(corpus_dir, cache_dir=shared)
+    assert again.load().ok and again.last_load_from_cache
+    assert len(list((shared / "articles").glob("*/*.json"))) == 2  # both corpora's parsed files
