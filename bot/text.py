@@ -111,12 +111,37 @@ def _stopword_list(language: str) -> list[str]:
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
+def _aliases() -> tuple[dict[str, str], dict[str, str]]:
+    """`bot/data/aliases.txt` as (forms matched as written, folded forms matched in any case)."""
+    cased: dict[str, str] = {}
+    folded: dict[str, str] = {}
+    for line in (_DATA / "aliases.txt").read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        term, _, forms = line.partition(":")
+        for form in (f.strip() for f in forms.split(",")):
+            if form.isupper():
+                cased[form] = term.strip()
+            elif form:
+                folded[fold(form)] = term.strip()
+    return cased, folded
+
+
+def _alias(word: str) -> str | None:
+    """The shared term of a name of `bot/data/aliases.txt` ("l'OTAN", "NATO" -> "otan"), if any."""
+    head, quote, tail = word.rpartition("'")
+    if quote and fold(head) not in _ELISIONS:
+        tail = word  # an apostrophe inside a name, not an elision
+    return _CASED_ALIASES.get(tail) or _FOLDED_ALIASES.get(fold(tail))
+
+
 def _folded_stopwords() -> frozenset[str]:
     words = [*_stopword_list("fr"), *_stopword_list("en"), *_EXTRA_STOPWORDS]
     return frozenset(fold(w) for w in words)
 
 
 STOPWORDS = _folded_stopwords()
+_CASED_ALIASES, _FOLDED_ALIASES = _aliases()
 
 
 def words(text: str) -> list[str]:
@@ -128,7 +153,8 @@ class Analyzer:
     """Turns text into index terms for one language: folded, elisions cut, stopwords out, stemmed.
 
     Hyphenated words give their parts and the joined compound ("f-16" -> "f", "16", "f16"
-    minus one-letter parts), so "F16", "F-16" and "F 16" all meet.
+    minus one-letter parts), so "F16", "F-16" and "F 16" all meet. Names news writes
+    differently across languages share one term (`bot/data/aliases.txt`).
     """
 
     def __init__(self, language: str = "fr") -> None:
@@ -148,10 +174,13 @@ class Analyzer:
         return out
 
     def word_terms(self, word: str) -> tuple[str, ...]:
-        """Index terms of one already-cleaned word (cached)."""
+        """Index terms of one already-cleaned word (cached); a name of `bot/data/aliases.txt`
+        gives its one shared term in both languages ("NATO", "OTAN" -> "otan")."""
         terms = self._word_cache.get(word)
         if terms is None:
-            terms = tuple(self._stem(w) for w in self._expand(fold(word)))
+            folded = fold(word)
+            alias = _alias(word)
+            terms = (alias,) if alias else tuple(self._stem(w) for w in self._expand(folded))
             if len(self._word_cache) > 500_000:
                 self._word_cache.clear()
             self._word_cache[word] = terms

@@ -174,3 +174,25 @@ def test_file_names_are_printed_with_their_control_characters_escaped():
     assert visible("evil\nfake.md: ok") == "evil\\nfake.md: ok"
     assert visible("\x1b[31mred.md") == "\\x1b[31mred.md"
     assert visible("abc\u202efdp.md") == "abc\\u202efdp.md"
+
+
+@pytest.mark.parametrize(
+    ("question", "article"),
+    [
+        ("Who is the NATO secretary general?", "le Secrétaire général de l'OTAN"),
+        ("What did the UN say?", "l'ONU a déclaré"),
+        ("EU sanctions", "les sanctions de l'UE"),
+        ("US troops", "les troupes des États-Unis"),
+        ("ISIS fighters", "les combattants de Daech"),
+        ("attaque de l'EI", "une attaque de Daesh"),
+    ],
+)
+def test_names_news_writes_differently_across_languages_share_one_term(question, article):
+    english, french = Analyzer("en"), Analyzer("fr")
+    assert set(english.terms(question)) & set(french.terms(article))
+
+
+def test_acronyms_in_capitals_only_do_not_swallow_ordinary_words():
+    assert Analyzer("fr").terms("un soldat") == Analyzer("fr").terms("soldat")  # "un", not the UN
+    assert "usa" not in Analyzer("en").terms("let us know")
+    assert "onu" in Analyzer("en").terms("the UN") and "usa" in Analyzer("en").terms("the US")
