@@ -103,3 +103,11 @@ def test_an_undeclared_non_utf8_page_is_read_as_windows_1252():
 @pytest.mark.parametrize("charset", ["foobar", "rot13", "x-unknown"])
 def test_an_unknown_or_non_text_charset_does_not_escape_as_an_error(charset):
     assert page("<p>Déjà</p>".encode(), charset).text() == "<p>Déjà</p>"
+
+
+async def test_a_public_address_is_fetched_through_the_guarded_socket(monkeypatch):
+    # 127.0.0.1 plays a public site: the default policy's resolver and socket factory both run.
+    monkeypatch.setattr(fetch, "is_public_address", lambda address: True)
+    async with counting_site("127.0.0.1") as (port, hits):
+        page = await fetch_page(f"http://127.0.0.1:{port}/news", FetchPolicy())
+    assert hits == ["/news"] and b"Internal" in page.body
