@@ -57,7 +57,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     they load the embedding model or spawn `run_bot.py`)."""
     for item in items:
         path = Path(str(item.path))
-        if "discord" in path.relative_to(ROOT / "tests").parts[:1]:
+        if path.is_relative_to(ROOT / "tests" / "discord"):
             item.add_marker(pytest.mark.discord)
         if _SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or path.name in _SLOW_FILES:
             item.add_marker(pytest.mark.slow)
