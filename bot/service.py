@@ -245,7 +245,7 @@ class QAService:
         stop = threading.Event()
         self._stop_embedding = stop
         index = engine.index
-        cache, encoder = self._embedding_cache, self._encoder
+        vectors, encoder = self._embedding_cache, self._encoder
 
         def refresh() -> None:
             current = self._engine
@@ -260,7 +260,7 @@ class QAService:
             try:
                 count = embeddings.embed_missing(
                     index,
-                    cache,
+                    vectors,
                     encoder,
                     stop,
                     on_progress=refresh,
