@@ -22,7 +22,8 @@ ALLOWED = {
     "config": {"articles"},
     "messages": {"text"},
     "service": {"articles", "search", "text"},
-    "discord": {"articles", "search", "storage", "service", "messages", "config", "text"},
+    "feeds": {"articles", "search", "storage", "service", "text"},
+    "discord": {"articles", "search", "storage", "service", "feeds", "messages", "config", "text"},
     "cli": {
         "articles",
         "search",
@@ -32,11 +33,14 @@ ALLOWED = {
         "config",
         "text",
         "discord",
+        "feeds",
         "cli_manage",
+        "cli_feeds",
     },
+    "cli_feeds": {"articles", "feeds", "storage", "service", "config", "text"},
     "cli_manage": {"articles", "search", "storage", "service", "config", "text"},
 }
-WINGS = ("articles", "search", "storage")
+WINGS = ("articles", "search", "storage", "feeds")
 
 
 def module_name(path: Path) -> str:

@@ -28,6 +28,11 @@ class ArticleDraft:
     published: str | None = None
     author: str | None = None
     summary: str | None = None
+    # Brought in by a feed: the publication time (UTC, ISO), the feed's address, and whether the
+    # text is only the item's summary (the page could not be read).
+    published_at: str | None = None
+    feed: str | None = None
+    summary_only: bool = False
 
     @property
     def slug(self) -> str:
@@ -90,6 +95,18 @@ def draft_from_html(html: str, url: str | None = None) -> ArticleDraft:
 def _check_size(paragraphs: list[str]) -> None:
     if len(paragraphs) < MIN_PARAGRAPHS or sum(len(p) for p in paragraphs) < MIN_CHARACTERS:
         raise ArticleError("the page has too little article text to be useful")
+
+
+def draft_from_paragraphs(title: str, paragraphs: list[str], *, source: str, url: str | None) -> ArticleDraft:
+    """A draft from text already split into paragraphs (a feed item's own content or summary)."""
+    title = " ".join(clean_text(title).split())
+    if not title:
+        raise ArticleError("the item has no title")
+    paragraphs = [" ".join(clean_text(p).split()) for p in paragraphs]
+    paragraphs = [p for p in paragraphs if p]
+    _check_size(paragraphs)
+    language = guess_language(" ".join([title, *paragraphs]))
+    return ArticleDraft(title=title, paragraphs=paragraphs, language=language, source=source, url=url)
 
 
 def draft_from_text(text: str, source: str = "upload") -> ArticleDraft:

@@ -11,6 +11,8 @@ DNS-rebinding window), an IP literal aiohttp does not resolve, or a host that ya
 from __future__ import annotations
 
 import codecs
+import datetime as dt
+import email.utils
 import ipaddress
 import re
 import socket
@@ -22,10 +24,36 @@ import yarl
 from aiohttp.abc import AbstractResolver, ResolveResult
 
 ALLOWED_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
+USER_AGENT = "DepecheBot/0.1 (+news questions bot)"
 
 
 class FetchError(Exception):
     """A page that will not be fetched or used; the message is safe to show an admin."""
+
+
+class HttpStatusError(FetchError):
+    """The site answered with an error status; `retry_after` is its Retry-After in seconds."""
+
+    def __init__(self, status: int, retry_after: float | None = None) -> None:
+        super().__init__(f"the site answered HTTP {status}")
+        self.status = status
+        self.retry_after = retry_after
+
+
+def retry_after_seconds(value: str | None, now: dt.datetime | None = None) -> float | None:
+    """A Retry-After header (seconds, or an HTTP date) as seconds from now; None if absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - (now or dt.datetime.now(dt.UTC))).total_seconds())
 
 
 @dataclass(frozen=True)
@@ -47,6 +75,10 @@ class FetchedPage:
     content_type: str
     charset: str | None
     body: bytes
+    # For a conditional request next time (feeds): the validators the site sent.
+    etag: str | None = None
+    last_modified: str | None = None
+    not_modified: bool = False  # 304: the caller's copy is current, `body` is empty
 
     def text(self) -> str:
         """The body as text, never failing: the charset of the HTTP header, else of the page's
@@ -186,8 +218,20 @@ def check_url(url: str, *, allow_private: bool = False) -> str:
     return url
 
 
-async def fetch_page(url: str, policy: FetchPolicy | None = None) -> FetchedPage:
-    """Download `url` within the policy's limits; raise `FetchError` saying why not."""
+async def fetch_page(
+    url: str,
+    policy: FetchPolicy | None = None,
+    *,
+    accept: tuple[str, ...] = ALLOWED_TYPES,
+    what: str = "a web page",
+    etag: str | None = None,
+    last_modified: str | None = None,
+) -> FetchedPage:
+    """Download `url` within the policy's limits; raise `FetchError` saying why not.
+
+    `accept` lists the content types taken (others are refused as not being `what`). With
+    `etag` / `last_modified` (the validators of an earlier copy) the request is conditional, and
+    a 304 answer is returned as `not_modified`."""
     policy = policy or FetchPolicy()
     current = check_url(url, allow_private=policy.allow_private)
     timeout = aiohttp.ClientTimeout(total=policy.timeout_seconds, sock_connect=policy.timeout_seconds)
@@ -196,7 +240,11 @@ async def fetch_page(url: str, policy: FetchPolicy | None = None) -> FetchedPage
         use_dns_cache=False,
         socket_factory=None if policy.allow_private else _guarded_socket,
     )
-    headers = {"User-Agent": "DepecheBot/0.1 (+news questions bot)", "Accept": "text/html,text/plain;q=0.9"}
+    headers = {"User-Agent": USER_AGENT, "Accept": ", ".join(accept) + ", */*;q=0.1"}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
     try:
         async with aiohttp.ClientSession(timeout=timeout, connector=connector, headers=headers) as session:
             for _ in range(policy.max_redirects + 1):
@@ -207,11 +255,17 @@ async def fetch_page(url: str, policy: FetchPolicy | None = None) -> FetchedPage
                             raise FetchError("the site answered with a redirect to nowhere")
                         current = check_url(urljoin(current, location), allow_private=policy.allow_private)
                         continue
+                    if response.status == 304 and (etag or last_modified):
+                        return FetchedPage(
+                            url, current, "", None, b"", etag, last_modified, not_modified=True
+                        )
                     if response.status != 200:
-                        raise FetchError(f"the site answered HTTP {response.status}")
+                        raise HttpStatusError(
+                            response.status, retry_after_seconds(response.headers.get("Retry-After"))
+                        )
                     content_type = response.content_type or ""
-                    if content_type not in ALLOWED_TYPES:
-                        raise FetchError(f"the link is not a web page ({content_type or 'unknown type'})")
+                    if content_type not in accept:
+                        raise FetchError(f"the link is not {what} ({content_type or 'unknown type'})")
                     declared = response.content_length
                     if declared is not None and declared > policy.max_bytes:
                         raise FetchError(
@@ -222,7 +276,15 @@ async def fetch_page(url: str, policy: FetchPolicy | None = None) -> FetchedPage
                         body.extend(chunk)
                         if len(body) > policy.max_bytes:
                             raise FetchError(f"the page is too large (over {policy.max_bytes:,} bytes)")
-                    return FetchedPage(url, current, content_type, response.charset, bytes(body))
+                    return FetchedPage(
+                        url,
+                        current,
+                        content_type,
+                        response.charset,
+                        bytes(body),
+                        response.headers.get("ETag"),
+                        response.headers.get("Last-Modified"),
+                    )
             raise FetchError(f"too many redirects (more than {policy.max_redirects})")
     except FetchError:
         raise

@@ -63,9 +63,12 @@ def to_markdown(draft: ArticleDraft, *, added_by: str | None, retrieved: dt.date
         "language": draft.language,
         "url": draft.url,
         "published": draft.published,
+        "published_at": draft.published_at,
         "retrieved": (retrieved or dt.datetime.now(dt.UTC).date()).isoformat() if draft.url else None,
         "author": draft.author,
         "summary": draft.summary,
+        "feed": draft.feed,
+        "summary_only": draft.summary_only,
         "added_by": added_by,
     }
     header = yaml.safe_dump({k: v for k, v in meta.items() if v}, allow_unicode=True, sort_keys=False)
