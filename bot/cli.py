@@ -78,6 +78,21 @@ def build_parser() -> argparse.ArgumentParser:
     remove.add_argument("name", metavar="NAME", help="article id or exact title")
     remove.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     remove.add_argument("--corpus", type=Path, default=argparse.SUPPRESS)
+    feeds = sub.add_parser("feeds", help="follow RSS/Atom feeds: add, remove, list, poll")
+    feeds_sub = feeds.add_subparsers(dest="feeds_command", required=True)
+    feeds_add = feeds_sub.add_parser("add", help="preview a feed, then follow it")
+    feeds_add.add_argument("url", metavar="URL")
+    feeds_add.add_argument("--interval", type=int, default=None, help="minutes between checks (5-1440)")
+    feeds_add.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    feeds_remove = feeds_sub.add_parser("remove", help="stop following a feed (its articles stay)")
+    feeds_remove.add_argument("name", metavar="FEED", help="its number, address or title")
+    feeds_remove.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    feeds_list = feeds_sub.add_parser("list", help="each feed: last check, articles, errors")
+    feeds_list.add_argument("--json", action="store_true", help="print one JSON array")
+    feeds_poll = feeds_sub.add_parser("poll", help="poll the feeds until Ctrl-C (the bot does this itself)")
+    feeds_poll.add_argument("--once", action="store_true", help="check every feed once now, then exit")
+    for feeds_command in (feeds_add, feeds_remove, feeds_list, feeds_poll):
+        feeds_command.add_argument("--corpus", type=Path, default=argparse.SUPPRESS)
     feedback = sub.add_parser("feedback", help="how answers fare; the latest unanswered questions")
     feedback.add_argument("--guild", type=int, default=None, help="one server's only (its id)")
     feedback.add_argument("--json", action="store_true", help="print one JSON object")
@@ -121,6 +136,10 @@ def _run(argv: Sequence[str] | None) -> int:
             vectors=vectors,
             answers=args.answers,
         )
+    if args.command == "feeds":
+        from bot.cli_feeds import run_feeds
+
+        return run_feeds(args.feeds_command, args, settings, Path(corpus_dir))
     if not Path(corpus_dir).is_dir():
         print(f"error: corpus folder not found: {corpus_dir}", file=sys.stderr)
         return 2

@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     fetch_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     fetch_max_redirects: int = Field(default=3, ge=0, le=10)
     fetch_allow_private: bool = False
+    # Feeds: polled by the running bot; a feed document's size cap; how long feed articles stay
+    # served (None: for ever).
+    feeds: bool = True
+    feed_max_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024)
+    feed_retention_days: int | None = Field(default=None, ge=1, le=3650)
 
     @field_validator("guild_ids", "ask_channel_ids", "admin_role_ids", "admin_user_ids", mode="before")
     @classmethod
@@ -74,6 +79,11 @@ class Settings(BaseSettings):
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("feed_retention_days", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("cache_dir", mode="before")
     @classmethod

@@ -8,7 +8,7 @@ a valid article) and `FetchError` (a link that cannot be read safely).
 from bot.articles import library
 from bot.articles.corpus import ArticleError, ParsedArticleCache, iter_articles, load_corpus, slugify
 from bot.articles.extract import ArticleDraft, draft_from_html, draft_from_paragraphs, draft_from_upload
-from bot.articles.fetch import FetchedPage, FetchError, FetchPolicy, HttpStatusError, fetch_page
+from bot.articles.fetch import FetchedPage, FetchError, FetchPolicy, HttpStatusError, check_url, fetch_page
 from bot.articles.library import PreparedArticle, normalise_url, text_fingerprint
 from bot.articles.models import (
     Article,
@@ -37,6 +37,7 @@ __all__ = [
     "ParsedArticleCache",
     "PreparedArticle",
     "Sentence",
+    "check_url",
     "corpus_version",
     "draft_from_html",
     "draft_from_paragraphs",

@@ -23,13 +23,14 @@ from bot.articles import (
     FetchError,
     FetchPolicy,
     HttpStatusError,
+    check_url,
     fetch_page,
     library,
     normalise_url,
     text_fingerprint,
 )
 from bot.feeds.ingest import FeedSource, draft_for_item
-from bot.feeds.parse import FEED_TYPES, FeedError, FeedItem, parse_feed
+from bot.feeds.parse import FEED_TYPES, FeedError, FeedItem, ParsedFeed, parse_feed
 from bot.feeds.robots import ROBOTS_TYPES, RobotsRules
 from bot.search import find_duplicate
 from bot.service import QAService
@@ -143,6 +144,12 @@ class FeedPoller:
                 etag=etag,
                 last_modified=last_modified,
             )
+
+    async def preview(self, url: str) -> tuple[str, ParsedFeed]:
+        """What a feed holds before it is followed (its final address, after redirects, and its
+        items); raise `FetchError` or `FeedError` saying why it cannot be followed."""
+        page = await self.fetch_feed(check_url(url, allow_private=self.policy.allow_private))
+        return page.final_url, await asyncio.to_thread(parse_feed, page.body)
 
     # -- polling -------------------------------------------------------------------------------
 

@@ -3,12 +3,14 @@ test publishes, article pages for them, robots.txt, and planned failures."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import email.utils
 import hashlib
 import html
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -157,3 +159,27 @@ async def serve(site: FeedSite) -> AsyncIterator[FeedSite]:
         yield site
     finally:
         await runner.cleanup()
+
+
+@contextlib.contextmanager
+def serve_in_thread(site: FeedSite) -> Iterator[FeedSite]:
+    """`serve`, on its own event loop in a thread: for code that runs `asyncio.run` itself."""
+    ready = threading.Event()
+    stop: list[asyncio.Event] = []
+    loop = asyncio.new_event_loop()
+
+    async def main() -> None:
+        stop.append(asyncio.Event())
+        async with serve(site):
+            ready.set()
+            await stop[0].wait()
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
+    thread.start()
+    assert ready.wait(10)
+    try:
+        yield site
+    finally:
+        loop.call_soon_threadsafe(stop[0].set)
+        thread.join(10)
+        loop.close()
