@@ -211,6 +211,8 @@ def format_answer(answer: Answer) -> str:
         quote = textwrap.fill(f"« {r.text} »", width=100, initial_indent=f"[{n}] ", subsequent_indent="    ")
         where = messages.text("summary", language) if r.paragraph == 0 else f"§ {r.paragraph}"
         cite = f"    — {r.article}, {where}"
+        if r.published:
+            cite += f" · {r.published}"
         if r.source:
             cite += f" · {r.source}"
         if r.url:

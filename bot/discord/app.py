@@ -21,13 +21,20 @@ from bot.config import Settings
 from bot.discord import reply
 from bot.discord.ratelimit import RateLimiter
 from bot.discord.translation import CommandTranslator
+from bot.feeds import FeedPoller
 from bot.service import QAService
-from bot.storage import AskChannelStore, FeedbackStore
+from bot.storage import AskChannelStore, FeedbackStore, FeedStore
 
 log = logging.getLogger(__name__)
 
 STATUS = "Questions sur l'actualité : /ask ou @mention"
-EXTENSIONS = ("bot.discord.chat", "bot.discord.qa", "bot.discord.admin", "bot.discord.channels")
+EXTENSIONS = (
+    "bot.discord.chat",
+    "bot.discord.qa",
+    "bot.discord.admin",
+    "bot.discord.channels",
+    "bot.discord.feeds",
+)
 Stores = tuple[FeedbackStore | None, AskChannelStore | None]
 RETENTION_CHECK_SECONDS = 24 * 3600
 
@@ -55,6 +62,8 @@ class DepecheMixin(_BotBase):
     service: QAService
     feedback: FeedbackStore
     ask_channels: AskChannelStore
+    feed_store: FeedStore
+    poller: FeedPoller
     limiter: RateLimiter
 
     def _init_depeche(
@@ -68,6 +77,16 @@ class DepecheMixin(_BotBase):
         self.service = service
         self.feedback = feedback or FeedbackStore(settings.database_path)
         self.ask_channels = ask_channels or AskChannelStore(settings.database_path)
+        self.feed_store = FeedStore(settings.database_path)
+        self.poller = FeedPoller(
+            self.feed_store,
+            service,
+            settings.fetch_policy(),
+            feed_max_bytes=settings.feed_max_bytes,
+            audit=lambda action, target, detail: self.feedback.audit(None, action, target, detail),
+        )
+        self._stop_polling = asyncio.Event()
+        self._polling: asyncio.Task | None = None
         self.limiter = RateLimiter(settings.rate_limit_count, settings.rate_limit_seconds)
         self.synced = False
         self._retention: asyncio.Task | None = None  # deletes old questions daily (see setup_hook)
@@ -84,6 +103,8 @@ class DepecheMixin(_BotBase):
         await self.tree.set_translator(CommandTranslator())
         await self.sync_commands()
         self._retention = asyncio.create_task(self._forget_old_answers(), name="depeche-retention")
+        if self.settings.feeds:
+            self._polling = asyncio.create_task(self.poller.run(self._stop_polling), name="depeche-feeds")
 
     async def _forget_old_answers(self) -> None:
         """At start-up, then daily: delete the questions older than the retention period."""
@@ -131,12 +152,19 @@ class DepecheMixin(_BotBase):
         """No prefix commands: questions are handled by the QA cog's listener only."""
 
     async def close(self) -> None:
-        """Close Discord, then the database."""
+        """Stop polling, close Discord, then the database."""
         if self._retention is not None:
             self._retention.cancel()
+        self._stop_polling.set()
+        if self._polling is not None:
+            try:  # a poll in progress finishes its current request; never more than a few seconds
+                await asyncio.wait_for(asyncio.shield(self._polling), 5)
+            except (TimeoutError, Exception):
+                self._polling.cancel()
         await super().close()
         self.feedback.close()
         self.ask_channels.close()
+        self.feed_store.close()
 
 
 def client_options(settings: Settings) -> dict[str, Any]:

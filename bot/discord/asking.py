@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot import messages
-from bot.search import Answer
+from bot.search import Answer, Engine
 
 if TYPE_CHECKING:
     from bot.discord.app import DepecheBot
@@ -28,6 +28,15 @@ _DISCORD_MARKUP = re.compile(r"<(?:@[!&]?\d+|#\d+|a?:\w+:\d+|t:-?\d+(?::[tTdDfFR
 def question_text(content: str) -> str:
     """The question in a message or command option: Discord markup removed, spaces collapsed."""
     return " ".join(_DISCORD_MARKUP.sub(" ", content).split())
+
+
+def answer_about(engine: Engine, question: str, top: int, context: str | None, about: str | None) -> Answer:
+    """The answer from the article `about` when it answers, else from the whole corpus."""
+    if about is not None and engine.rows_of(about) is not None:
+        answer = engine.answer(question, top, context, within=about)
+        if answer.answered:
+            return answer
+    return engine.answer(question, top, context)
 
 
 @dataclass(frozen=True)
@@ -45,11 +54,16 @@ class Asking:
         self.bot = bot
         self.settings = bot.settings
 
-    async def answer(self, question: str, top: int, context: str | None = None) -> tuple[Answer, float]:
-        """Answer off the event loop; with the time it took (ms)."""
+    async def answer(
+        self, question: str, top: int, context: str | None = None, about: str | None = None
+    ) -> tuple[Answer, float]:
+        """Answer off the event loop; with the time it took (ms).
+
+        `about` is the id of the article the question is asked under (its announcement): that
+        article answers first, and the whole corpus when it does not."""
         engine = self.bot.service.engine  # one engine for the whole answer, even during a reload
         start = time.perf_counter()
-        answer = await asyncio.to_thread(engine.answer, question, top, context)
+        answer = await asyncio.to_thread(answer_about, engine, question, top, context, about)
         return answer, (time.perf_counter() - start) * 1000
 
     def log(self, via: str, user_id: int, guild_id: int | None, answer: Answer, ms: float) -> None:

@@ -74,8 +74,8 @@ class Chat(commands.Cog):
     def _followed_question(self, message: discord.Message) -> str | None:
         """The question of the bot answer this message replies to, if it replies to one."""
         ref = message.reference
-        if ref is None or ref.message_id is None:
-            return None
+        if ref is None or ref.message_id is None or self.bot.feed_store.announcement(ref.message_id):
+            return None  # (a reply to an announcement asks about its article, see `_announced_article`)
         replied = self.replied.of_reply(ref.message_id)
         if replied is not None:
             return replied.context
@@ -85,6 +85,17 @@ class Chat(commands.Cog):
             return _UNESCAPE.sub(r"\1", title).replace("\u200b", "") or None
         return None
 
+    def _announced_article(self, message: discord.Message) -> str | None:
+        """The article a message is asked under: in the thread of its announcement (a forum
+        post), or in reply to its announcement."""
+        announcements = self.bot.feed_store
+        if isinstance(message.channel, discord.Thread):
+            article = announcements.announcement(message.channel.id)
+            if article is not None:
+                return article
+        ref = message.reference
+        return announcements.announcement(ref.message_id) if ref and ref.message_id else None
+
     def _trigger(self, message: discord.Message, followed: str | None) -> str | None:
         channel = message.channel
         if message.guild is None:
@@ -93,6 +104,8 @@ class Chat(commands.Cog):
             return "followup"
         if self.bot.user is not None and self.bot.user in message.mentions:
             return "mention"
+        if self._announced_article(message) is not None:
+            return "announcement"
         if isinstance(channel, discord.Thread) and self._is_ask_channel(channel.parent_id):
             if message.id == channel.id:  # the opening post of a forum thread
                 return "forum"
@@ -221,13 +234,14 @@ class Chat(commands.Cog):
             language = messages.of_locale(message.guild.preferred_locale) if message.guild else "fr"
             return ChatResponse.text(messages.text("ask_me", language))
         early: tuple[Answer, float] | None = None
-        if via in ("channel", "forum") and not edited and is_chatter(question):
+        about = self._announced_article(message)
+        if via in ("channel", "forum", "announcement") and not edited and is_chatter(question):
             # Talk between members in an ask-channel ("merci !", "ok"): answered only when the
             # articles do answer it; otherwise no reply, and it does not count towards the limit.
             if not self.bot.service.ready:
                 return None
             try:
-                early = await self.asking.answer(question, self.settings.excerpts, context=followed)
+                early = await self.asking.answer(question, self.settings.excerpts, followed, about)
             except Exception:
                 log.exception("answering message %s failed", message.id)
                 return None
@@ -247,7 +261,7 @@ class Chat(commands.Cog):
             with contextlib.suppress(discord.HTTPException):
                 await message.channel.typing()
         try:
-            answer, ms = early or await self.asking.answer(question, self.settings.excerpts, context=followed)
+            answer, ms = early or await self.asking.answer(question, self.settings.excerpts, followed, about)
             guild_id = message.guild.id if message.guild else None
             answer_id = await self.asking.remember(answer, guild_id, (message.channel.id, message.id))
             self.asking.log(via, message.author.id, guild_id, answer, ms)

@@ -86,9 +86,11 @@ def _safe_url(url: str | None) -> str | None:
 
 
 def citation(excerpt: Excerpt, language: str = "en") -> str:
-    """`— *Title*, § 3 · [Source](url)` with every part escaped."""
+    """`— *Title*, § 3 · 2024-03-12 · [Source](url)` with every part escaped."""
     where = messages.text("summary", language) if excerpt.paragraph == 0 else f"§ {excerpt.paragraph}"
     parts = [f"— {italic(excerpt.article, 150)}, {where}"]
+    if excerpt.published:
+        parts.append(escape(excerpt.published[:10]))
     url = _safe_url(excerpt.url)
     source = escape(shorten(excerpt.source or "", 80))
     if url:

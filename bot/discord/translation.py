@@ -59,6 +59,27 @@ FRENCH: dict[str, str] = {
     "Stop answering every message of a channel": "Ne plus répondre à chaque message d'un salon",
     "One of the ask-channels": "Un des salons de questions",
     "The channels where every message is a question": "Les salons où chaque message est une question",
+    "News feeds Dépêche follows and brings into its articles (admins)": (
+        "Flux d'actualité que Dépêche suit et ajoute à ses articles (admins)"
+    ),
+    "Preview a feed (RSS or Atom), then follow it": "Prévisualiser un flux (RSS ou Atom), puis le suivre",
+    "The feed's address (http/https)": "L'adresse du flux (http/https)",
+    "Where to announce its new articles (a text or forum channel)": (
+        "Où annoncer ses nouveaux articles (un salon textuel ou un forum)"
+    ),
+    "Minutes between checks (5 to 1440, default 15)": (
+        "Minutes entre deux vérifications (5 à 1440, 15 par défaut)"
+    ),
+    "Stop following a feed (the articles it brought stay)": (
+        "Ne plus suivre un flux (les articles qu'il a apportés restent)"
+    ),
+    "The feed (start typing to pick one)": "Le flux (tapez le début pour choisir)",
+    "Each feed: last check, last new item, articles, errors": (
+        "Chaque flux : dernière vérification, dernier article, nombre d'articles, erreurs"
+    ),
+    "Check every feed now instead of at its next turn": (
+        "Vérifier tous les flux maintenant, sans attendre leur tour"
+    ),
 }
 
 _FRENCH_LOCALES = frozenset({discord.Locale.french})

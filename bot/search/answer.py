@@ -50,6 +50,7 @@ class Excerpt(BaseModel):
     source: str | None
     url: str | None
     matched: list[str]
+    published: str | None = None  # the article's publication date (ISO)
 
 
 class Answer(BaseModel):
@@ -116,21 +117,33 @@ class Engine:
         self.weights = weights or default_weights()
         self.abstention = abstention or default_abstention()
         self._titles = TitleTerms(index)
+        self._positions: dict[str, int] | None = None
 
     @property
     def version(self) -> str:
         """Version of the corpus this engine serves."""
         return self.index.version
 
-    def lexical_query(self, question: str, k: int, context: str | None = None) -> Query:
+    def rows_of(self, article_id: str | None) -> np.ndarray | None:
+        """The sentence rows of the article with this id (None for None or an unknown id)."""
+        if article_id is None:
+            return None
+        if self._positions is None:
+            self._positions = {meta.id: n for n, meta in enumerate(self.index.articles)}
+        position = self._positions.get(article_id)
+        return None if position is None else self.index.article_rows(position)
+
+    def lexical_query(
+        self, question: str, k: int, context: str | None = None, among: np.ndarray | None = None
+    ) -> Query:
         """Analyse `question` (plus an earlier question as lighter context); the `k` best
-        sentences by BM25 with context."""
+        sentences by BM25 with context (of the rows `among` only, when given)."""
         terms = self.index.query_terms(question)
         extra = [t for t in self.index.query_terms(context) if t not in terms] if context else []
         resolved = self.index.resolve_terms(terms + extra)
         weights = {term: (self.policy.context_weight if term in extra else 1.0) for term in resolved}
         id_weights = {tid: max(weights[term], 0.0) for term, tid in resolved.items() if tid is not None}
-        candidates = self.index.rank(list(id_weights), k, id_weights) if id_weights else []
+        candidates = self.index.rank(list(id_weights), k, id_weights, among) if id_weights else []
         idf = {term: self.index.idf(tid) * weights[term] for term, tid in resolved.items()}
         return Query(
             terms=terms,
@@ -140,23 +153,29 @@ class Engine:
             candidates=candidates,
         )
 
-    def candidate_features(self, question: str, context: str | None = None) -> CandidateFeatures:
-        """Lexical candidates plus the nearest sentences by meaning, with their feature rows.
+    def candidate_features(
+        self, question: str, context: str | None = None, within: str | None = None
+    ) -> CandidateFeatures:
+        """Lexical candidates plus the nearest sentences by meaning, with their feature rows
+        (among the sentences of the article `within` only, when given).
 
         The texts are cleaned here, so that training, evaluation and answers see the same question."""
         question = clean_text(question).strip()
         context = clean_text(context) if context else None
-        query = self.lexical_query(question, self.policy.pool, context)
-        dense = self._similarities(question, query.candidates) if self._embedded_for(query) else None
+        among = self.rows_of(within)
+        query = self.lexical_query(question, self.policy.pool, context, among)
+        dense = self._similarities(question, query.candidates, among) if self._embedded_for(query) else None
+        if dense is not None and among is not None:
+            dense = dense.restricted_to(among)
         pool = candidate_pool(query.candidates, dense, self.policy.pool)
         idf_weights = {tid: query.idf[term] for term, tid in query.resolved.items() if tid is not None}
         signals = QuestionSignals(idf_weights, frozenset(query.terms), expected_answer(question))
         rows = features(self.index, pool, query.candidates, signals, dense, self._titles)
         return CandidateFeatures(query, dense, pool, rows)
 
-    def rank(self, question: str, context: str | None = None) -> Ranking:
+    def rank(self, question: str, context: str | None = None, within: str | None = None) -> Ranking:
         """The whole ranking: lexical candidates, nearest sentences by meaning, learned scores."""
-        found = self.candidate_features(question, context)
+        found = self.candidate_features(question, context, within)
         if not found.pool:
             return Ranking(found.query, [], found.dense)
         scores = self.weights.scores(found.rows, found.dense is not None)
@@ -173,14 +192,17 @@ class Engine:
         ranked.sort(key=lambda c: (-c.score, c.sentence))
         return Ranking(found.query, ranked, found.dense)
 
-    def answer(self, question: str, top: int = 3, context: str | None = None) -> Answer:
+    def answer(
+        self, question: str, top: int = 3, context: str | None = None, within: str | None = None
+    ) -> Answer:
         """Rank sentences for `question`; keep up to `top` excerpts that really match.
 
         `context` is an earlier question this one follows up ("Et à Erbil ?"): its words help,
-        with less weight than the question's own.
+        with less weight than the question's own. `within` is an article id: only its sentences
+        are searched (a question asked under the article's announcement).
         """
         question = clean_text(question).strip()
-        ranking = self.rank(question, context)
+        ranking = self.rank(question, context, within)
         query = ranking.query
         all_terms = query.terms + query.context_terms
         if not query.terms and not (query.context_terms and question):
@@ -231,16 +253,19 @@ class Engine:
             return False
         return not query.candidates or self.dense.covers(query.candidates[0].sentence)
 
-    def _similarities(self, question: str, lexical: list[Candidate]) -> Similarities | None:
-        """Similarity of the question to the embedded sentences (all of them, or the lexical
-        candidates only on corpora too large for a full scan)."""
+    def _similarities(
+        self, question: str, lexical: list[Candidate], among: np.ndarray | None = None
+    ) -> Similarities | None:
+        """Similarity of the question to the embedded sentences (all of them, or on corpora too
+        large for a full scan the lexical candidates, or the rows `among` when given)."""
         if self.dense is None or self.encoder is None or not question:
             return None
         try:
             vector = self.encoder.query(question)
         except EncoderUnavailable:  # a broken install: answer with BM25 rather than not at all
             return None
-        among = np.array(sorted(c.sentence for c in lexical), dtype=np.int64)
+        if among is None:
+            among = np.array(sorted(c.sentence for c in lexical), dtype=np.int64)
         return self.dense.similarities(vector, among)
 
     def search(self, query_text: str, k: int = 10) -> list[Excerpt]:
@@ -299,6 +324,7 @@ class Engine:
                     source=meta.source,
                     url=meta.url,
                     matched=matched_words(text, set(in_sentence), meta.language),
+                    published=meta.published,
                 )
             )
         return out

@@ -265,6 +265,11 @@ class Similarities:
     sentence: np.ndarray
     paragraph: np.ndarray
 
+    def restricted_to(self, among: np.ndarray) -> Similarities:
+        """Only the sentences of `among`."""
+        keep = np.isin(self.rows, among)
+        return Similarities(self.rows[keep], self.sentence[keep], self.paragraph[keep])
+
 
 class DenseIndex:
     """The vectors available now (int8, as stored): a row per covered sentence, plus its paragraph's.

@@ -192,9 +192,14 @@ class SearchIndex:
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
     def rank(
-        self, term_ids: Sequence[int], k: int, weights: dict[int, float] | None = None
+        self,
+        term_ids: Sequence[int],
+        k: int,
+        weights: dict[int, float] | None = None,
+        among: np.ndarray | None = None,
     ) -> list[Candidate]:
-        """The `k` best sentences for known term ids (optionally weighted), by sentence + context score."""
+        """The `k` best sentences for known term ids (optionally weighted), by sentence + context
+        score; only sentences of `among` (rows, e.g. one article's) when given."""
         ids = sorted(set(term_ids))
         if not ids:
             return []
@@ -220,6 +225,9 @@ class SearchIndex:
             ),
             minlength=self.size,
         )
+        if among is not None:
+            cand = np.asarray(among, dtype=np.int64)
+            return self._top(ids, w, cand, near_scores, para_scores, k)
         # A paragraph appears at most once per term in the postings: the best k x terms postings
         # include the k best paragraphs.
         # (Ties with the last one are kept, so that equal scores fall back to sentence order.)
@@ -240,6 +248,21 @@ class SearchIndex:
             near_scores[reachable] + p.paragraph_weight * para_scores[self.sent_para_index[reachable]]
         )
         cand = np.unique(np.concatenate((reachable[reachable_totals >= kth_best], seeds)))
+        return self._top(ids, w, cand, near_scores, para_scores, k)
+
+    def _top(
+        self,
+        ids: list[int],
+        w: list[float] | None,
+        cand: np.ndarray,
+        near_scores: np.ndarray,
+        para_scores: np.ndarray,
+        k: int,
+    ) -> list[Candidate]:
+        """The `k` best of the candidate rows `cand` by total score (ties: sentence order)."""
+        if len(cand) == 0:
+            return []
+        p = self.params
         near = near_scores[cand]
         total = near + p.paragraph_weight * para_scores[self.sent_para_index[cand]]
         k = min(k, len(total))

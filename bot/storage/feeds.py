@@ -100,6 +100,9 @@ class FeedStore:
     def __init__(self, path: Path | str) -> None:
         self._db = connect(path, _SCHEMA)
         self._lock = threading.Lock()
+        # Read on the event loop for every message in a thread: kept in memory, written through.
+        rows = self._db.execute("SELECT message_id, article_id FROM announcements").fetchall()
+        self._announcements: dict[int, str] = dict(rows)
 
     def close(self) -> None:
         """Close the database."""
@@ -270,11 +273,9 @@ class FeedStore:
                 "VALUES (?, ?, ?, ?)",
                 (message_id, channel_id, article_id, _iso(dt.datetime.now(dt.UTC))),
             )
+            self._announcements = {**self._announcements, message_id: article_id}
 
     def announcement(self, message_id: int) -> str | None:
-        """The article a message or thread announces, if it is an announcement."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT article_id FROM announcements WHERE message_id = ?", (message_id,)
-            ).fetchone()
-        return row[0] if row else None
+        """The article a message or thread announces, if it is an announcement (no database
+        access: safe on the event loop)."""
+        return self._announcements.get(message_id)

@@ -241,6 +241,7 @@ class DiscordDouble:
         app.router.add_put(api + "/applications/{app}/guilds/{guild}/commands", self._sync_commands)
         app.router.add_post(api + "/channels/{channel}/messages", self._create_message)
         app.router.add_post(api + "/channels/{channel}/typing", self._typing)
+        app.router.add_post(api + "/channels/{channel}/threads", self._start_forum_thread)
         app.router.add_get(api + "/channels/{channel}/messages/{message}", self._get_message)
         app.router.add_patch(api + "/channels/{channel}/messages/{message}", self._edit_message)
         app.router.add_delete(api + "/channels/{channel}/messages/{message}", self._delete_message)
@@ -382,6 +383,33 @@ class DiscordDouble:
             message["type"] = 19
         self.messages[int(message["id"])] = message
         return _json(message)
+
+    async def _start_forum_thread(self, request: web.Request) -> web.Response:
+        """The bot opens a forum post: the thread and its first message (same id), announced to
+        the gateway with THREAD_CREATE as Discord does."""
+        body = request[BODY] or {}
+        forum_id = int(request.match_info["channel"])
+        if forum_id != self.forum_id:
+            return _json({"code": 50024, "message": "Cannot execute action on this channel type"}, 400)
+        first = body.get("message") or {}
+        name_ok = 1 <= len(body.get("name") or "") <= 100
+        error = discord_limits_error(first) or (None if name_ok else {"name": "1 to 100 characters"})
+        if error:
+            return _json({"code": 50035, "message": "Invalid Form Body", "errors": error}, status=400)
+        thread_id = self.snowflake()
+        thread = self._thread(thread_id, body["name"], self.bot_user["id"], forum_id)
+        message = self.message(
+            thread_id,
+            self.bot_user,
+            first.get("content") or "",
+            embeds=first.get("embeds") or [],
+            components=first.get("components") or [],
+            message_id=thread_id,
+        )
+        message["allowed_mentions"] = first.get("allowed_mentions")
+        self.messages[thread_id] = message
+        await self.dispatch("THREAD_CREATE", thread)
+        return _json({**thread, "message": message})
 
     async def _get_message(self, request: web.Request) -> web.Response:
         message = self.messages.get(int(request.match_info["message"]))
@@ -619,27 +647,27 @@ class DiscordDouble:
         else:
             await self.dispatch("MESSAGE_DELETE_BULK", {"ids": [m["id"] for m in messages], **where})
 
+    def _thread(self, thread_id: int, title: str, owner_id: str, forum_id: int) -> dict:
+        return {
+            **self._channel(thread_id, title, 11),
+            "parent_id": str(forum_id),
+            "owner_id": owner_id,
+            "message_count": 1,
+            "member_count": 1,
+            "newly_created": True,
+            "applied_tags": [],
+            "thread_metadata": {
+                "archived": False,
+                "auto_archive_duration": 1440,
+                "locked": False,
+                "archive_timestamp": dt.datetime.now(dt.UTC).isoformat(),
+            },
+        }
+
     async def open_forum_post(self, author: dict, title: str, content: str) -> dict:
         """A new forum post: THREAD_CREATE, then its opening message (same id as the thread)."""
         thread_id = self.snowflake()
-        await self.dispatch(
-            "THREAD_CREATE",
-            {
-                **self._channel(thread_id, title, 11),
-                "parent_id": str(self.forum_id),
-                "owner_id": author["id"],
-                "message_count": 1,
-                "member_count": 1,
-                "newly_created": True,
-                "applied_tags": [],
-                "thread_metadata": {
-                    "archived": False,
-                    "auto_archive_duration": 1440,
-                    "locked": False,
-                    "archive_timestamp": dt.datetime.now(dt.UTC).isoformat(),
-                },
-            },
-        )
+        await self.dispatch("THREAD_CREATE", self._thread(thread_id, title, author["id"], self.forum_id))
         return await self.send_message(author, content, channel_id=thread_id, message_id=thread_id)
 
     async def interact(

@@ -79,3 +79,27 @@ def test_excerpt_count_is_bounded(engine):
 def test_a_5000_character_question_is_answered_or_refused_quickly(engine):
     answer = engine.answer("roquettes Balad " + "x" * 5000)
     assert answer.question.startswith("roquettes")
+
+
+def test_an_answer_within_one_article_cites_only_it_and_an_unknown_article_means_everywhere(tmp_path):
+    from bot.articles.corpus import load_corpus
+    from bot.service import build_engine
+    from tests.conftest import BUNDLED_CORPUS, write_article
+
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "balad.md").write_bytes((BUNDLED_CORPUS / "sept-roquettes-balad.md").read_bytes())
+    write_article(
+        folder,
+        "roquettes-gaza.md",
+        "Trois roquettes ont été tirées depuis Gaza vers Sderot dans la nuit, sans faire de victime.",
+        title="Roquettes tirées depuis Gaza",
+        source="Test",
+    )
+    engine = build_engine(load_corpus(folder))
+    question = "Combien de roquettes ont été tirées ?"
+    everywhere = engine.answer(question)
+    assert {e.article_id for e in everywhere.results} >= {"roquettes-gaza"}
+    within = engine.answer(question, within="balad")
+    assert within.results and {e.article_id for e in within.results} == {"balad"}
+    assert engine.answer(question, within="no-such-article") == everywhere

@@ -82,8 +82,8 @@ def test_matrix_matches_bm25s_lucene(index, question):
     np.testing.assert_allclose(ours, model.get_scores(terms), rtol=1e-5, atol=1e-6)
 
 
-def brute_force_top(index: SearchIndex, ids: list[int], k: int) -> list[int]:
-    """Score every sentence the slow, obvious way."""
+def brute_force_top(index: SearchIndex, ids: list[int], k: int, among=None) -> list[int]:
+    """Score every sentence the slow, obvious way (only those of `among`, when given)."""
     sent = index.sentences.scores(ids)
     para = index.paragraphs.scores(ids)[index.sent_para_index]
     first = np.r_[True, index.sent_para_index[1:] != index.sent_para_index[:-1]]
@@ -92,7 +92,8 @@ def brute_force_top(index: SearchIndex, ids: list[int], k: int) -> list[int]:
     nxt = np.where(last, 0.0, np.r_[sent[1:], 0.0])
     p = index.params
     total = sent + p.neighbour_weight * (prev + nxt) + p.paragraph_weight * para
-    order = sorted((i for i in range(index.size) if total[i] > 0), key=lambda i: (-total[i], i))
+    rows = range(index.size) if among is None else [int(i) for i in among]
+    order = sorted((i for i in rows if total[i] > 0), key=lambda i: (-total[i], i))
     return order[:k]
 
 
@@ -148,6 +149,18 @@ def test_pruned_ranking_is_exact_on_long_postings(seed, k):
         for cand in ranked:
             assert cand.sentence_score == pytest.approx(own[cand.sentence])
             assert cand.sentence_score + cand.context_score == pytest.approx(cand.score)
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_ranking_within_one_article_equals_scoring_its_sentences(seed):
+    index = random_corpus_index(seed)
+    rng = np.random.default_rng(seed + 20)
+    for _ in range(10):
+        ids = sorted({int(t) for t in rng.integers(0, len(index.vocab), size=rng.integers(1, 6))})
+        rows = index.article_rows(int(rng.integers(0, len(index.articles))))
+        ranked = index.rank(ids, 5, among=rows)
+        assert [c.sentence for c in ranked] == brute_force_top(index, ids, 5, among=rows)
+        assert all(c.sentence in set(rows.tolist()) for c in ranked)
 
 
 def test_term_presence_reads_the_sentence_and_its_neighbours(index):
