@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import json
 import logging
 import os
@@ -17,7 +18,7 @@ from typing import TextIO
 from bot import messages
 from bot.articles import Corpus, load_corpus
 from bot.config import ConfigError, Settings, load_settings
-from bot.search import Answer, EmbeddingCache, Encoder, Engine
+from bot.search import Answer, EmbeddingCache, Encoder, Engine, answer_news
 from bot.service import QAService
 from bot.text import visible
 
@@ -251,7 +252,9 @@ def wait_for_embeddings(service: QAService, out: TextIO, timeout: float | None =
 def run_ask(engine: Engine, questions: Iterable[str], *, top: int, as_json: bool) -> int:
     """Answer each question on stdout."""
     for question in questions:
-        answer, ms = engine.timed_answer(question, top)
+        start = time.perf_counter()
+        answer = answer_news(engine, question, top, today=dt.datetime.now(dt.UTC).date())
+        ms = (time.perf_counter() - start) * 1000
         if as_json:
             print(json.dumps(answer_json(answer, ms), ensure_ascii=False))
         else:
@@ -392,7 +395,9 @@ def run_chat(service: QAService, settings: Settings, stdin: TextIO, stdout: Text
             continue
         if not interactive:
             print(f"? {question}", file=stdout)
-        print(format_answer(service.engine.answer(question, settings.excerpts)), file=stdout)
+        today = dt.datetime.now(dt.UTC).date()
+        answer = answer_news(service.engine, question, settings.excerpts, today=today)
+        print(format_answer(answer), file=stdout)
         if not interactive:
             print(file=stdout)
     return 0

@@ -4,6 +4,7 @@ too fast), answering off the event loop, recording the answer for votes, one log
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import re
 import sqlite3
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot import messages
-from bot.search import Answer, Engine
+from bot.search import Answer, answer_news
 
 if TYPE_CHECKING:
     from bot.discord.app import DepecheBot
@@ -28,15 +29,6 @@ _DISCORD_MARKUP = re.compile(r"<(?:@[!&]?\d+|#\d+|a?:\w+:\d+|t:-?\d+(?::[tTdDfFR
 def question_text(content: str) -> str:
     """The question in a message or command option: Discord markup removed, spaces collapsed."""
     return " ".join(_DISCORD_MARKUP.sub(" ", content).split())
-
-
-def answer_about(engine: Engine, question: str, top: int, context: str | None, about: str | None) -> Answer:
-    """The answer from the article `about` when it answers, else from the whole corpus."""
-    if about is not None and engine.rows_of(about) is not None:
-        answer = engine.answer(question, top, context, within=about)
-        if answer.answered:
-            return answer
-    return engine.answer(question, top, context)
 
 
 @dataclass(frozen=True)
@@ -60,10 +52,14 @@ class Asking:
         """Answer off the event loop; with the time it took (ms).
 
         `about` is the id of the article the question is asked under (its announcement): that
-        article answers first, and the whole corpus when it does not."""
+        article answers first, and the whole corpus when it does not; dates in the question
+        are read against today (`bot.search.news`)."""
         engine = self.bot.service.engine  # one engine for the whole answer, even during a reload
         start = time.perf_counter()
-        answer = await asyncio.to_thread(answer_about, engine, question, top, context, about)
+        today = dt.datetime.now(dt.UTC).date()
+        answer = await asyncio.to_thread(
+            answer_news, engine, question, top, context, about=about, today=today
+        )
         return answer, (time.perf_counter() - start) * 1000
 
     def log(self, via: str, user_id: int, guild_id: int | None, answer: Answer, ms: float) -> None:

@@ -3,7 +3,8 @@
 Layers, each using the ones before: `bm25` (sparse-matrix BM25) -> `index` (sentences in their
 paragraphs, context scoring) and `index_cache` (on disk) -> `embeddings` (sentence vectors) ->
 `ranking` (features and learned weights) -> `abstention` (the "not found" model) -> `answer`
-(the `Engine`). `evaluate` measures it on SQuAD-format files; `duplicates` tells whether an
+(the `Engine`) -> `news` (the announced article, the dates a question names, the latest first;
+`dates` reads them). `evaluate` measures it on SQuAD-format files; `duplicates` tells whether an
 article is already served. Depends on `bot.articles` and `bot.text`, never on Discord.
 """
 
@@ -13,6 +14,7 @@ from bot.search.bm25 import RankingParams
 from bot.search.duplicates import find_duplicate
 from bot.search.embeddings import EmbeddingCache, Encoder, EncoderUnavailable
 from bot.search.index import SearchIndex
+from bot.search.news import answer_news
 
 __all__ = [
     "Answer",
@@ -23,6 +25,7 @@ __all__ = [
     "Excerpt",
     "RankingParams",
     "SearchIndex",
+    "answer_news",
     "embeddings",
     "evaluate",
     "find_duplicate",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +25,7 @@ from bot.search.ranking import (
     features,
     log_total,
 )
-from bot.text import analyzer, clean_text, guess_language, words
+from bot.text import analyzer, clean_text, fold, guess_language, words
 
 NOT_FOUND_NO_TERMS = "no_terms"
 NOT_FOUND_NO_MATCH = "no_match"
@@ -124,14 +125,17 @@ class Engine:
         """Version of the corpus this engine serves."""
         return self.index.version
 
-    def rows_of(self, article_id: str | None) -> np.ndarray | None:
-        """The sentence rows of the article with this id (None for None or an unknown id)."""
-        if article_id is None:
+    def rows_of(self, articles: str | Sequence[str] | None) -> np.ndarray | None:
+        """The sentence rows of the articles with these ids (None when none of them is served)."""
+        if articles is None:
             return None
         if self._positions is None:
             self._positions = {meta.id: n for n, meta in enumerate(self.index.articles)}
-        position = self._positions.get(article_id)
-        return None if position is None else self.index.article_rows(position)
+        wanted = [articles] if isinstance(articles, str) else articles
+        positions = sorted({self._positions[a] for a in wanted if a in self._positions})
+        if not positions:
+            return None
+        return np.concatenate([self.index.article_rows(p) for p in positions])
 
     def lexical_query(
         self, question: str, k: int, context: str | None = None, among: np.ndarray | None = None
@@ -154,7 +158,7 @@ class Engine:
         )
 
     def candidate_features(
-        self, question: str, context: str | None = None, within: str | None = None
+        self, question: str, context: str | None = None, within: str | Sequence[str] | None = None
     ) -> CandidateFeatures:
         """Lexical candidates plus the nearest sentences by meaning, with their feature rows
         (among the sentences of the article `within` only, when given).
@@ -173,7 +177,9 @@ class Engine:
         rows = features(self.index, pool, query.candidates, signals, dense, self._titles)
         return CandidateFeatures(query, dense, pool, rows)
 
-    def rank(self, question: str, context: str | None = None, within: str | None = None) -> Ranking:
+    def rank(
+        self, question: str, context: str | None = None, within: str | Sequence[str] | None = None
+    ) -> Ranking:
         """The whole ranking: lexical candidates, nearest sentences by meaning, learned scores."""
         found = self.candidate_features(question, context, within)
         if not found.pool:
@@ -193,13 +199,17 @@ class Engine:
         return Ranking(found.query, ranked, found.dense)
 
     def answer(
-        self, question: str, top: int = 3, context: str | None = None, within: str | None = None
+        self,
+        question: str,
+        top: int = 3,
+        context: str | None = None,
+        within: str | Sequence[str] | None = None,
     ) -> Answer:
         """Rank sentences for `question`; keep up to `top` excerpts that really match.
 
         `context` is an earlier question this one follows up ("Et à Erbil ?"): its words help,
-        with less weight than the question's own. `within` is an article id: only its sentences
-        are searched (a question asked under the article's announcement).
+        with less weight than the question's own. `within` is an article id (or several): only
+        their sentences are searched; unknown ids are ignored, and with none served, all are.
         """
         question = clean_text(question).strip()
         ranking = self.rank(question, context, within)
@@ -301,15 +311,18 @@ class Engine:
             return []
         if floor is None:  # softmax probability >= min_probability
             floor = log_total(candidates) + math.log(self.policy.min_probability)
+        newest = self._newest_of_each_text(candidates)
         seen_texts: set[str] = set()
         out: list[Excerpt] = []
-        for cand in candidates:
-            if len(out) >= top or cand.score < floor:
+        for ranked in candidates:
+            if len(out) >= top or ranked.score < floor:
                 break
-            text = index.texts[cand.sentence]
-            if text in seen_texts:
+            key = _same_text_key(index.texts[ranked.sentence])
+            if key in seen_texts:
                 continue
-            seen_texts.add(text)
+            seen_texts.add(key)
+            cand = newest[key]  # the same words in several articles: the newest is cited
+            text = index.texts[cand.sentence]
             meta = index.articles[index.sent_article[cand.sentence]]
             in_sentence = [index.term(t) for t in index.matched_terms(cand.sentence, known, window=False)]
             out.append(
@@ -328,6 +341,18 @@ class Engine:
                 )
             )
         return out
+
+    def _newest_of_each_text(self, candidates: list[Candidate]) -> dict[str, Candidate]:
+        """For each distinct text (case, accents and spacing aside) among the candidates, the
+        candidate from the most recently published article (the best ranked among equals)."""
+        index = self.index
+        chosen: dict[str, Candidate] = {}
+        for cand in candidates:
+            key = _same_text_key(index.texts[cand.sentence])
+            held = chosen.get(key)
+            if held is None or _published(index, cand) > _published(index, held):
+                chosen[key] = cand
+        return chosen
 
     def _closest_articles(self, candidates: list[Candidate], limit: int = 3) -> list[str]:
         titles: dict[str, None] = {}
@@ -357,6 +382,15 @@ class Engine:
             similarity=_rounded(similarity),
             corpus_version=self.version,
         )
+
+
+def _same_text_key(text: str) -> str:
+    return " ".join(fold(text).split())
+
+
+def _published(index: SearchIndex, cand: Candidate) -> str:
+    """The candidate's article date as sortable text ("" when undated: oldest)."""
+    return index.articles[index.sent_article[cand.sentence]].published or ""
 
 
 def _rounded(value: float | None) -> float | None:
