@@ -63,6 +63,7 @@ class _Shell:
             self.service,
             self.settings.fetch_policy(),
             feed_max_bytes=self.settings.feed_max_bytes,
+            retention_days=self.settings.feed_retention_days,
             audit=lambda action, target, detail: self.feedback.audit(None, action, target, detail),
         )
 

@@ -83,6 +83,7 @@ class DepecheMixin(_BotBase):
             service,
             settings.fetch_policy(),
             feed_max_bytes=settings.feed_max_bytes,
+            retention_days=settings.feed_retention_days,
             audit=lambda action, target, detail: self.feedback.audit(None, action, target, detail),
         )
         self._stop_polling = asyncio.Event()

@@ -45,6 +45,7 @@ MAX_RETRY_AFTER = dt.timedelta(hours=24)
 JITTER = 0.1  # each next check moves by up to ±10 % of the interval
 NEW_PER_POLL = 10  # articles one poll brings in; more wait for the next poll, a minute later
 BACKLOG_RETRY = dt.timedelta(minutes=1)
+RETENTION_CHECK = dt.timedelta(hours=1)
 
 Announce = Callable[[Feed, list[ArticleMeta]], Awaitable[None]]
 Audit = Callable[[str, str, str], None]
@@ -73,6 +74,13 @@ def backoff(interval: dt.timedelta, failures: int, retry_after: float | None) ->
     return wait
 
 
+def _day(value: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value[:10]) if value else None
+    except ValueError:
+        return None
+
+
 def _newest_first(items: Iterable[FeedItem]) -> list[FeedItem]:
     """Dated items newest first, then the undated ones in the document's order."""
     listed = list(items)
@@ -93,6 +101,7 @@ class FeedPoller:
         feed_max_bytes: int = 2 * 1024 * 1024,
         audit: Audit | None = None,
         announce: Announce | None = None,
+        retention_days: int | None = None,
         rng: random.Random | None = None,
         clock: Callable[[], dt.datetime] | None = None,
     ) -> None:
@@ -107,6 +116,8 @@ class FeedPoller:
         )
         self.audit = audit
         self.announce = announce
+        self.retention_days = retention_days
+        self._expired_at: dt.datetime | None = None
         self._rng = rng or random.Random()
         self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self._hosts: dict[str, asyncio.Lock] = {}
@@ -270,6 +281,44 @@ class FeedPoller:
                 log.warning("could not record a feed article in the audit trail", exc_info=True)
         return "added", path.stem
 
+    async def expire(self, now: dt.datetime | None = None) -> list[str]:
+        """Move the feed articles older than the retention out of the served corpus, as `/corpus
+        remove` does (to `.removed/`, recoverable); their age is their publication date, or
+        when they were brought in if they have none. The ids removed."""
+        if self.retention_days is None or not self.service.ready:
+            return []
+        now = now or self._clock()
+        cutoff = (now - dt.timedelta(days=self.retention_days)).date()
+        brought = await asyncio.to_thread(self.store.brought_in)
+        removed: list[str] = []
+        async with self._write:
+            served = {meta.id: meta for meta in self.service.engine.index.articles}
+            for article_id, came in brought:
+                meta = served.get(article_id)
+                if meta is None:  # removed by an admin meanwhile
+                    await asyncio.to_thread(self.store.expired, article_id)
+                    continue
+                age = _day(meta.published) or came.date()
+                if age >= cutoff:
+                    continue
+                try:
+                    await asyncio.to_thread(library.remove_article, self.service.corpus_dir, meta)
+                except (ArticleError, OSError) as exc:
+                    log.warning("retention: could not remove %s: %s", article_id, exc)
+                    continue
+                await asyncio.to_thread(self.store.expired, article_id)
+                removed.append(article_id)
+                if self.audit is not None:
+                    await asyncio.to_thread(self.audit, "feed-expire", article_id, meta.path)
+            if removed:
+                await self.service.reload()
+                log.info(
+                    "retention: %d feed articles older than %d days left the corpus",
+                    len(removed),
+                    self.retention_days,
+                )
+        return removed
+
     async def poll_due(self) -> list[PollReport]:
         """Poll every feed that is due, different sites at once."""
         due = await asyncio.to_thread(self.store.due, self._clock())
@@ -281,6 +330,10 @@ class FeedPoller:
             self.wake.clear()
             try:
                 await self.poll_due()
+                now = self._clock()
+                if self._expired_at is None or now - self._expired_at >= RETENTION_CHECK:
+                    self._expired_at = now
+                    await self.expire(now)
                 next_due = await asyncio.to_thread(self.store.next_due)
             except Exception:  # a broken database or a bug: log, wait, try again
                 log.exception("feed polling failed; trying again in a minute")

@@ -136,10 +136,10 @@ class FeedStore:
         return found
 
     def remove(self, feed_id: int) -> bool:
-        """Stop following a feed (its articles stay in the corpus); False if it was not followed."""
+        """Stop following a feed; False if it was not followed. Its articles stay in the corpus,
+        and its items stay recorded (the retention still knows its articles)."""
         with self._lock, self._db:
             gone = self._db.execute("DELETE FROM feeds WHERE id = ?", (feed_id,)).rowcount
-            self._db.execute("DELETE FROM feed_items WHERE feed_id = ?", (feed_id,))
         return bool(gone)
 
     def get(self, feed_id: int) -> Feed | None:
@@ -254,6 +254,22 @@ class FeedStore:
                 self._db.execute(
                     "UPDATE feeds SET articles = articles + 1, last_new_item = ? WHERE id = ?", (at, feed_id)
                 )
+
+    def brought_in(self) -> list[tuple[str, dt.datetime]]:
+        """Every article feeds brought in and still served by them, with when it came."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT article_id, MIN(seen_at) FROM feed_items WHERE outcome = 'added' GROUP BY article_id"
+            ).fetchall()
+        return [(article_id, dt.datetime.fromisoformat(at)) for article_id, at in rows]
+
+    def expired(self, article_id: str) -> None:
+        """Record that an article brought in by a feed left the corpus (retention)."""
+        with self._lock, self._db:
+            self._db.execute(
+                "UPDATE feed_items SET outcome = 'expired' WHERE article_id = ? AND outcome = 'added'",
+                (article_id,),
+            )
 
     def article_ids(self, feed_id: int | None = None) -> list[str]:
         """The articles feeds brought in (one feed's, or all)."""

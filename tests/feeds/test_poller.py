@@ -300,3 +300,30 @@ async def test_run_polls_due_feeds_and_stops_at_once_when_told(store, service):
         stop.set()
         await asyncio.wait_for(task, 2)
     assert len(feed_articles(service.corpus_dir)) == 1
+
+
+async def test_retention_moves_old_feed_articles_out_and_keeps_the_rest(store, service):
+    old = story(1, published=NOW - dt.timedelta(days=40))
+    undated = story(2, published=None)
+    site = FeedSite(stories=[story(3), old, undated])
+    async with serve(site):
+        feed = store.add(f"{site.base}/rss.xml", "?", interval_minutes=15)
+        poller = poller_for(store, service, retention_days=30)
+        report = await poller.poll(feed)
+    assert len(report.added) == 3
+    removed = await poller.expire()
+    assert removed == ["le-chantier-naval-kermadec-1-lance-un-navire"]
+    served = {meta.id for meta in service.engine.index.articles}
+    assert "le-chantier-naval-kermadec-1-lance-un-navire" not in served
+    assert {
+        "le-chantier-naval-kermadec-2-lance-un-navire",
+        "le-chantier-naval-kermadec-3-lance-un-navire",
+    } <= served
+    assert (service.corpus_dir / ".removed" / "le-chantier-naval-kermadec-1-lance-un-navire.md").is_file()
+    assert await poller.expire() == []
+    # Brought in 31 days ago without a date of its own: its time has come too.
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=31)
+    assert await poller.expire(later) == [
+        "le-chantier-naval-kermadec-2-lance-un-navire",
+        "le-chantier-naval-kermadec-3-lance-un-navire",
+    ]

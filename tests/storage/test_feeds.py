@@ -44,7 +44,7 @@ def test_checks_and_failures_are_recorded(store, tmp_path):
     reopened.close()
 
 
-def test_items_are_remembered_per_feed_and_forgotten_with_it(store):
+def test_items_are_remembered_per_feed_even_once_it_is_removed(store):
     a = store.add("https://a.example/rss", "A", interval_minutes=15)
     b = store.add("https://b.example/rss", "B", interval_minutes=15)
     store.mark(a.id, ["id:1"], "added", article_id="one")
@@ -54,7 +54,10 @@ def test_items_are_remembered_per_feed_and_forgotten_with_it(store):
     assert store.get(a.id).articles == 1 and store.article_ids() == ["one"]
     assert store.remove(a.id) and not store.remove(a.id)
     store.mark(a.id, ["id:9"], "added", article_id="late")  # a poll finishing after the removal
-    assert store.seen(a.id, ["id:1", "id:9"]) == set() and store.article_ids() == []
+    assert store.seen(a.id, ["id:1", "id:9"]) == {"id:1"} and store.article_ids() == ["one"]
+    assert [article for article, _ in store.brought_in()] == ["one"]
+    store.expired("one")
+    assert store.brought_in() == []
 
 
 def test_announcements_map_messages_to_articles(store):
