@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.articles import Corpus, LoadProblem, ParsedArticleCache, iter_articles, library
+from bot.articles import Corpus, LoadProblem, ParsedArticleCache, iter_articles, library, read_articles
 from bot.search import (
     EmbeddingCache,
     Encoder,
@@ -22,8 +22,14 @@ from bot.search import (
     embeddings,
 )
 from bot.search import index_cache as cache
+from bot.text import fold
 
 log = logging.getLogger(__name__)
+
+# A reload reads and analyses only the files that changed while they are few: at most this many,
+# or this share of the corpus (past that, a full build costs little more).
+INCREMENTAL_MIN_FILES = 200
+INCREMENTAL_SHARE = 0.2
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,7 @@ class QAService:
         # Taken to replace `_engine`: a background refresh may only replace the engine it read.
         self._swap = threading.Lock()
         self._checksums: dict[str, str] = {}
+        self._files: dict[str, str] | None = None  # file name -> SHA-256 of what is served
         self._problems: list[LoadProblem] = []
         self._lock = asyncio.Lock()
         self.loaded_at: dt.datetime | None = None
@@ -156,7 +163,7 @@ class QAService:
         engine = self._with_cached_vectors(engine)
         with self._swap:
             self._engine = engine
-        self._start_embedding(engine)
+        self._start_embedding(engine, first={*report.added, *report.changed})
         self._checksums = new
         self._problems = list(corpus_problems)
         self.loaded_at = dt.datetime.now(dt.UTC)
@@ -193,38 +200,80 @@ class QAService:
             log.info("removed %d temporary files left by interrupted writes", swept)
 
     def _engine_for_current_files(self) -> tuple[Engine, list[LoadProblem], bool]:
-        """The engine for the folder as it is now: from the cache when nothing changed, else built."""
+        """The engine for the folder as it is now: from the cache when nothing changed, updated
+        in place when a few files changed, else built."""
         self._sweep_temporary_files()
-        key = None
+        files = cache.scan_files(self.corpus_dir, self.max_file_bytes)
+        key = cache.cache_key(files, RankingParams())
         if self.cache_dir is not None:
-            key = cache.cache_key(cache.scan_files(self.corpus_dir, self.max_file_bytes), RankingParams())
             cached = cache.load(self._cache_of("index"), key)
             if cached is not None:
+                self._files = files
                 return Engine(cached.index), cached.problems, True
-        problems: list[LoadProblem] = []
         parsed = ParsedArticleCache(self._cache_of("articles")) if self.cache_dir is not None else None
-        index = SearchIndex.build(
-            iter_articles(
-                self.corpus_dir,
-                problems,
-                max_file_bytes=self.max_file_bytes,
-                parsed=parsed,
-                workers=self.parse_workers,
+        problems: list[LoadProblem] = []
+        index = self._updated_index(files, problems, parsed)
+        if index is None:
+            problems = []
+            index = SearchIndex.build(
+                iter_articles(
+                    self.corpus_dir,
+                    problems,
+                    max_file_bytes=self.max_file_bytes,
+                    parsed=parsed,
+                    workers=self.parse_workers,
+                )
             )
-        )
-        if parsed is not None:
-            parsed.prune()
+            if parsed is not None:
+                parsed.prune()
         for problem in problems:
             log.warning("corpus: skipped %s: %s", problem.path, problem.reason)
         if not index.articles and problems:
             # Every file was rejected: more likely a mistake than an intent to serve nothing.
             raise CorpusRejected("no valid article in the corpus folder", problems)
-        if self.cache_dir is not None and key is not None:
+        self._files = files
+        if self.cache_dir is not None:
             try:
                 cache.save(self._cache_of("index"), key, index, problems)
             except OSError:
                 log.warning("could not write the index cache in %s; serving without it", self.cache_dir)
         return Engine(index), problems, False
+
+    def _updated_index(
+        self, files: dict[str, str], problems: list[LoadProblem], parsed: ParsedArticleCache | None
+    ) -> SearchIndex | None:
+        """The served index updated in place for the files that changed since it was loaded
+        (only those are read and analysed), or None when a full build is the better way: nothing
+        served yet, many changes, or an added article whose id or title another file has (the
+        full build decides, in file order, which one is kept)."""
+        current = self._engine
+        if current is None or self._files is None:
+            return None
+        before = self._files
+        changed = [name for name, checksum in files.items() if before.get(name) != checksum]
+        gone = [name for name in before if name not in files]
+        if len(changed) + len(gone) > max(INCREMENTAL_MIN_FILES, len(files) * INCREMENTAL_SHARE):
+            return None
+        index = current.index
+        leaving = set(changed) | set(gone)
+        removed = [meta for meta in index.articles if meta.path in leaving]
+        added = read_articles(
+            self.corpus_dir, changed, problems, max_file_bytes=self.max_file_bytes, parsed=parsed
+        )
+        staying = [meta for meta in index.articles if meta.path not in leaving]
+        ids = {meta.id for meta in staying}
+        titles = {fold(meta.title) for meta in staying}
+        for article in added:
+            if article.id in ids or fold(article.title) in titles:
+                return None
+            ids.add(article.id)
+            titles.add(fold(article.title))
+        problems[:0] = [p for p in self._problems if p.path not in leaving and p.path in files]
+        try:
+            return index.updated(added, [meta.id for meta in removed])
+        except ValueError as exc:  # an index that cannot be updated in place
+            log.info("full rebuild: %s", exc)
+            return None
 
     # -- sentence embeddings (background, per article, cached) ---------------------------------
 
@@ -235,8 +284,9 @@ class QAService:
         dense = embeddings.assemble(engine.index, self._embedding_cache)
         return Engine(engine.index, engine.policy, dense, self._encoder, engine.weights, engine.abstention)
 
-    def _start_embedding(self, engine: Engine) -> None:
-        """Embed, in a background thread, the articles that have no vectors yet; then serve them."""
+    def _start_embedding(self, engine: Engine, first: set[str] | None = None) -> None:
+        """Embed, in a background thread, the articles that have no vectors yet (those of ids
+        `first` before the others); then serve them."""
         self._stop_embedding.set()
         self.embedding_done.clear()
         if self._embedding_cache is None or self._encoder is None:
@@ -264,6 +314,7 @@ class QAService:
                     encoder,
                     stop,
                     on_progress=refresh,
+                    first=first or set(),
                 )
                 refresh()
                 if count:

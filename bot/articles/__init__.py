@@ -6,7 +6,14 @@ a valid article) and `FetchError` (a link that cannot be read safely).
 """
 
 from bot.articles import library
-from bot.articles.corpus import ArticleError, ParsedArticleCache, iter_articles, load_corpus, slugify
+from bot.articles.corpus import (
+    ArticleError,
+    ParsedArticleCache,
+    iter_articles,
+    load_corpus,
+    read_articles,
+    slugify,
+)
 from bot.articles.extract import ArticleDraft, draft_from_html, draft_from_paragraphs, draft_from_upload
 from bot.articles.fetch import FetchedPage, FetchError, FetchPolicy, HttpStatusError, check_url, fetch_page
 from bot.articles.library import PreparedArticle, normalise_url, text_fingerprint
@@ -48,6 +55,7 @@ __all__ = [
     "library",
     "load_corpus",
     "normalise_url",
+    "read_articles",
     "sentence_id",
     "slugify",
     "text_fingerprint",

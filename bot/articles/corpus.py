@@ -348,6 +348,38 @@ def _parsed_files(
         parser.close()
 
 
+def read_articles(
+    root: Path | str,
+    names: list[str],
+    problems: list[LoadProblem],
+    *,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    parsed: ParsedArticleCache | None = None,
+) -> list[Article]:
+    """The valid articles of the files `names` of `root` (a few files that changed); each bad
+    file goes to `problems`. Ids and titles are not checked against other files here."""
+    root = Path(root)
+    parser = _Parser(parsed, 1)
+    raws: list[tuple[Path, bytes]] = []
+    for name in names:
+        path = root / name
+        try:
+            raws.append((path, _read_inside(path, root, max_file_bytes)))
+        except ArticleError as exc:
+            problems.append(LoadProblem(path=visible(name), reason=str(exc)))
+        except OSError as exc:
+            reason = f"could not be read ({exc.strerror or type(exc).__name__})"
+            problems.append(LoadProblem(path=visible(name), reason=reason))
+    articles: list[Article] = []
+    for (path, _), outcome in zip(raws, parser.window(raws), strict=True):
+        if isinstance(outcome, ArticleError):
+            problems.append(LoadProblem(path=visible(path.name), reason=str(outcome)))
+        else:
+            articles.append(outcome)
+    parser.close()
+    return articles
+
+
 def iter_articles(
     root: Path | str,
     problems: list[LoadProblem],

@@ -32,6 +32,18 @@ class RankingParams:
     fuzzy_min_length: int = 4
 
 
+def _compact(tf: np.ndarray) -> np.ndarray:
+    """Term frequencies in the smallest unsigned type that holds them (uint16 in practice)."""
+    return tf.astype(np.uint16 if tf.max(initial=0) <= np.iinfo(np.uint16).max else np.uint32)
+
+
+def _padded(indptr: np.ndarray, vocab_size: int) -> np.ndarray:
+    """`indptr` extended to `vocab_size` terms (terms it did not know have empty columns)."""
+    if len(indptr) - 1 >= vocab_size:
+        return indptr
+    return np.concatenate((indptr, np.full(vocab_size + 1 - len(indptr), indptr[-1], dtype=indptr.dtype)))
+
+
 def repeat_index(lengths: np.ndarray, offsets: np.ndarray | None = None) -> np.ndarray:
     """For runs of the given lengths: the run number of each position (or, with `offsets`,
     offsets[run] + position within the run). Like `np.repeat(np.arange(n), lengths)`, but built
@@ -48,12 +60,20 @@ def repeat_index(lengths: np.ndarray, offsets: np.ndarray | None = None) -> np.n
 
 @dataclass
 class Bm25Matrix:
-    """bm25s' precomputed term x document score matrix (CSC), queried term by term."""
+    """bm25s' precomputed term x document score matrix (CSC), queried term by term.
+
+    It keeps what the scores are made from — each posting's term frequency and each document's
+    length — so documents can be added (`merged`) and dropped (`without`) without analysing or
+    sorting anything again: the columns are spliced, and the scores recomputed from the new
+    collection statistics, exactly as a full build computes them.
+    """
 
     data: np.ndarray
     indices: np.ndarray
     indptr: np.ndarray
     num_docs: int
+    tf: np.ndarray | None = None  # each posting's term frequency (None: a matrix that cannot change)
+    lengths: np.ndarray | None = None  # each document's length in terms
 
     @classmethod
     def build(
@@ -67,7 +87,12 @@ class Bm25Matrix:
         num_docs = len(lengths)
         if num_docs == 0 or len(tokens) == 0:  # an empty corpus: nothing matches, nothing fails
             return cls(
-                np.zeros(0, np.float32), np.zeros(0, np.int32), np.zeros(vocab_size + 1, np.int64), num_docs
+                np.zeros(0, np.float32),
+                np.zeros(0, np.int32),
+                np.zeros(vocab_size + 1, np.int64),
+                num_docs,
+                np.zeros(0, np.uint16),
+                np.asarray(lengths, dtype=np.int32),
             )
         lengths = lengths.astype(np.int64)
         docs = repeat_index(lengths)
@@ -75,18 +100,68 @@ class Bm25Matrix:
         pair = tokens.astype(np.int64) * num_docs + docs
         pair.sort(kind="stable")
         starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
-        tf = np.diff(np.r_[starts, len(pair)]).astype(np.float32)
+        tf = np.diff(np.r_[starts, len(pair)])
         unique = pair[starts]
         del pair
         term = (unique // num_docs).astype(np.int64)
         doc = (unique % num_docs).astype(np.int32)
         df = np.bincount(term, minlength=vocab_size)
-        idf = np.log1p((num_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
-        norm = params.k1 * (1 - params.b + params.b * lengths / max(lengths.mean(), 1e-9))
-        data = (idf[term] * tf / (tf + norm[doc].astype(np.float32))).astype(np.float32)
         indptr = np.zeros(vocab_size + 1, dtype=np.int64)
         np.cumsum(df, out=indptr[1:])
-        return cls(data, doc, indptr, num_docs)
+        return cls.scored(doc, indptr, _compact(tf), lengths.astype(np.int32), params)
+
+    @classmethod
+    def scored(
+        cls,
+        indices: np.ndarray,
+        indptr: np.ndarray,
+        tf: np.ndarray,
+        lengths: np.ndarray,
+        params: RankingParams,
+    ) -> Bm25Matrix:
+        """The matrix of these postings, scored with the statistics they make up (N, df, avgdl)."""
+        num_docs = len(lengths)
+        df = np.diff(indptr)
+        idf = np.log1p((num_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
+        mean = lengths.astype(np.int64).mean() if num_docs else 0.0
+        norm = params.k1 * (1 - params.b + params.b * lengths.astype(np.int64) / max(mean, 1e-9))
+        term = repeat_index(df)
+        tf32 = tf.astype(np.float32)
+        data = (idf[term] * tf32 / (tf32 + norm[indices].astype(np.float32))).astype(np.float32)
+        return cls(data, indices, indptr, num_docs, tf, lengths)
+
+    def merged(self, extra: Bm25Matrix, params: RankingParams) -> Bm25Matrix:
+        """This matrix with `extra`'s documents after its own (their ids shifted), rescored.
+
+        Each term's column is this column followed by `extra`'s: ids stay sorted, so the
+        columns are spliced by position, in one pass, without sorting."""
+        assert self.tf is not None and self.lengths is not None and extra.tf is not None
+        assert extra.lengths is not None
+        vocab_size = max(len(self.indptr), len(extra.indptr)) - 1
+        mine = np.diff(_padded(self.indptr, vocab_size))
+        theirs = np.diff(_padded(extra.indptr, vocab_size))
+        indptr = np.zeros(vocab_size + 1, dtype=np.int64)
+        np.cumsum(mine + theirs, out=indptr[1:])
+        at_mine = repeat_index(mine, indptr[:-1])
+        at_theirs = repeat_index(theirs, indptr[:-1] + mine)
+        indices = np.empty(len(self.indices) + len(extra.indices), dtype=np.int32)
+        indices[at_mine] = self.indices
+        indices[at_theirs] = extra.indices + self.num_docs
+        tf = np.empty(len(indices), dtype=np.promote_types(self.tf.dtype, extra.tf.dtype))
+        tf[at_mine] = self.tf
+        tf[at_theirs] = extra.tf
+        return Bm25Matrix.scored(indices, indptr, tf, np.concatenate((self.lengths, extra.lengths)), params)
+
+    def without(self, keep: np.ndarray, params: RankingParams) -> Bm25Matrix:
+        """This matrix with only the documents where `keep` is True (renumbered in order), rescored."""
+        assert self.tf is not None and self.lengths is not None
+        alive = keep[self.indices]
+        renumber = np.cumsum(keep) - 1
+        counts = np.bincount(repeat_index(np.diff(self.indptr))[alive], minlength=len(self.indptr) - 1)
+        indptr = np.zeros(len(self.indptr), dtype=np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        indices = renumber[self.indices[alive]].astype(np.int32)
+        return Bm25Matrix.scored(indices, indptr, self.tf[alive], self.lengths[keep], params)
 
     def postings(
         self, term_ids: Sequence[int], weights: Sequence[float] | None = None

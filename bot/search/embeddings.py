@@ -20,7 +20,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -398,12 +398,22 @@ def embed_missing(
     stop: threading.Event,
     on_progress: Callable[[], None] | None = None,
     progress_every: int = 20,
+    first: Collection[str] = (),
 ) -> int:
-    """Embed every article not in the cache yet (each once); return how many were embedded."""
+    """Embed every article not in the cache yet (each once); return how many were embedded.
+
+    The articles of ids `first` (those just added) go before the back-fill of the others, and
+    `on_progress` is called as soon as they are done, so they are searched by meaning at once."""
     done = 0
-    for a, meta in enumerate(index.articles):
+    order = [a for a, meta in enumerate(index.articles) if meta.id in first]
+    leading = len(order)
+    order += [a for a, meta in enumerate(index.articles) if meta.id not in first]
+    for step, a in enumerate(order):
         if stop.is_set():
             break
+        meta = index.articles[a]
+        if step == leading and done and on_progress is not None:
+            on_progress()
         local = paragraph_layout(index, a)
         if cache.get(meta.checksum, len(local), int(local[-1]) + 1 if len(local) else 0) is not None:
             continue

@@ -34,6 +34,79 @@ class Candidate:
 
 
 @dataclass
+class _Analysed:
+    """Articles analysed into term ids: what a `SearchIndex` is assembled from."""
+
+    vocab: dict[str, int]
+    metas: list[ArticleMeta]
+    texts: list[str]
+    sent_article: np.ndarray
+    sent_paragraph: np.ndarray
+    sent_para_index: np.ndarray
+    sent_position: np.ndarray
+    sent_tokens: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    sent_lengths: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    para_tokens: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    para_lengths: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+
+    @classmethod
+    def of(cls, articles: Iterable[Article], vocab: dict[str, int]) -> _Analysed:
+        """Analyse `articles`, adding their new terms to `vocab` (modified in place)."""
+        sent_tokens, sent_lengths = array("i"), array("i")
+        para_tokens, para_lengths = array("i"), array("i")
+        texts: list[str] = []
+        sent_article = array("i")
+        sent_paragraph = array("i")
+        sent_para_index = array("i")
+        sent_position = array("i")
+        metas: list[ArticleMeta] = []
+        for a_idx, article in enumerate(articles):
+            terms_of = analyzer(article.language).terms
+            title_ids = [vocab.setdefault(t, len(vocab)) for t in terms_of(article.title)]
+            for paragraph in article.paragraphs:
+                para_length = len(title_ids)
+                para_tokens.extend(title_ids)
+                for position, sentence in enumerate(paragraph.sentences, start=1):
+                    ids = [vocab.setdefault(t, len(vocab)) for t in terms_of(sentence.text)]
+                    sent_tokens.extend(ids)
+                    sent_lengths.append(len(ids))
+                    para_tokens.extend(ids)
+                    para_length += len(ids)
+                    texts.append(sentence.text)
+                    sent_article.append(a_idx)
+                    sent_paragraph.append(paragraph.number)
+                    sent_para_index.append(len(para_lengths))
+                    sent_position.append(position)
+                para_lengths.append(para_length)
+            metas.append(ArticleMeta.of(article))
+        return cls(
+            vocab=vocab,
+            metas=metas,
+            texts=texts,
+            sent_article=_as_array(sent_article),
+            sent_paragraph=_as_array(sent_paragraph),
+            sent_para_index=_as_array(sent_para_index),
+            sent_position=_as_array(sent_position),
+            sent_tokens=_as_array(sent_tokens),
+            sent_lengths=_as_array(sent_lengths),
+            para_tokens=_as_array(para_tokens),
+            para_lengths=_as_array(para_lengths),
+        )
+
+    def matrices(self, params: RankingParams) -> tuple[Bm25Matrix, Bm25Matrix]:
+        """The sentence and paragraph BM25 matrices of these articles alone."""
+        size = len(self.vocab)
+        return (
+            Bm25Matrix.build(self.sent_tokens, self.sent_lengths, size, params),
+            Bm25Matrix.build(self.para_tokens, self.para_lengths, size, params),
+        )
+
+
+def _as_array(values: array) -> np.ndarray:
+    return np.frombuffer(values, dtype=np.int32).copy() if len(values) else np.zeros(0, np.int32)
+
+
+@dataclass
 class SearchIndex:
     """Sentences of a corpus, their BM25 matrices (sentence and paragraph) and their metadata."""
 
@@ -85,52 +158,89 @@ class SearchIndex:
         """
         articles = corpus.articles if isinstance(corpus, Corpus) else corpus
         params = params or RankingParams()
-        vocab: dict[str, int] = {}
-        sent_tokens, sent_lengths = array("i"), array("i")
-        para_tokens, para_lengths = array("i"), array("i")
-        texts: list[str] = []
-        sent_article = array("i")
-        sent_paragraph = array("i")
-        sent_para_index = array("i")
-        sent_position = array("i")
-        metas: list[ArticleMeta] = []
-        for a_idx, article in enumerate(articles):
-            terms_of = analyzer(article.language).terms
-            title_ids = [vocab.setdefault(t, len(vocab)) for t in terms_of(article.title)]
-            for paragraph in article.paragraphs:
-                para_length = len(title_ids)
-                para_tokens.extend(title_ids)
-                for position, sentence in enumerate(paragraph.sentences, start=1):
-                    ids = [vocab.setdefault(t, len(vocab)) for t in terms_of(sentence.text)]
-                    sent_tokens.extend(ids)
-                    sent_lengths.append(len(ids))
-                    para_tokens.extend(ids)
-                    para_length += len(ids)
-                    texts.append(sentence.text)
-                    sent_article.append(a_idx)
-                    sent_paragraph.append(paragraph.number)
-                    sent_para_index.append(len(para_lengths))
-                    sent_position.append(position)
-                para_lengths.append(para_length)
-            metas.append(ArticleMeta.of(article))
+        part = _Analysed.of(articles, {})
+        return cls._assembled(part, part.matrices(params), params)
 
-        def as_array(values: array) -> np.ndarray:
-            return np.frombuffer(values, dtype=np.int32).copy() if len(values) else np.zeros(0, np.int32)
-
+    @classmethod
+    def _assembled(
+        cls, part: _Analysed, matrices: tuple[Bm25Matrix, Bm25Matrix], params: RankingParams
+    ) -> SearchIndex:
         return cls(
-            version=corpus_version(metas),
+            version=corpus_version(part.metas),
             params=params,
-            articles=tuple(metas),
-            languages=tuple(sorted({m.language for m in metas})),
-            texts=texts,
-            sent_article=as_array(sent_article),
-            sent_paragraph=as_array(sent_paragraph),
-            sent_para_index=as_array(sent_para_index),
-            sent_position=as_array(sent_position),
-            vocab=vocab,
-            sentences=Bm25Matrix.build(as_array(sent_tokens), as_array(sent_lengths), len(vocab), params),
-            paragraphs=Bm25Matrix.build(as_array(para_tokens), as_array(para_lengths), len(vocab), params),
+            articles=tuple(part.metas),
+            languages=tuple(sorted({m.language for m in part.metas})),
+            texts=part.texts,
+            sent_article=part.sent_article,
+            sent_paragraph=part.sent_paragraph,
+            sent_para_index=part.sent_para_index,
+            sent_position=part.sent_position,
+            vocab=part.vocab,
+            sentences=matrices[0],
+            paragraphs=matrices[1],
         )
+
+    def updated(self, added: Iterable[Article], removed: Iterable[str]) -> SearchIndex:
+        """A new index: this one without the articles of ids `removed`, with `added` after the
+        rest. Only the added articles are analysed; the matrices are spliced and rescored, so
+        every score equals a full build's of the same articles (their order aside: the added
+        ones come last). This index is left as it is (it may be serving)."""
+        gone = set(removed)
+        keep_article = np.array([meta.id not in gone for meta in self.articles], dtype=bool)
+        kept = self if keep_article.all() else self._without(keep_article)
+        part = _Analysed.of(added, dict(kept.vocab))
+        if not part.metas:
+            return kept
+        sentences, paragraphs = part.matrices(self.params)
+        if kept.sentences.tf is None or kept.paragraphs.tf is None:  # an index saved before they were kept
+            raise ValueError("this index cannot be updated in place; build it again")
+        offset_articles, offset_paragraphs = len(kept.articles), kept.paragraphs.num_docs
+        merged = _Analysed(
+            vocab=part.vocab,
+            metas=[*kept.articles, *part.metas],
+            texts=[*kept.texts, *part.texts],
+            sent_article=np.concatenate(
+                (kept.sent_article, part.sent_article + offset_articles), dtype=np.int32
+            ),
+            sent_paragraph=np.concatenate((kept.sent_paragraph, part.sent_paragraph)),
+            sent_para_index=np.concatenate(
+                (kept.sent_para_index, part.sent_para_index + offset_paragraphs), dtype=np.int32
+            ),
+            sent_position=np.concatenate((kept.sent_position, part.sent_position)),
+        )
+        return self._assembled(
+            merged,
+            (kept.sentences.merged(sentences, self.params), kept.paragraphs.merged(paragraphs, self.params)),
+            self.params,
+        )
+
+    def _without(self, keep_article: np.ndarray) -> SearchIndex:
+        """This index with only the articles where `keep_article` is True."""
+        if self.sentences.tf is None or self.paragraphs.tf is None:
+            raise ValueError("this index cannot be updated in place; build it again")
+        keep_sentence = keep_article[self.sent_article]
+        if np.bincount(self.sent_para_index, minlength=self.paragraphs.num_docs).min(initial=1) == 0:
+            raise ValueError("a paragraph without sentences: its article is unknown; build it again")
+        para_article = np.zeros(self.paragraphs.num_docs, dtype=np.int64)
+        para_article[self.sent_para_index] = self.sent_article
+        keep_paragraph = keep_article[para_article]
+        renumber_article = np.cumsum(keep_article) - 1
+        renumber_paragraph = np.cumsum(keep_paragraph) - 1
+        rows = np.flatnonzero(keep_sentence)
+        part = _Analysed(
+            vocab=self.vocab,
+            metas=[meta for meta, keep in zip(self.articles, keep_article, strict=True) if keep],
+            texts=[self.texts[i] for i in rows],
+            sent_article=renumber_article[self.sent_article[rows]].astype(np.int32),
+            sent_paragraph=self.sent_paragraph[rows],
+            sent_para_index=renumber_paragraph[self.sent_para_index[rows]].astype(np.int32),
+            sent_position=self.sent_position[rows],
+        )
+        matrices = (
+            self.sentences.without(keep_sentence, self.params),
+            self.paragraphs.without(keep_paragraph, self.params),
+        )
+        return self._assembled(part, matrices, self.params)
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -155,6 +265,8 @@ class SearchIndex:
         resolved: dict[str, int | None] = {}
         for term in terms:
             term_id = self.vocab.get(term)
+            if term_id is not None and not self.paragraphs.document_frequency(term_id):
+                term_id = None  # a term of removed articles only: as if never seen
             if term_id is None and len(term) >= self.params.fuzzy_min_length and not term.isdigit():
                 term_id = self._closest(term)
             resolved[term] = term_id
@@ -163,13 +275,16 @@ class SearchIndex:
     def _closest(self, term: str) -> int | None:
         """The most frequent vocabulary term within 1 edit (2 for long words) of `term`.
 
-        Only words of a close length and the same first letter are compared: typos rarely touch
-        the first letter, and this keeps the look-up in the sub-millisecond range at 1M sentences.
+        Every such word is weighed (not the first few found), so the choice does not depend on
+        the vocabulary's order. Only words of a close length and the same first letter are
+        compared: typos rarely touch the first letter, and this keeps the look-up in the
+        sub-millisecond range at 1M sentences.
         """
         max_edits = 1 if len(term) <= 6 else 2
         if not self._vocab_buckets:
-            for word in self.vocab:
-                if word:
+            live = np.diff(self.paragraphs.indptr) > 0  # not the terms of removed articles only
+            for word, term_id in self.vocab.items():
+                if word and live[term_id]:
                     self._vocab_buckets.setdefault((len(word), word[0]), []).append(word)
         best: tuple[int, int, str] | None = None
         for length in range(len(term) - max_edits, len(term) + max_edits + 1):
@@ -177,7 +292,7 @@ class SearchIndex:
             if not words:
                 continue
             for word, dist, _ in process.extract(
-                term, words, scorer=Levenshtein.distance, score_cutoff=max_edits, limit=5
+                term, words, scorer=Levenshtein.distance, score_cutoff=max_edits, limit=None
             ):
                 df = self.sentences.document_frequency(self.vocab[word])
                 key = (dist, -df, word)

@@ -93,6 +93,9 @@ def _write(cache_dir: Path, tmp: Path, key: str, index: SearchIndex, problems: l
         arrays[f"{name}.data"] = matrix.data
         arrays[f"{name}.indices"] = matrix.indices
         arrays[f"{name}.indptr"] = matrix.indptr
+        if matrix.tf is not None and matrix.lengths is not None:  # what an update in place needs
+            arrays[f"{name}.tf"] = matrix.tf
+            arrays[f"{name}.lengths"] = matrix.lengths
     encoded = [t.encode("utf-8") for t in index.texts]
     arrays["texts.offsets"] = np.cumsum([0, *map(len, encoded)], dtype=np.int64)
     arrays["texts.blob"] = np.frombuffer(b"".join(encoded), dtype=np.uint8)
@@ -160,6 +163,8 @@ def load(cache_dir: Path, key: str) -> CachedIndex | None:
                 arrays[f"{name}.indices"],
                 arrays[f"{name}.indptr"],
                 int(manifest["num_docs"][name]),
+                arrays.get(f"{name}.tf"),
+                arrays.get(f"{name}.lengths"),
             )
             for name in _MATRICES
         }
