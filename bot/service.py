@@ -96,6 +96,7 @@ class QAService:
         self._swap = threading.Lock()
         self._checksums: dict[str, str] = {}
         self._files: dict[str, str] | None = None  # file name -> SHA-256 of what is served
+        self._unsaved: tuple[str, SearchIndex, list[LoadProblem]] | None = None
         self._problems: list[LoadProblem] = []
         self._lock = asyncio.Lock()
         self.loaded_at: dt.datetime | None = None
@@ -164,6 +165,7 @@ class QAService:
         with self._swap:
             self._engine = engine
         self._start_embedding(engine, first={*report.added, *report.changed})
+        self._save_index_cache()
         self._checksums = new
         self._problems = list(corpus_problems)
         self.loaded_at = dt.datetime.now(dt.UTC)
@@ -233,11 +235,19 @@ class QAService:
             raise CorpusRejected("no valid article in the corpus folder", problems)
         self._files = files
         if self.cache_dir is not None:
-            try:
-                cache.save(self._cache_of("index"), key, index, problems)
-            except OSError:
-                log.warning("could not write the index cache in %s; serving without it", self.cache_dir)
+            self._unsaved = (key, index, problems)  # saved once it serves (see `load`)
         return Engine(index), problems, False
+
+    def _save_index_cache(self) -> None:
+        """Write the index just served to the cache (after the swap: answering does not wait)."""
+        if self._unsaved is None:
+            return
+        key, index, problems = self._unsaved
+        self._unsaved = None
+        try:
+            cache.save(self._cache_of("index"), key, index, problems)
+        except OSError:
+            log.warning("could not write the index cache in %s; serving without it", self.cache_dir)
 
     def _updated_index(
         self, files: dict[str, str], problems: list[LoadProblem], parsed: ParsedArticleCache | None

@@ -46,6 +46,7 @@ JITTER = 0.1  # each next check moves by up to ±10 % of the interval
 NEW_PER_POLL = 10  # articles one poll brings in; more wait for the next poll, a minute later
 BACKLOG_RETRY = dt.timedelta(minutes=1)
 RETENTION_CHECK = dt.timedelta(hours=1)
+CONCURRENT_POLLS = 8
 
 Announce = Callable[[Feed, list[ArticleMeta]], Awaitable[None]]
 Audit = Callable[[str, str, str], None]
@@ -320,9 +321,16 @@ class FeedPoller:
         return removed
 
     async def poll_due(self) -> list[PollReport]:
-        """Poll every feed that is due, different sites at once."""
+        """Poll every feed that is due, several sites at once (at most `CONCURRENT_POLLS`: the
+        event loop answers members between the steps of a few polls, not of hundreds)."""
         due = await asyncio.to_thread(self.store.due, self._clock())
-        return list(await asyncio.gather(*(self.poll(feed) for feed in due)))
+        slots = asyncio.Semaphore(CONCURRENT_POLLS)
+
+        async def poll(feed: Feed) -> PollReport:
+            async with slots:
+                return await self.poll(feed)
+
+        return list(await asyncio.gather(*(poll(feed) for feed in due)))
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll due feeds until `stop` is set; sleep until the next one is due (or `wake`)."""

@@ -118,14 +118,17 @@ class Bm25Matrix:
         tf: np.ndarray,
         lengths: np.ndarray,
         params: RankingParams,
+        term: np.ndarray | None = None,
     ) -> Bm25Matrix:
-        """The matrix of these postings, scored with the statistics they make up (N, df, avgdl)."""
+        """The matrix of these postings, scored with the statistics they make up (N, df, avgdl);
+        `term` is each posting's term when the caller has it (else derived from `indptr`)."""
         num_docs = len(lengths)
         df = np.diff(indptr)
         idf = np.log1p((num_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
         mean = lengths.astype(np.int64).mean() if num_docs else 0.0
         norm = params.k1 * (1 - params.b + params.b * lengths.astype(np.int64) / max(mean, 1e-9))
-        term = repeat_index(df)
+        if term is None:
+            term = repeat_index(df)
         tf32 = tf.astype(np.float32)
         data = (idf[term] * tf32 / (tf32 + norm[indices].astype(np.float32))).astype(np.float32)
         return cls(data, indices, indptr, num_docs, tf, lengths)
@@ -142,26 +145,29 @@ class Bm25Matrix:
         theirs = np.diff(_padded(extra.indptr, vocab_size))
         indptr = np.zeros(vocab_size + 1, dtype=np.int64)
         np.cumsum(mine + theirs, out=indptr[1:])
-        at_mine = repeat_index(mine, indptr[:-1])
-        at_theirs = repeat_index(theirs, indptr[:-1] + mine)
-        indices = np.empty(len(self.indices) + len(extra.indices), dtype=np.int32)
-        indices[at_mine] = self.indices
-        indices[at_theirs] = extra.indices + self.num_docs
-        tf = np.empty(len(indices), dtype=np.promote_types(self.tf.dtype, extra.tf.dtype))
-        tf[at_mine] = self.tf
-        tf[at_theirs] = extra.tf
-        return Bm25Matrix.scored(indices, indptr, tf, np.concatenate((self.lengths, extra.lengths)), params)
+        term = repeat_index(mine + theirs)
+        # Within its merged column, a posting is this matrix's while its rank is below `mine`.
+        is_mine = np.arange(len(term), dtype=np.int64) - indptr[term] < mine[term]
+        indices = np.empty(len(term), dtype=np.int32)
+        indices[is_mine] = self.indices  # boolean assignment fills in order: columns stay sorted
+        indices[~is_mine] = extra.indices + self.num_docs
+        tf = np.empty(len(term), dtype=np.promote_types(self.tf.dtype, extra.tf.dtype))
+        tf[is_mine] = self.tf
+        tf[~is_mine] = extra.tf
+        lengths = np.concatenate((self.lengths, extra.lengths))
+        return Bm25Matrix.scored(indices, indptr, tf, lengths, params, term)
 
     def without(self, keep: np.ndarray, params: RankingParams) -> Bm25Matrix:
         """This matrix with only the documents where `keep` is True (renumbered in order), rescored."""
         assert self.tf is not None and self.lengths is not None
         alive = keep[self.indices]
         renumber = np.cumsum(keep) - 1
-        counts = np.bincount(repeat_index(np.diff(self.indptr))[alive], minlength=len(self.indptr) - 1)
+        term = repeat_index(np.diff(self.indptr))[alive]
+        counts = np.bincount(term, minlength=len(self.indptr) - 1)
         indptr = np.zeros(len(self.indptr), dtype=np.int64)
         np.cumsum(counts, out=indptr[1:])
         indices = renumber[self.indices[alive]].astype(np.int32)
-        return Bm25Matrix.scored(indices, indptr, self.tf[alive], self.lengths[keep], params)
+        return Bm25Matrix.scored(indices, indptr, self.tf[alive], self.lengths[keep], params, term)
 
     def postings(
         self, term_ids: Sequence[int], weights: Sequence[float] | None = None
