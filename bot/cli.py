@@ -94,6 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
     feeds_poll.add_argument("--once", action="store_true", help="check every feed once now, then exit")
     for feeds_command in (feeds_add, feeds_remove, feeds_list, feeds_poll):
         feeds_command.add_argument("--corpus", type=Path, default=argparse.SUPPRESS)
+    db = sub.add_parser("db", help="the bot's database: copy it to PostgreSQL")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_migrate = db_sub.add_parser("migrate", help="copy every table into another database")
+    db_migrate.add_argument("--to", required=True, metavar="URL", help="postgresql://… (or sqlite:///path)")
+    db_migrate.add_argument(
+        "--from", dest="source", metavar="URL", help="default: DEPECHE_DATABASE_URL or _PATH"
+    )
     feedback = sub.add_parser("feedback", help="how answers fare; the latest unanswered questions")
     feedback.add_argument("--guild", type=int, default=None, help="one server's only (its id)")
     feedback.add_argument("--json", action="store_true", help="print one JSON object")
@@ -137,6 +144,10 @@ def _run(argv: Sequence[str] | None) -> int:
             vectors=vectors,
             answers=args.answers,
         )
+    if args.command == "db":
+        from bot.cli_manage import run_db_migrate
+
+        return run_db_migrate(args.source or settings.database_address, args.to)
     if args.command == "feeds":
         from bot.cli_feeds import run_feeds
 

@@ -15,7 +15,7 @@ from bot.articles import FetchError
 from bot.config import Settings
 from bot.feeds import DEFAULT_INTERVAL_MINUTES, MIN_INTERVAL_MINUTES, FeedError, FeedPoller
 from bot.service import QAService
-from bot.storage import Feed, FeedbackStore, FeedStore
+from bot.storage import Feed, FeedbackStore, FeedStore, open_database
 
 MAX_INTERVAL_MINUTES = 24 * 60
 
@@ -51,8 +51,9 @@ class _Shell:
 
     def __init__(self, settings: Settings, corpus_dir: Path) -> None:
         self.settings = settings
-        self.store = FeedStore(settings.database_path)
-        self.feedback = FeedbackStore(settings.database_path)
+        self.database = open_database(settings.database_address)
+        self.store = FeedStore(self.database)
+        self.feedback = FeedbackStore(self.database)
         self.service = QAService(
             corpus_dir, max_file_bytes=settings.max_article_bytes, cache_dir=settings.cache_dir
         )
@@ -68,8 +69,7 @@ class _Shell:
         )
 
     def close(self) -> None:
-        self.store.close()
-        self.feedback.close()
+        self.database.close()
 
 
 def run_feeds(command: str, args: object, settings: Settings, corpus_dir: Path) -> int:

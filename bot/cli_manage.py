@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import getpass
 import json
-import sqlite3
 import sys
 from pathlib import Path
 
@@ -24,7 +24,8 @@ from bot.articles import (
 from bot.config import Settings
 from bot.search import find_duplicate
 from bot.service import build_engine
-from bot.storage import FeedbackStore
+from bot.storage import FeedbackStore, StorageError, open_database
+from bot.storage.copy import copy_database
 
 
 def _confirm(prompt: str, assume_yes: bool) -> bool:
@@ -99,7 +100,7 @@ def run_remove(name: str, corpus_dir: Path, settings: Settings, *, assume_yes: b
 
 
 def _audit(settings: Settings, action: str, target: str, detail: str) -> None:
-    store = FeedbackStore(settings.database_path)
+    store = FeedbackStore(settings.database_address)
     try:
         store.audit(None, action, target, f"{_user()} {detail}")
     finally:
@@ -110,19 +111,18 @@ def run_feedback(settings: Settings, guild_id: int | None, *, as_json: bool) -> 
     """How answers fare and the latest unanswered or unhelpful questions, from the feedback
     database (every server and direct message, or one server)."""
     path = Path(settings.database_path)
-    if not path.exists():
+    if settings.database_url is None and not path.exists():
         print(f"No feedback recorded yet (no database at {path}).")
         return 0
     try:
-        store = FeedbackStore(path)
+        store = FeedbackStore(settings.database_address)
         try:
             summary = store.summary(limit=10, guild_id=guild_id)
         finally:
             store.close()
-    except (sqlite3.Error, OSError) as exc:
-        print(
-            f"error: cannot read the feedback database DEPECHE_DATABASE_PATH={path}: {exc}", file=sys.stderr
-        )
+    except (StorageError, OSError) as exc:
+        where = "DEPECHE_DATABASE_URL" if settings.database_url else f"DEPECHE_DATABASE_PATH={path}"
+        print(f"error: cannot read the feedback database {where}: {exc}", file=sys.stderr)
         return 2
     if as_json:
         print(json.dumps(dataclasses.asdict(summary), ensure_ascii=False))
@@ -139,4 +139,24 @@ def run_feedback(settings: Settings, guild_id: int | None, *, as_json: bool) -> 
         print(f"{title}:")
         for question in questions or ["—"]:
             print(f"  • {question}")
+    return 0
+
+
+def run_db_migrate(source: str, target: str) -> int:
+    """Copy the bot's database (answers, votes, audit trail, ask-channels, feeds) into another."""
+    if source.removeprefix("sqlite:///") == target.removeprefix("sqlite:///"):
+        print("error: the source and the target are the same database", file=sys.stderr)
+        return 2
+    try:
+        with (
+            contextlib.closing(open_database(source)) as src,
+            contextlib.closing(open_database(target)) as dst,
+        ):
+            copied = copy_database(src, dst)
+    except StorageError as exc:
+        print(f"error: the copy failed: {exc}", file=sys.stderr)
+        return 1
+    for table, count in copied.items():
+        print(f"{table}: {count} rows")
+    print("Copied. Point DEPECHE_DATABASE_URL at the new database and restart the bot.")
     return 0

@@ -10,7 +10,7 @@ import io
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.articles import FetchPolicy
@@ -42,7 +42,11 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_message_content: bool = False
     shard_count: int | None = Field(default=None, ge=1, le=1024)
+    # This process's shards, "0-3" or "4,5,6,7" (with DEPECHE_SHARD_COUNT); empty: all of them.
+    shard_ids: IdList = Field(default_factory=list)
     database_path: Path = Path("data/depeche.sqlite3")
+    # sqlite:///path or postgresql://user:password@host/db (several processes); unset: the path above.
+    database_url: SecretStr | None = None
     feedback_retention_days: int = Field(default=90, ge=1, le=3650)
     cache_dir: Path | None = Path(".cache")
     embeddings: bool = True
@@ -75,12 +79,40 @@ class Settings(BaseSettings):
             return ids
         return value
 
+    @field_validator("shard_ids", mode="before")
+    @classmethod
+    def _shard_ranges(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        ids: list[int] = []
+        for part in value.replace(" ", "").split(","):
+            if not part:
+                continue
+            first, _, last = part.partition("-")
+            if not first.isdigit() or (last and not last.isdigit()):
+                raise ValueError(f"{part!r} is not a shard number or range (write 0-3 or 4,5,6,7)")
+            start, end = int(first), int(last or first)
+            if end < start:
+                raise ValueError(f"the range {part!r} ends before it starts")
+            ids.extend(range(start, end + 1))
+        return sorted(set(ids))
+
+    @model_validator(mode="after")
+    def _shards_within_count(self) -> Settings:
+        if self.shard_ids:
+            if self.shard_count is None:
+                raise ValueError("DEPECHE_SHARD_IDS needs DEPECHE_SHARD_COUNT (the total number of shards)")
+            if self.shard_ids[-1] >= self.shard_count:
+                last, count = self.shard_ids[-1], self.shard_count
+                raise ValueError(f"DEPECHE_SHARD_IDS: shard {last} is not below DEPECHE_SHARD_COUNT={count}")
+        return self
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.strip().upper() if isinstance(value, str) else value
 
-    @field_validator("feed_retention_days", mode="before")
+    @field_validator("feed_retention_days", "shard_count", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -90,12 +122,17 @@ class Settings(BaseSettings):
     def _empty_path_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("discord_token", mode="before")
+    @field_validator("discord_token", "database_url", mode="before")
     @classmethod
     def _empty_token_is_none(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():
             return None
         return value
+
+    @property
+    def database_address(self) -> str:
+        """Where the stores keep their state: `DEPECHE_DATABASE_URL`, else the SQLite file."""
+        return self.database_url.get_secret_value() if self.database_url else str(self.database_path)
 
     def fetch_policy(self) -> FetchPolicy:
         """The limits for downloading articles from links."""
@@ -144,8 +181,11 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
-            name = str(err["loc"][0]) if err["loc"] else "settings"
-            variable = "DISCORD_TOKEN" if name == "discord_token" else f"DEPECHE_{name.upper()}"
             message = err["msg"].removeprefix("Value error, ")
+            if not err["loc"]:  # a rule between settings: its message names them
+                lines.append(message)
+                continue
+            name = str(err["loc"][0])
+            variable = "DISCORD_TOKEN" if name == "discord_token" else f"DEPECHE_{name.upper()}"
             lines.append(f"{variable}: {message}")
         raise ConfigError("invalid configuration: " + "; ".join(lines)) from None

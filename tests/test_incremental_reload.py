@@ -104,3 +104,51 @@ def test_an_added_article_with_a_served_title_goes_through_a_full_load(corpus_di
     assert "sept-roquettes-balad.md" in counted_reads  # read again: the full load ran
     assert [p.path for p in report.problems] == ["sept-roquettes-balad.md"]
     assert_serves_like_a_fresh_load(service)
+
+
+def test_a_restart_loads_the_updated_index_from_the_cache(corpus_dir, tmp_path, counted_reads):
+    service = QAService(corpus_dir, cache_dir=tmp_path / "cache")
+    assert service.load().ok
+    write_article(
+        corpus_dir, "zoo.md", "Le zoo de Bagdad a accueilli trois girafes.", title="Zoo", source="Test"
+    )
+    assert service.load().added == ["zoo"]
+    counted_reads.clear()
+    restarted = QAService(corpus_dir, cache_dir=tmp_path / "cache")
+    assert restarted.load().ok and restarted.last_load_from_cache and counted_reads == []
+    assert answers(restarted) == answers(service)
+
+
+def test_the_articles_just_added_are_embedded_before_the_back_fill(tmp_path):
+    import threading
+
+    from bot.search import EmbeddingCache, SearchIndex
+    from bot.search.embeddings import DIMENSIONS, embed_missing
+    from tests.search.test_incremental_index import random_article
+
+    rng = np.random.default_rng(1)
+    articles = [random_article(rng, n) for n in range(6)]
+    index = SearchIndex.build(articles)
+    embedded: list[str] = []
+    refreshed_after: list[int] = []
+
+    class Encoder:  # records which article each batch of passages belongs to
+        def passages(self, texts):
+            embedded.append(
+                next(a.id for a in articles if texts[0].startswith((f"{a.title} :", f"{a.title}.")))
+            )
+            vectors = rng.normal(size=(len(texts), DIMENSIONS)).astype(np.float32)
+            return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+    count = embed_missing(
+        index,
+        EmbeddingCache(tmp_path / "vectors"),
+        Encoder(),
+        threading.Event(),
+        on_progress=lambda: refreshed_after.append(len(embedded)),
+        progress_every=100,
+        first={"a4", "a2"},
+    )
+    assert count == 6
+    assert embedded[0::2][:2] == ["a2", "a4"]  # sentences then paragraphs of each: the new ones first
+    assert refreshed_after == [4]  # served as soon as those two are embedded

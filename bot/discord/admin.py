@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from typing import TYPE_CHECKING
 
 import discord
@@ -17,6 +16,7 @@ from bot.discord.checks import admin_only, is_admin
 from bot.discord.qa import served_article_choices
 from bot.search import find_duplicate
 from bot.service import QAService, ReloadReport
+from bot.storage import StorageError
 
 if TYPE_CHECKING:
     from bot.discord.app import DepecheBot
@@ -163,7 +163,7 @@ class Admin(commands.Cog):
         """Record an admin action; a failing database is logged, never in the way of the action."""
         try:
             await asyncio.to_thread(self.bot.feedback.audit, user_id, action, target, detail)
-        except sqlite3.Error:
+        except StorageError:
             log.warning("could not record %s %s in the audit trail", action, target, exc_info=True)
 
     corpus = app_commands.Group(

@@ -7,7 +7,6 @@ import contextlib
 import datetime as dt
 import logging
 import signal
-import sqlite3
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +22,7 @@ from bot.discord.ratelimit import RateLimiter
 from bot.discord.translation import CommandTranslator
 from bot.feeds import FeedPoller
 from bot.service import QAService
-from bot.storage import AskChannelStore, FeedbackStore, FeedStore
+from bot.storage import AskChannelStore, Database, FeedbackStore, FeedStore, StorageError, open_database
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +62,7 @@ class DepecheMixin(_BotBase):
     feedback: FeedbackStore
     ask_channels: AskChannelStore
     feed_store: FeedStore
+    database: Database | None
     poller: FeedPoller
     limiter: RateLimiter
 
@@ -75,9 +75,13 @@ class DepecheMixin(_BotBase):
     ) -> None:
         self.settings = settings
         self.service = service
-        self.feedback = feedback or FeedbackStore(settings.database_path)
-        self.ask_channels = ask_channels or AskChannelStore(settings.database_path)
-        self.feed_store = FeedStore(settings.database_path)
+        # One database (one pool, with PostgreSQL) for every store this bot opens itself.
+        self.database = (
+            open_database(settings.database_address) if feedback is None or ask_channels is None else None
+        )
+        self.feedback = feedback or FeedbackStore(self._database())
+        self.ask_channels = ask_channels or AskChannelStore(self._database())
+        self.feed_store = FeedStore(self._database())
         self.poller = FeedPoller(
             self.feed_store,
             service,
@@ -91,6 +95,11 @@ class DepecheMixin(_BotBase):
         self.limiter = RateLimiter(settings.rate_limit_count, settings.rate_limit_seconds)
         self.synced = False
         self._retention: asyncio.Task | None = None  # deletes old questions daily (see setup_hook)
+
+    def _database(self) -> Database:
+        if self.database is None:
+            self.database = open_database(self.settings.database_address)
+        return self.database
 
     async def setup_hook(self) -> None:
         """Load the corpus (off the loop), the cogs, and sync commands once for this process."""
@@ -114,7 +123,7 @@ class DepecheMixin(_BotBase):
             cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
             try:
                 forgotten = await asyncio.to_thread(self.feedback.forget_before, cutoff)
-            except sqlite3.Error:
+            except StorageError:
                 log.warning("could not delete old answers from the feedback database", exc_info=True)
             else:
                 if forgotten:
@@ -166,6 +175,8 @@ class DepecheMixin(_BotBase):
         self.feedback.close()
         self.ask_channels.close()
         self.feed_store.close()
+        if self.database is not None:
+            self.database.close()
 
 
 def client_options(settings: Settings) -> dict[str, Any]:
@@ -196,6 +207,8 @@ class ShardedDepecheBot(DepecheMixin, commands.AutoShardedBot):
     def __init__(
         self, settings: Settings, service: QAService, stores: Stores = (None, None), **options: Any
     ) -> None:
+        if settings.shard_ids:  # this process's shards only (others run elsewhere)
+            options["shard_ids"] = settings.shard_ids
         super().__init__(**client_options(settings), shard_count=settings.shard_count, **options)
         self._init_depeche(settings, service, *stores)
 
@@ -219,10 +232,15 @@ def run_discord_bot(settings: Settings, service: QAService) -> int:
     assert settings.discord_token is not None
     token = settings.discord_token.get_secret_value()
     try:
-        stores = (FeedbackStore(settings.database_path), AskChannelStore(settings.database_path))
-    except (sqlite3.Error, OSError) as exc:  # not a SQLite file, a folder that cannot be made...
+        database = open_database(settings.database_address)
+        stores = (FeedbackStore(database), AskChannelStore(database))
+    except (StorageError, OSError) as exc:  # not a SQLite file, a folder that cannot be made...
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        where = f"DEPECHE_DATABASE_PATH={settings.database_path}"
+        where = (
+            "DEPECHE_DATABASE_URL"
+            if settings.database_url
+            else f"DEPECHE_DATABASE_PATH={settings.database_path}"
+        )
         print(f"error: cannot open the feedback database {where}: {reason}", file=sys.stderr)
         return 2
     # Logging is set up once, by the command line (one handler on the root logger, which
@@ -230,6 +248,7 @@ def run_discord_bot(settings: Settings, service: QAService) -> int:
 
     async def main() -> int:
         bot = create_bot(settings, service, stores)
+        bot.database = database  # closed with the bot
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):  # not on every platform

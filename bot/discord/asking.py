@@ -7,7 +7,6 @@ import asyncio
 import datetime as dt
 import logging
 import re
-import sqlite3
 import time
 import uuid
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from bot import messages
 from bot.search import Answer, answer_news
+from bot.storage import StorageError
 
 if TYPE_CHECKING:
     from bot.discord.app import DepecheBot
@@ -93,7 +93,7 @@ class Asking:
                 guild_id,
                 message,
             )
-        except sqlite3.Error:
+        except StorageError:
             log.warning("could not record an answer in the feedback database; sent without vote buttons")
             return None
         return answer_id

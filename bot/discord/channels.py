@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from typing import TYPE_CHECKING
 
 import discord
@@ -15,6 +14,7 @@ from discord.ext import commands
 from bot.discord import reply
 from bot.discord.checks import admin_only
 from bot.discord.permissions import missing_to_answer
+from bot.storage import StorageError
 
 if TYPE_CHECKING:
     from bot.discord.app import DepecheBot
@@ -53,7 +53,7 @@ class AskChannels(commands.Cog):
             await asyncio.to_thread(
                 self.bot.ask_channels.add, channel.guild.id, channel.id, interaction.user.id
             )
-        except sqlite3.Error:
+        except StorageError:
             log.warning("could not save ask-channel %s", channel.id, exc_info=True)
             await reply.send(interaction, _NOT_SAVED)
             return
@@ -85,7 +85,7 @@ class AskChannels(commands.Cog):
             return
         try:
             removed = await asyncio.to_thread(self.bot.ask_channels.remove, [channel.id])
-        except sqlite3.Error:
+        except StorageError:
             log.warning("could not remove ask-channel %s", channel.id, exc_info=True)
             await reply.send(interaction, _NOT_SAVED)
             return
@@ -124,7 +124,7 @@ class AskChannels(commands.Cog):
     async def _forget(self, channel_ids: list[int]) -> None:
         try:
             await asyncio.to_thread(self.bot.ask_channels.remove, channel_ids)
-        except sqlite3.Error:
+        except StorageError:
             log.warning("could not forget deleted ask-channels %s", channel_ids, exc_info=True)
 
 

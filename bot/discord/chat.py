@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import logging
 import re
-import sqlite3
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -22,6 +21,7 @@ from bot.discord.asking import Asking, question_text
 from bot.discord.permissions import missing_to_answer
 from bot.discord.votes import feedback_view
 from bot.search import Answer
+from bot.storage import StorageError
 
 if TYPE_CHECKING:
     from bot.discord.app import DepecheBot
@@ -196,7 +196,7 @@ class Chat(commands.Cog):
                 replies.add((replied.channel_id, replied.reply_id))
         try:
             replies.update(await asyncio.to_thread(self.bot.feedback.forget_messages, list(deleted)))
-        except sqlite3.Error:
+        except StorageError:
             log.warning("could not delete a deleted question's answers from the feedback database")
         for channel_id, reply_id in sorted(replies):
             if reply_id in deleted:  # a purge may have taken both
@@ -219,7 +219,7 @@ class Chat(commands.Cog):
         if response.answer_id is not None:
             try:
                 await asyncio.to_thread(self.bot.feedback.set_reply, response.answer_id, replied.reply_id)
-            except sqlite3.Error:
+            except StorageError:
                 log.warning("could not record which message carries an answer")
 
     async def _chat_response(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from typing import TYPE_CHECKING
 
 import discord
@@ -17,7 +16,7 @@ from bot.articles import ArticleMeta, FetchError
 from bot.discord import render, reply
 from bot.discord.checks import admin_only, is_admin
 from bot.feeds import DEFAULT_INTERVAL_MINUTES, MIN_INTERVAL_MINUTES, FeedError, ParsedFeed
-from bot.storage import Feed
+from bot.storage import Feed, StorageError
 
 if TYPE_CHECKING:
     from bot.discord.app import DepecheBot
@@ -133,7 +132,7 @@ class Feeds(commands.Cog):
     async def _audit(self, user_id: int | None, action: str, target: str, detail: str) -> None:
         try:
             await asyncio.to_thread(self.bot.feedback.audit, user_id, action, target, detail)
-        except sqlite3.Error:
+        except StorageError:
             log.warning("could not record %s %s in the audit trail", action, target, exc_info=True)
 
     feeds = app_commands.Group(
@@ -181,7 +180,7 @@ class Feeds(commands.Cog):
             )
         except ValueError as exc:
             return f"Not followed: {render.escape(str(exc))}."
-        except sqlite3.Error:
+        except StorageError:
             log.warning("could not save a feed", exc_info=True)
             return "Not followed: the bot's database could not be written; try again later."
         await self._audit(interaction.user.id, "feed-follow", str(feed.id), feed.url)
@@ -280,7 +279,7 @@ class Feeds(commands.Cog):
                 continue
             try:
                 await asyncio.to_thread(self.bot.feed_store.announced, posted_id, channel.id, meta.id)
-            except sqlite3.Error:
+            except StorageError:
                 log.warning("could not record the announcement of %s", meta.id)
 
 

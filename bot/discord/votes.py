@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import sqlite3
 from typing import TYPE_CHECKING, Any, cast
 
 import discord
 
 from bot import messages
 from bot.discord import render
+from bot.storage import StorageError
 
 if TYPE_CHECKING:
     from bot.discord.app import DepecheBot
@@ -49,7 +49,7 @@ class VoteButton(
             recorded = await asyncio.to_thread(
                 bot.feedback.vote, self.answer_id, interaction.user.id, self.helpful
             )
-        except sqlite3.Error:
+        except StorageError:
             log.warning("could not record a vote in the feedback database", exc_info=True)
             recorded = None
         language = messages.of_locale(interaction.locale)

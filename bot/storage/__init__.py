@@ -1,9 +1,18 @@
 """What the bot remembers between restarts: answers, votes and the audit trail (`FeedbackStore`),
-the ask-channels admins chose (`AskChannelStore`) and the feeds followed (`FeedStore`), in
-one SQLite file."""
+the ask-channels admins chose (`AskChannelStore`) and the feeds followed (`FeedStore`), in one
+database: a SQLite file, or PostgreSQL for several processes (`open_database`)."""
 
 from bot.storage.ask_channels import AskChannelStore
+from bot.storage.database import Database, StorageError, open_database
 from bot.storage.feedback import FeedbackStore
 from bot.storage.feeds import Feed, FeedStore
 
-__all__ = ["AskChannelStore", "Feed", "FeedStore", "FeedbackStore"]
+__all__ = [
+    "AskChannelStore",
+    "Database",
+    "Feed",
+    "FeedStore",
+    "FeedbackStore",
+    "StorageError",
+    "open_database",
+]

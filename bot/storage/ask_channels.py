@@ -11,27 +11,32 @@ import datetime as dt
 import threading
 from pathlib import Path
 
-from bot.storage.database import connect
+from bot.storage.database import Database, Migration, database_of
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS ask_channels (
-    channel_id INTEGER PRIMARY KEY,
-    guild_id INTEGER NOT NULL,
-    added_by INTEGER,
-    added_at TEXT NOT NULL
-);
-"""
+MIGRATIONS: list[Migration] = [
+    """
+    CREATE TABLE IF NOT EXISTS ask_channels (
+        channel_id {d.id_type} PRIMARY KEY,
+        guild_id {d.id_type} NOT NULL,
+        added_by {d.id_type},
+        added_at TEXT NOT NULL
+        {d.order_column}
+    )
+    """
+]
 
 
 class AskChannelStore:
     """The ask-channels set from Discord, by channel id. Writes (in a worker thread) replace the
     in-memory map whole, so reads on the event loop need no lock."""
 
-    def __init__(self, path: Path | str) -> None:
-        self._db = connect(path, _SCHEMA)
+    def __init__(self, database: Database | Path | str) -> None:
+        self._db = database_of(database)
+        self._owned = not isinstance(database, Database)
+        self._db.migrate("ask_channels", MIGRATIONS)
         self._lock = threading.Lock()
-        rows = self._db.execute("SELECT channel_id, guild_id FROM ask_channels").fetchall()
-        self._guild_of: dict[int, int] = dict(rows)
+        rows = self._db.query("SELECT channel_id, guild_id FROM ask_channels")
+        self._guild_of: dict[int, int] = {int(c): int(g) for c, g in rows}
 
     def __contains__(self, channel_id: object) -> bool:
         return channel_id in self._guild_of
@@ -43,12 +48,11 @@ class AskChannelStore:
     def listing(self, guild_id: int) -> list[tuple[int, int | None, dt.datetime]]:
         """A server's ask-channels with who added them and when, oldest first (the record of
         these changes stays with the server: the corpus audit trail is shared by all)."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT channel_id, added_by, added_at FROM ask_channels WHERE guild_id = ? "
-                "ORDER BY added_at, rowid",
-                (guild_id,),
-            ).fetchall()
+        rows = self._db.query(
+            "SELECT channel_id, added_by, added_at FROM ask_channels WHERE guild_id = ? "
+            f"ORDER BY added_at, {self._db.dialect.order}",
+            (guild_id,),
+        )
         return [(channel, user, dt.datetime.fromisoformat(at)) for channel, user, at in rows]
 
     def add(self, guild_id: int, channel_id: int, user_id: int | None) -> bool:
@@ -56,9 +60,9 @@ class AskChannelStore:
         with self._lock:
             if channel_id in self._guild_of:
                 return False
-            with self._db:
-                self._db.execute(
-                    "INSERT INTO ask_channels VALUES (?, ?, ?, ?)",
+            with self._db.transaction() as tx:
+                tx.execute(
+                    "INSERT INTO ask_channels (channel_id, guild_id, added_by, added_at) VALUES (?, ?, ?, ?)",
                     (channel_id, guild_id, user_id, dt.datetime.now(dt.UTC).isoformat(timespec="seconds")),
                 )
             self._guild_of = {**self._guild_of, channel_id: guild_id}  # readers see one or the other
@@ -71,12 +75,12 @@ class AskChannelStore:
             known = [c for c in channel_ids if c in self._guild_of]
             if not known:
                 return 0
-            with self._db:
-                self._db.executemany("DELETE FROM ask_channels WHERE channel_id = ?", [(c,) for c in known])
+            with self._db.transaction() as tx:
+                tx.executemany("DELETE FROM ask_channels WHERE channel_id = ?", [(c,) for c in known])
             self._guild_of = {c: g for c, g in self._guild_of.items() if c not in known}
             return len(known)
 
     def close(self) -> None:
-        """Close the database."""
-        with self._lock:
+        """Close the database (when this store opened it)."""
+        if self._owned:
             self._db.close()

@@ -8,47 +8,48 @@ process killed half-way through a poll takes the item up again at the next one.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.storage.database import connect
+from bot.storage.database import Database, Migration, database_of
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS feeds (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    url TEXT NOT NULL UNIQUE,
-    title TEXT NOT NULL,
-    guild_id INTEGER,
-    channel_id INTEGER,  -- where new articles are announced (a text or forum channel), if anywhere
-    interval_minutes INTEGER NOT NULL,
-    added_by TEXT,
-    added_at TEXT NOT NULL,
-    etag TEXT,
-    last_modified TEXT,
-    last_checked TEXT,
-    last_success TEXT,  -- the last poll that read the feed (None: its first items are a backlog)
-    last_new_item TEXT,
-    articles INTEGER NOT NULL DEFAULT 0,
-    error TEXT,
-    failures INTEGER NOT NULL DEFAULT 0,
-    next_check TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS feed_items (
-    feed_id INTEGER NOT NULL,
-    key TEXT NOT NULL,
-    article_id TEXT,  -- None: seen but not brought in (the backlog of a new feed, a duplicate...)
-    outcome TEXT NOT NULL,
-    seen_at TEXT NOT NULL,
-    PRIMARY KEY (feed_id, key)
-);
-CREATE TABLE IF NOT EXISTS announcements (
-    message_id INTEGER PRIMARY KEY,  -- the announcement message, or the forum post's thread
-    channel_id INTEGER NOT NULL,
-    article_id TEXT NOT NULL,
-    posted_at TEXT NOT NULL
-);
-"""
+MIGRATIONS: list[Migration] = [
+    """
+    CREATE TABLE IF NOT EXISTS feeds (
+        id {d.serial},
+        url TEXT NOT NULL UNIQUE,
+        title TEXT NOT NULL,
+        guild_id {d.id_type},
+        channel_id {d.id_type},  -- where new articles are announced (a text or forum channel), if anywhere
+        interval_minutes INTEGER NOT NULL,
+        added_by TEXT,
+        added_at TEXT NOT NULL,
+        etag TEXT,
+        last_modified TEXT,
+        last_checked TEXT,
+        last_success TEXT,  -- the last poll that read the feed (None: its first items are a backlog)
+        last_new_item TEXT,
+        articles INTEGER NOT NULL DEFAULT 0,
+        error TEXT,
+        failures INTEGER NOT NULL DEFAULT 0,
+        next_check TEXT NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS feed_items (
+        feed_id INTEGER NOT NULL,
+        key TEXT NOT NULL,
+        article_id TEXT,  -- None: seen but not brought in (the backlog of a new feed, a duplicate...)
+        outcome TEXT NOT NULL,
+        seen_at TEXT NOT NULL,
+        PRIMARY KEY (feed_id, key)
+    );
+    CREATE TABLE IF NOT EXISTS announcements (
+        message_id {d.id_type} PRIMARY KEY,  -- the announcement message, or the forum post's thread
+        channel_id {d.id_type} NOT NULL,
+        article_id TEXT NOT NULL,
+        posted_at TEXT NOT NULL
+    )
+    """
+]
 
 
 def _iso(when: dt.datetime) -> str:
@@ -97,16 +98,17 @@ def _feed(row: tuple) -> Feed:
 class FeedStore:
     """Feeds and their items (one connection, serialised by a lock; call it from worker threads)."""
 
-    def __init__(self, path: Path | str) -> None:
-        self._db = connect(path, _SCHEMA)
-        self._lock = threading.Lock()
+    def __init__(self, database: Database | Path | str) -> None:
+        self._db = database_of(database)
+        self._owned = not isinstance(database, Database)
+        self._db.migrate("feeds", MIGRATIONS)
         # Read on the event loop for every message in a thread: kept in memory, written through.
-        rows = self._db.execute("SELECT message_id, article_id FROM announcements").fetchall()
-        self._announcements: dict[int, str] = dict(rows)
+        rows = self._db.query("SELECT message_id, article_id FROM announcements")
+        self._announcements: dict[int, str] = {int(m): a for m, a in rows}
 
     def close(self) -> None:
-        """Close the database."""
-        with self._lock:
+        """Close the database (when this store opened it)."""
+        if self._owned:
             self._db.close()
 
     def add(
@@ -122,31 +124,29 @@ class FeedStore:
     ) -> Feed:
         """Follow a feed (first poll due at once); raise `ValueError` if it is followed already."""
         now = now or dt.datetime.now(dt.UTC)
-        with self._lock, self._db:
-            if self._db.execute("SELECT 1 FROM feeds WHERE url = ?", (url,)).fetchone():
+        with self._db.transaction() as tx:
+            if tx.execute("SELECT 1 FROM feeds WHERE url = ?", (url,)):
                 raise ValueError("this feed is followed already")
-            cursor = self._db.execute(
+            ((feed_id,),) = tx.execute(
                 "INSERT INTO feeds (url, title, guild_id, channel_id, interval_minutes, added_by, "
-                "added_at, next_check) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "added_at, next_check) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (url, title, guild_id, channel_id, interval_minutes, added_by, _iso(now), _iso(now)),
             )
-            feed_id = cursor.lastrowid
-        found = self.get(int(feed_id or 0))
+        found = self.get(int(feed_id))
         assert found is not None
         return found
 
     def remove(self, feed_id: int) -> bool:
         """Stop following a feed; False if it was not followed. Its articles stay in the corpus,
         and its items stay recorded (the retention still knows its articles)."""
-        with self._lock, self._db:
-            gone = self._db.execute("DELETE FROM feeds WHERE id = ?", (feed_id,)).rowcount
-        return bool(gone)
+        with self._db.transaction() as tx:
+            tx.execute("DELETE FROM feeds WHERE id = ?", (feed_id,))
+            return bool(tx.rowcount)
 
     def get(self, feed_id: int) -> Feed | None:
         """One feed, or None when it is not (or no longer) followed."""
-        with self._lock:
-            row = self._db.execute(f"SELECT {_COLUMNS} FROM feeds WHERE id = ?", (feed_id,)).fetchone()
-        return _feed(row) if row else None
+        rows = self._db.query(f"SELECT {_COLUMNS} FROM feeds WHERE id = ?", (feed_id,))
+        return _feed(rows[0]) if rows else None
 
     def find(self, name: str) -> Feed | None:
         """A feed by id, URL or exact title."""
@@ -163,23 +163,19 @@ class FeedStore:
         if guild_id is not None:
             query += " WHERE guild_id = ?"
             params = (guild_id,)
-        with self._lock:
-            rows = self._db.execute(query + " ORDER BY id", params).fetchall()
-        return [_feed(r) for r in rows]
+        return [_feed(r) for r in self._db.query(query + " ORDER BY id", params)]
 
     def due(self, now: dt.datetime) -> list[Feed]:
         """The feeds whose next check has come."""
-        with self._lock:
-            rows = self._db.execute(
-                f"SELECT {_COLUMNS} FROM feeds WHERE next_check <= ? ORDER BY next_check", (_iso(now),)
-            ).fetchall()
+        rows = self._db.query(
+            f"SELECT {_COLUMNS} FROM feeds WHERE next_check <= ? ORDER BY next_check", (_iso(now),)
+        )
         return [_feed(r) for r in rows]
 
     def next_due(self) -> dt.datetime | None:
         """When the earliest next check is (None without feeds)."""
-        with self._lock:
-            row = self._db.execute("SELECT MIN(next_check) FROM feeds").fetchone()
-        return _when(row[0]) if row else None
+        ((earliest,),) = self._db.query("SELECT MIN(next_check) FROM feeds")
+        return _when(earliest)
 
     def checked(
         self,
@@ -192,8 +188,8 @@ class FeedStore:
         title: str | None = None,
     ) -> None:
         """Record a successful poll (validators for the next conditional request; errors cleared)."""
-        with self._lock, self._db:
-            self._db.execute(
+        with self._db.transaction() as tx:
+            tx.execute(
                 "UPDATE feeds SET last_checked = ?, last_success = ?, next_check = ?, etag = ?, "
                 "last_modified = ?, error = NULL, failures = 0, title = COALESCE(NULLIF(?, ''), title) "
                 "WHERE id = ?",
@@ -202,8 +198,8 @@ class FeedStore:
 
     def failed(self, feed_id: int, error: str, *, now: dt.datetime, next_check: dt.datetime) -> None:
         """Record a failed poll and when to retry."""
-        with self._lock, self._db:
-            self._db.execute(
+        with self._db.transaction() as tx:
+            tx.execute(
                 "UPDATE feeds SET last_checked = ?, next_check = ?, error = ?, failures = failures + 1 "
                 "WHERE id = ?",
                 (_iso(now), _iso(next_check), error[:500], feed_id),
@@ -211,8 +207,8 @@ class FeedStore:
 
     def poll_now(self, feed_id: int, now: dt.datetime | None = None) -> None:
         """Make a feed due at once."""
-        with self._lock, self._db:
-            self._db.execute(
+        with self._db.transaction() as tx:
+            tx.execute(
                 "UPDATE feeds SET next_check = ? WHERE id = ?",
                 (_iso(now or dt.datetime.now(dt.UTC)), feed_id),
             )
@@ -220,13 +216,13 @@ class FeedStore:
     def seen(self, feed_id: int, keys: list[str]) -> set[str]:
         """Which of `keys` this feed has already handled."""
         found: set[str] = set()
-        with self._lock:
+        with self._db.transaction() as tx:
             for start in range(0, len(keys), 500):
                 chunk = keys[start : start + 500]
                 marks = ",".join("?" * len(chunk))
-                rows = self._db.execute(
+                rows = tx.execute(
                     f"SELECT key FROM feed_items WHERE feed_id = ? AND key IN ({marks})", (feed_id, *chunk)
-                ).fetchall()
+                )
                 found.update(r[0] for r in rows)
         return found
 
@@ -242,31 +238,30 @@ class FeedStore:
         """Record items as handled (`outcome`: "added", "duplicate", "backlog", "refused"...);
         an added article counts towards the feed's total and its last new item."""
         at = _iso(now or dt.datetime.now(dt.UTC))
-        with self._lock, self._db:
-            if not self._db.execute("SELECT 1 FROM feeds WHERE id = ?", (feed_id,)).fetchone():
+        with self._db.transaction() as tx:
+            if not tx.execute("SELECT 1 FROM feeds WHERE id = ?", (feed_id,)):
                 return  # removed meanwhile: nothing to remember for it
-            self._db.executemany(
-                "INSERT OR IGNORE INTO feed_items (feed_id, key, article_id, outcome, seen_at) "
-                "VALUES (?, ?, ?, ?, ?)",
+            tx.executemany(
+                "INSERT INTO feed_items (feed_id, key, article_id, outcome, seen_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (feed_id, key) DO NOTHING",
                 [(feed_id, key, article_id, outcome, at) for key in keys],
             )
             if outcome == "added":
-                self._db.execute(
+                tx.execute(
                     "UPDATE feeds SET articles = articles + 1, last_new_item = ? WHERE id = ?", (at, feed_id)
                 )
 
     def brought_in(self) -> list[tuple[str, dt.datetime]]:
         """Every article feeds brought in and still served by them, with when it came."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT article_id, MIN(seen_at) FROM feed_items WHERE outcome = 'added' GROUP BY article_id"
-            ).fetchall()
+        rows = self._db.query(
+            "SELECT article_id, MIN(seen_at) FROM feed_items WHERE outcome = 'added' GROUP BY article_id"
+        )
         return [(article_id, dt.datetime.fromisoformat(at)) for article_id, at in rows]
 
     def expired(self, article_id: str) -> None:
         """Record that an article brought in by a feed left the corpus (retention)."""
-        with self._lock, self._db:
-            self._db.execute(
+        with self._db.transaction() as tx:
+            tx.execute(
                 "UPDATE feed_items SET outcome = 'expired' WHERE article_id = ? AND outcome = 'added'",
                 (article_id,),
             )
@@ -278,18 +273,19 @@ class FeedStore:
         if feed_id is not None:
             query += " AND feed_id = ?"
             params = (feed_id,)
-        with self._lock:
-            return [r[0] for r in self._db.execute(query, params).fetchall()]
+        return [r[0] for r in self._db.query(query, params)]
 
     def announced(self, message_id: int, channel_id: int, article_id: str) -> None:
         """Remember that `message_id` (a message, or a forum post's thread) announces an article."""
-        with self._lock, self._db:
-            self._db.execute(
-                "INSERT OR REPLACE INTO announcements (message_id, channel_id, article_id, posted_at) "
-                "VALUES (?, ?, ?, ?)",
+        with self._db.transaction() as tx:
+            tx.execute(
+                "INSERT INTO announcements (message_id, channel_id, article_id, posted_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (message_id) "
+                "DO UPDATE SET channel_id = excluded.channel_id, "
+                "article_id = excluded.article_id, posted_at = excluded.posted_at",
                 (message_id, channel_id, article_id, _iso(dt.datetime.now(dt.UTC))),
             )
-            self._announcements = {**self._announcements, message_id: article_id}
+        self._announcements = {**self._announcements, message_id: article_id}
 
     def announcement(self, message_id: int) -> str | None:
         """The article a message or thread announces, if it is an announcement (no database

@@ -252,7 +252,7 @@ async def test_a_bot_whose_corpus_failed_to_load_says_so_and_is_repaired_from_di
 async def test_adding_works_while_the_audit_database_fails(env):
     d = env.double
     admin = d.member(d.user("ed"), roles=[d.admin_role_id])
-    env.bot.feedback.close()  # the audit trail cannot be written
+    env.bot.database.close()  # the audit trail cannot be written
     _, outcome = await upload_and_confirm(env, admin)
     assert "members can ask about it" in outcome.json["content"]
     assert "trois cents objets" in await ask_about_mossoul(env)

@@ -147,7 +147,7 @@ async def test_load_200_questions_50_users_with_a_reload_in_the_middle(corpus_di
 async def test_a_broken_feedback_database_still_lets_answers_through(env, caplog):
     d = env.double
     caplog.set_level(logging.WARNING)
-    env.bot.feedback.close()  # the SQLite file is gone from under the bot
+    env.bot.database.close()  # the database is gone from under the bot
     mark = len(d.requests)
     await mention(d, d.user("gil"), BALAD)
     reply = await d.wait_for(is_reply, after=mark)
@@ -165,7 +165,7 @@ async def test_a_vote_when_the_feedback_database_fails_gets_a_private_notice(env
     await mention(d, user, BALAD)
     reply = await d.wait_for(is_reply, after=mark)
     helpful = reply.json["components"][0]["components"][0]["custom_id"]
-    env.bot.feedback.close()  # the database goes away between the answer and the vote
+    env.bot.database.close()  # the database goes away between the answer and the vote
     mark = len(d.requests)
     await d.interact(
         user, 3, {"custom_id": helpful, "component_type": 2}, message=d.messages[max(d.messages)]

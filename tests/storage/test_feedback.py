@@ -1,22 +1,26 @@
-"""The feedback store keeps members' questions only for the retention period."""
+"""The feedback store: answers, votes, the audit trail, and questions kept only for the
+retention period — on both engines where the behaviour is the store's, on SQLite where it is
+the file's."""
 
 from __future__ import annotations
 
 import datetime as dt
 import sqlite3
 
+from bot.storage import open_database
 from bot.storage.feedback import FeedbackStore
 
 
-def _age(path, answer_id: str, days: int) -> None:
+def _age(url: str, answer_id: str, days: int) -> None:
     """Pretend an answer was recorded `days` ago."""
     stamp = (dt.datetime.now(dt.UTC) - dt.timedelta(days=days)).isoformat(timespec="seconds")
-    with sqlite3.connect(path) as db:
-        db.execute("UPDATE answers SET created_at = ? WHERE id = ?", (stamp, answer_id))
+    database = open_database(url)
+    database.query("UPDATE answers SET created_at = ? WHERE id = ?", (stamp, answer_id))
+    database.close()
 
 
-def test_old_answers_and_their_votes_are_forgotten_the_rest_stays(tmp_path):
-    path = tmp_path / "feedback.sqlite3"
+def test_old_answers_and_their_votes_are_forgotten_the_rest_stays(database_url):
+    path = database_url
     store = FeedbackStore(path)
     store.record_answer("a" * 12, "question ancienne", False, "v1", None)
     store.record_answer("b" * 12, "question récente", False, "v1", None)
@@ -38,8 +42,8 @@ def test_old_answers_and_their_votes_are_forgotten_the_rest_stays(tmp_path):
     store.close()
 
 
-def test_a_summary_of_one_guild_leaves_out_other_guilds_and_direct_messages(tmp_path):
-    store = FeedbackStore(tmp_path / "feedback.sqlite3")
+def test_a_summary_of_one_guild_leaves_out_other_guilds_and_direct_messages(database_url):
+    store = FeedbackStore(database_url)
     for answer_id, question, guild in (
         ("a" * 12, "ici", 1),
         ("b" * 12, "ailleurs", 2),
@@ -90,3 +94,27 @@ def test_a_reader_in_another_process_does_not_block_recording_answers(tmp_path):
         reader.close()
     assert store.summary().answers == 4
     store.close()
+
+
+def test_recent_questions_come_newest_first_within_one_second(database_url):
+    store = FeedbackStore(database_url)
+    for n in range(5):
+        store.record_answer(f"q{n:011d}", f"question {n}", False, "v1", 1)
+        store.vote(f"q{n:011d}", 7, False)
+    summary = store.summary(limit=3)
+    assert (
+        summary.recent_unanswered == summary.recent_not_helpful == ["question 4", "question 3", "question 2"]
+    )
+    store.close()
+
+
+def test_two_processes_on_one_database_see_each_others_answers_and_votes(database_url):
+    first, second = FeedbackStore(database_url), FeedbackStore(database_url)  # migrations run twice
+    first.record_answer("a" * 12, "Question ?", True, "v1", 1)
+    assert second.vote("a" * 12, 7, True) and first.vote("a" * 12, 8, False)
+    assert first.votes("a" * 12) == second.votes("a" * 12) == (1, 1)
+    first.audit(1, "add", "x")
+    second.audit(2, "remove", "x")
+    assert [row[2] for row in first.audit_log()] == ["remove", "add"]
+    first.close()
+    second.close()

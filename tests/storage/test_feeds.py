@@ -12,8 +12,8 @@ T0 = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-def store(tmp_path):
-    feeds = FeedStore(tmp_path / "db.sqlite3")
+def store(database_url):
+    feeds = FeedStore(database_url)
     yield feeds
     feeds.close()
 
@@ -27,7 +27,7 @@ def test_a_feed_is_followed_once_and_due_at_once(store):
     assert store.all(guild_id=2) == [] and store.all(guild_id=1) == [feed]
 
 
-def test_checks_and_failures_are_recorded(store, tmp_path):
+def test_checks_and_failures_are_recorded(store, database_url):
     feed = store.add("https://a.example/rss", "?", interval_minutes=15, now=T0)
     later = T0 + dt.timedelta(minutes=15)
     store.failed(feed.id, "the site answered HTTP 500", now=T0, next_check=later)
@@ -39,7 +39,7 @@ def test_checks_and_failures_are_recorded(store, tmp_path):
     store.checked(feed.id, now=later, next_check=later, etag='"e"', last_modified=None, title="Le titre")
     ok = store.get(feed.id)
     assert (ok.failures, ok.error, ok.etag, ok.title, ok.last_success) == (0, None, '"e"', "Le titre", later)
-    reopened = FeedStore(tmp_path / "db.sqlite3")
+    reopened = FeedStore(database_url)
     assert reopened.get(feed.id) == ok
     reopened.close()
 
