@@ -72,22 +72,23 @@ class DepecheMixin(_BotBase):
         service: QAService,
         feedback: FeedbackStore | None,
         ask_channels: AskChannelStore | None,
+        database: Database | None = None,
     ) -> None:
         self.settings = settings
         self.service = service
-        # One database (one pool, with PostgreSQL) for every store this bot opens itself.
-        self.database = (
-            open_database(settings.database_address) if feedback is None or ask_channels is None else None
-        )
+        # One database (one pool, with PostgreSQL) for every store; the bot closes it.
+        self.database = database
         self.feedback = feedback or FeedbackStore(self._database())
         self.ask_channels = ask_channels or AskChannelStore(self._database())
         self.feed_store = FeedStore(self._database())
+        self.feed_leadership = self._database().leadership("feeds")
         self.poller = FeedPoller(
             self.feed_store,
             service,
             settings.fetch_policy(),
             feed_max_bytes=settings.feed_max_bytes,
             retention_days=settings.feed_retention_days,
+            leads=self.feed_leadership.held,
             audit=lambda action, target, detail: self.feedback.audit(None, action, target, detail),
         )
         self._stop_polling = asyncio.Event()
@@ -172,6 +173,7 @@ class DepecheMixin(_BotBase):
             except (TimeoutError, Exception):
                 self._polling.cancel()
         await super().close()
+        self.feed_leadership.release()
         self.feedback.close()
         self.ask_channels.close()
         self.feed_store.close()
@@ -195,26 +197,40 @@ class DepecheBot(DepecheMixin, commands.Bot):
     """Dépêche on one gateway connection."""
 
     def __init__(
-        self, settings: Settings, service: QAService, stores: Stores = (None, None), **options: Any
+        self,
+        settings: Settings,
+        service: QAService,
+        stores: Stores = (None, None),
+        database: Database | None = None,
+        **options: Any,
     ) -> None:
         super().__init__(**client_options(settings), **options)
-        self._init_depeche(settings, service, *stores)
+        self._init_depeche(settings, service, *stores, database=database)
 
 
 class ShardedDepecheBot(DepecheMixin, commands.AutoShardedBot):
     """Dépêche over several shards, for large deployments."""
 
     def __init__(
-        self, settings: Settings, service: QAService, stores: Stores = (None, None), **options: Any
+        self,
+        settings: Settings,
+        service: QAService,
+        stores: Stores = (None, None),
+        database: Database | None = None,
+        **options: Any,
     ) -> None:
         if settings.shard_ids:  # this process's shards only (others run elsewhere)
             options["shard_ids"] = settings.shard_ids
         super().__init__(**client_options(settings), shard_count=settings.shard_count, **options)
-        self._init_depeche(settings, service, *stores)
+        self._init_depeche(settings, service, *stores, database=database)
 
 
 def create_bot(
-    settings: Settings, service: QAService, stores: Stores = (None, None), **options: Any
+    settings: Settings,
+    service: QAService,
+    stores: Stores = (None, None),
+    database: Database | None = None,
+    **options: Any,
 ) -> DepecheBot | ShardedDepecheBot:
     """A sharded bot when a shard count is configured, a plain one otherwise.
 
@@ -223,8 +239,8 @@ def create_bot(
     `guild_ready_timeout`, for instance).
     """
     if settings.shard_count:
-        return ShardedDepecheBot(settings, service, stores, **options)
-    return DepecheBot(settings, service, stores, **options)
+        return ShardedDepecheBot(settings, service, stores, database, **options)
+    return DepecheBot(settings, service, stores, database, **options)
 
 
 def run_discord_bot(settings: Settings, service: QAService) -> int:
@@ -247,8 +263,7 @@ def run_discord_bot(settings: Settings, service: QAService) -> int:
     # discord.py's loggers use too); discord.utils.setup_logging would add a second one.
 
     async def main() -> int:
-        bot = create_bot(settings, service, stores)
-        bot.database = database  # closed with the bot
+        bot = create_bot(settings, service, stores, database)  # the bot closes the database
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):  # not on every platform

@@ -47,6 +47,7 @@ NEW_PER_POLL = 10  # articles one poll brings in; more wait for the next poll, a
 BACKLOG_RETRY = dt.timedelta(minutes=1)
 RETENTION_CHECK = dt.timedelta(hours=1)
 CONCURRENT_POLLS = 8
+FOLLOWER_RETRY_SECONDS = 30.0  # how often a process that does not poll checks whether the poller died
 
 Announce = Callable[[Feed, list[ArticleMeta]], Awaitable[None]]
 Audit = Callable[[str, str, str], None]
@@ -103,6 +104,7 @@ class FeedPoller:
         audit: Audit | None = None,
         announce: Announce | None = None,
         retention_days: int | None = None,
+        leads: Callable[[], bool] | None = None,
         rng: random.Random | None = None,
         clock: Callable[[], dt.datetime] | None = None,
     ) -> None:
@@ -118,6 +120,8 @@ class FeedPoller:
         self.audit = audit
         self.announce = announce
         self.retention_days = retention_days
+        # Whether this process runs the polling (several processes share the feeds: one polls).
+        self.leads = leads or (lambda: True)
         self._expired_at: dt.datetime | None = None
         self._rng = rng or random.Random()
         self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
@@ -337,6 +341,9 @@ class FeedPoller:
         while not stop.is_set():
             self.wake.clear()
             try:
+                if not await asyncio.to_thread(self.leads):
+                    await _wait(stop, self.wake, FOLLOWER_RETRY_SECONDS)  # another process polls
+                    continue
                 await self.poll_due()
                 now = self._clock()
                 if self._expired_at is None or now - self._expired_at >= RETENTION_CHECK:
@@ -347,10 +354,14 @@ class FeedPoller:
                 log.exception("feed polling failed; trying again in a minute")
                 next_due = None
             delay = 60.0 if next_due is None else (next_due - self._clock()).total_seconds()
-            delay = min(max(delay, 1.0), 60.0)
-            waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wake.wait())]
-            try:
-                await asyncio.wait(waits, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for waiter in waits:
-                    waiter.cancel()
+            await _wait(stop, self.wake, min(max(delay, 1.0), 60.0))
+
+
+async def _wait(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
+    """Sleep `seconds`, or less when `stop` or `wake` is set."""
+    waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
+    try:
+        await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waits:
+            waiter.cancel()

@@ -10,6 +10,7 @@ engine surfaces as `StorageError`, which callers catch to keep answering without
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import re
 import sqlite3
 import threading
@@ -105,8 +106,68 @@ class Database:
                     migration(tx, self.dialect)
                 tx.execute("INSERT INTO schema_migrations (store, version) VALUES (?, ?)", (store, version))
 
+    def leadership(self, name: str) -> Leadership:
+        """Who, among the processes sharing this database, runs the work named `name` (feed
+        polling, retention): see `Leadership`."""
+        return Leadership()
+
     def close(self) -> None:
         """Release the connection(s)."""
+
+
+class Leadership:
+    """Work that must run in one process only. With SQLite there is one process: it always
+    leads. With PostgreSQL, `held` takes a session advisory lock on a connection of its own; the
+    lock goes with that connection, so when the leading process dies (or loses the server),
+    another one's next `held` takes it over."""
+
+    def held(self) -> bool:
+        """Whether this process leads now (trying to become the leader if nobody is)."""
+        return True
+
+    def release(self) -> None:
+        """Stop leading (at shutdown)."""
+
+
+class _AdvisoryLeadership(Leadership):
+    def __init__(self, url: str, key: int, errors: tuple[type[Exception], ...]) -> None:
+        self._url = url
+        self._key = key
+        self._errors = errors
+        self._connection: Any = None
+        self._lock = threading.Lock()
+
+    def held(self) -> bool:
+        import psycopg
+
+        with self._lock:
+            try:
+                if self._connection is not None and not self._connection.closed:
+                    self._connection.execute("SELECT 1")  # still connected: still the leader
+                    return True
+                self._connection = psycopg.connect(
+                    self._url, autocommit=True, connect_timeout=int(CONNECT_TIMEOUT_SECONDS)
+                )
+                ((taken,),) = self._connection.execute(
+                    "SELECT pg_try_advisory_lock(%s)", (self._key,)
+                ).fetchall()
+                if not taken:
+                    self._connection.close()
+                    self._connection = None
+                return bool(taken)
+            except self._errors:
+                with contextlib.suppress(Exception):
+                    if self._connection is not None:
+                        self._connection.close()
+                self._connection = None
+                return False
+
+    def release(self) -> None:
+        with self._lock:
+            if self._connection is not None:
+                with contextlib.suppress(Exception):
+                    self._connection.close()
+                self._connection = None
 
 
 class _SqliteTransaction:
@@ -221,6 +282,10 @@ class PostgresDatabase(Database):
                 yield _PostgresTransaction(connection)
         except self._errors as exc:
             raise StorageError(_without_password(str(exc))) from exc
+
+    def leadership(self, name: str) -> Leadership:
+        key = int.from_bytes(hashlib.sha256(f"depeche:{name}".encode()).digest()[:8], "big", signed=True)
+        return _AdvisoryLeadership(self.url, key, self._errors)
 
     def close(self) -> None:
         self._pool.close()

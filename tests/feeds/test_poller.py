@@ -327,3 +327,24 @@ async def test_retention_moves_old_feed_articles_out_and_keeps_the_rest(store, s
         "le-chantier-naval-kermadec-2-lance-un-navire",
         "le-chantier-naval-kermadec-3-lance-un-navire",
     ]
+
+
+async def test_a_process_that_does_not_lead_does_not_poll(store, service):
+    site = FeedSite(stories=[story(1)])
+    leading = False
+    async with serve(site):
+        store.add(f"{site.base}/rss.xml", "?", interval_minutes=15)
+        poller = poller_for(store, service, leads=lambda: leading)
+        stop = asyncio.Event()
+        task = asyncio.create_task(poller.run(stop))
+        await asyncio.sleep(0.3)
+        assert site.requests == [] and feed_articles(service.corpus_dir) == {}
+        leading = True  # the leader died: this process takes over at its next check
+        poller.wake.set()
+        for _ in range(200):
+            if feed_articles(service.corpus_dir):
+                break
+            await asyncio.sleep(0.05)
+        stop.set()
+        await asyncio.wait_for(task, 2)
+    assert len(feed_articles(service.corpus_dir)) == 1

@@ -85,3 +85,17 @@ def test_a_sqlite_database_is_copied_into_postgresql_whole_and_twice_harmlessly(
     assert copied_feeds.add("https://b.example/rss", "B", interval_minutes=15).id == feed.id + 1  # ids go on
     copied.audit(2, "remove", "article")
     assert [row[2] for row in copied.audit_log()] == ["remove", "add"]
+
+
+def test_one_process_leads_the_feeds_and_another_takes_over_when_it_goes(pg_cluster, tmp_path):
+    url = pg_cluster.fresh_database()
+    first, second = open_database(url), open_database(url)
+    a, b = first.leadership("feeds"), second.leadership("feeds")
+    assert a.held() and not b.held() and a.held()  # held until released
+    assert second.leadership("retention").held()  # another kind of work: its own leader
+    a.release()  # the leading process stops (or dies: its connection goes, and its lock with it)
+    assert b.held() and not a.held()
+    b.release()
+    first.close()
+    second.close()
+    assert open_database(tmp_path / "x.sqlite3").leadership("feeds").held()  # one process: it leads
