@@ -96,6 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
         feeds_command.add_argument("--corpus", type=Path, default=argparse.SUPPRESS)
     db = sub.add_parser("db", help="the bot's database: copy it to PostgreSQL")
     db_sub = db.add_subparsers(dest="db_command", required=True)
+    corpus = sub.add_parser("corpus", help="the corpus shared through PostgreSQL")
+    corpus_sub = corpus.add_subparsers(dest="corpus_command", required=True)
+    corpus_export = corpus_sub.add_parser("export", help="write the articles it serves into a folder")
+    corpus_export.add_argument("folder", type=Path, metavar="DIR")
     db_migrate = db_sub.add_parser("migrate", help="copy every table into another database")
     db_migrate.add_argument("--to", required=True, metavar="URL", help="postgresql://… (or sqlite:///path)")
     db_migrate.add_argument(
@@ -148,6 +152,10 @@ def _run(argv: Sequence[str] | None) -> int:
         from bot.cli_manage import run_db_migrate
 
         return run_db_migrate(args.source or settings.database_address, args.to)
+    if args.command == "corpus":
+        from bot.cli_manage import run_corpus_export
+
+        return run_corpus_export(settings.database_address, args.folder)
     if args.command == "feeds":
         from bot.cli_feeds import run_feeds
 

@@ -24,8 +24,7 @@ from bot.articles import (
 from bot.config import Settings
 from bot.search import find_duplicate
 from bot.service import build_engine
-from bot.storage import FeedbackStore, StorageError, open_database
-from bot.storage.copy import copy_database
+from bot.storage import ArticleStore, FeedbackStore, StorageError, copy_database, open_database
 
 
 def _confirm(prompt: str, assume_yes: bool) -> bool:
@@ -159,4 +158,20 @@ def run_db_migrate(source: str, target: str) -> int:
     for table, count in copied.items():
         print(f"{table}: {count} rows")
     print("Copied. Point DEPECHE_DATABASE_URL at the new database and restart the bot.")
+    return 0
+
+
+def run_corpus_export(address: str, folder: Path) -> int:
+    """Write the articles the shared corpus serves (PostgreSQL) into `folder` as files."""
+    try:
+        with contextlib.closing(open_database(address)) as database:
+            store = ArticleStore(database)
+            revision, served = store.served()
+            folder.mkdir(parents=True, exist_ok=True)
+            for name, content in store.contents(sorted(served)).items():
+                library.replace_file(folder, name, content)
+    except (StorageError, OSError, ArticleError) as exc:
+        print(f"error: the export failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"Wrote {len(served)} articles (corpus revision {revision}) to {folder}.")
     return 0

@@ -8,6 +8,7 @@ import hashlib
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,6 +100,8 @@ class QAService:
         self._unsaved: tuple[str, SearchIndex, list[LoadProblem]] | None = None
         self._problems: list[LoadProblem] = []
         self._lock = asyncio.Lock()
+        # Called before each load (in its thread): brings the folder in step with a shared corpus.
+        self.before_load: Callable[[], None] | None = None
         self.loaded_at: dt.datetime | None = None
         self.load_error: str | None = None  # why the last load failed (None after a success)
 
@@ -128,6 +131,11 @@ class QAService:
         """Load and index the corpus now (blocking); keep the old engine on failure."""
         start = time.perf_counter()
         corpus_problems: list[LoadProblem] = []
+        if self.before_load is not None:
+            try:
+                self.before_load()
+            except Exception:  # the shared corpus is unreachable: serve the folder as it is
+                log.warning("could not bring the corpus in step with the database", exc_info=True)
         try:
             if not self.corpus_dir.is_dir():
                 raise FileNotFoundError(self.corpus_dir)

@@ -23,7 +23,8 @@ ALLOWED = {
     "messages": {"text"},
     "service": {"articles", "search", "text"},
     "feeds": {"articles", "search", "storage", "service", "text"},
-    "discord": {"articles", "search", "storage", "service", "feeds", "messages", "config", "text"},
+    "replica": {"articles", "storage", "service"},
+    "discord": {"articles", "search", "storage", "service", "feeds", "replica", "messages", "config", "text"},
     "cli": {
         "articles",
         "search",
@@ -34,6 +35,7 @@ ALLOWED = {
         "text",
         "discord",
         "feeds",
+        "replica",
         "cli_manage",
         "cli_feeds",
     },

@@ -107,22 +107,50 @@ def write_article(corpus_dir: Path, prepared: PreparedArticle) -> Path:
 
 def remove_article(corpus_dir: Path, meta: ArticleMeta) -> Path:
     """Move an article's file to `.removed/` (recoverable); return where it went."""
+    try:
+        return set_aside(corpus_dir, meta.path)
+    except FileNotFoundError:
+        raise ArticleError(f"the file of article {meta.id!r} is not in the corpus folder any more") from None
+
+
+def replace_file(corpus_dir: Path, name: str, content: str) -> Path:
+    """Write the article file `name` with `content` atomically, replacing what is there (a copy
+    kept in sync with the shared corpus: the database holds the authoritative version)."""
+    corpus_dir = Path(corpus_dir)
+    target = corpus_dir / name
+    if target.resolve().parent != corpus_dir.resolve():
+        raise ArticleError(f"{name!r} is not a file name of the corpus folder")
+    tmp = corpus_dir / f"{TEMPORARY_PREFIX}{uuid.uuid4().hex}.md"
+    try:
+        with tmp.open("x", encoding="utf-8") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+        return target
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def set_aside(corpus_dir: Path, name: str) -> Path:
+    """Move the file `name` to `.removed/`, never overwriting an earlier removal; where it went.
+    Raises FileNotFoundError when it is not (or no longer) in the corpus folder."""
     corpus_dir = Path(corpus_dir).resolve()
-    source = (corpus_dir / meta.path).resolve()
+    source = (corpus_dir / name).resolve()
     if source.parent != corpus_dir or not source.is_file():
-        raise ArticleError(f"the file of article {meta.id!r} is not in the corpus folder any more")
+        raise FileNotFoundError(name)
     removed = corpus_dir / REMOVED_DIR
     removed.mkdir(exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
-    names = [source.name] + [f"{source.stem}.{stamp}-{n}{source.suffix}" for n in range(1, 1000)]
-    for name in names:
+    candidates = [source.name] + [f"{source.stem}.{stamp}-{n}{source.suffix}" for n in range(1, 1000)]
+    for candidate in candidates:
         try:
-            os.link(source, removed / name)  # fails rather than overwrite an earlier removal
+            os.link(source, removed / candidate)  # fails rather than overwrite an earlier removal
         except FileExistsError:
             continue
         source.unlink()
-        return removed / name
-    raise ArticleError(f"no free name in {REMOVED_DIR}/ for article {meta.id!r}")
+        return removed / candidate
+    raise ArticleError(f"no free name in {REMOVED_DIR}/ for {name!r}")
 
 
 def sweep_temporary(folder: Path, older_than_seconds: float = 3600) -> int:

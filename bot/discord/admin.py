@@ -198,6 +198,19 @@ class Admin(commands.Cog):
             lines.append(f"Last reload failed: {render.escape(service.load_error)}")
         if service.problems:
             lines.append(f"Rejected files: {len(service.problems)} (run `/reload` to see why)")
+        replica = self.bot.replica
+        if replica is not None:  # several processes share the corpus: what each one serves
+            try:
+                processes = await asyncio.to_thread(replica.store.processes)
+            except StorageError:
+                lines.append("Other processes: unknown (the database cannot be reached)")
+            else:
+                for process in processes:
+                    state = "up to date" if process.corpus_version == engine.version else "catching up"
+                    lines.append(
+                        f"Process `{render.escape(process.name)}` (shards {render.escape(process.shards)}): "
+                        f"version `{render.escape(process.corpus_version)}`, {state}"
+                    )
         # The field holds 1,024 characters (a line takes at least 9): format enough titles, not all.
         shown = engine.index.articles[:120]
         titles = [f"• {render.escape(render.shorten(a.title, 90))} (`{a.id}`)" for a in shown]

@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import os
 import signal
+import socket
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -21,8 +23,17 @@ from bot.discord import reply
 from bot.discord.ratelimit import RateLimiter
 from bot.discord.translation import CommandTranslator
 from bot.feeds import FeedPoller
+from bot.replica import CorpusReplica, keep_in_step
 from bot.service import QAService
-from bot.storage import AskChannelStore, Database, FeedbackStore, FeedStore, StorageError, open_database
+from bot.storage import (
+    ArticleStore,
+    AskChannelStore,
+    Database,
+    FeedbackStore,
+    FeedStore,
+    StorageError,
+    open_database,
+)
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +92,13 @@ class DepecheMixin(_BotBase):
         self.feedback = feedback or FeedbackStore(self._database())
         self.ask_channels = ask_channels or AskChannelStore(self._database())
         self.feed_store = FeedStore(self._database())
+        # With PostgreSQL the corpus is shared: the folder is this process's copy (bot/replica.py).
+        self.replica: CorpusReplica | None = None
+        if self._database().dialect.name == "postgresql":
+            name = f"{socket.gethostname()}:{os.getpid()}"
+            self.replica = CorpusReplica(ArticleStore(self._database()), service.corpus_dir, name=name)
+            service.before_load = self.replica.exchange
+        self._in_step: asyncio.Task | None = None
         self.feed_leadership = self._database().leadership("feeds")
         self.poller = FeedPoller(
             self.feed_store,
@@ -116,6 +134,14 @@ class DepecheMixin(_BotBase):
         self._retention = asyncio.create_task(self._forget_old_answers(), name="depeche-retention")
         if self.settings.feeds:
             self._polling = asyncio.create_task(self.poller.run(self._stop_polling), name="depeche-feeds")
+        if self.replica is not None:
+            shards = ",".join(map(str, self.settings.shard_ids)) or "all"
+            self._in_step = asyncio.create_task(
+                keep_in_step(
+                    self.service, self.replica, self.settings.database_address, shards, self._stop_polling
+                ),
+                name="depeche-corpus-in-step",
+            )
 
     async def _forget_old_answers(self) -> None:
         """At start-up, then daily: delete the questions older than the retention period."""
@@ -167,11 +193,13 @@ class DepecheMixin(_BotBase):
         if self._retention is not None:
             self._retention.cancel()
         self._stop_polling.set()
-        if self._polling is not None:
-            try:  # a poll in progress finishes its current request; never more than a few seconds
-                await asyncio.wait_for(asyncio.shield(self._polling), 5)
-            except (TimeoutError, Exception):
-                self._polling.cancel()
+        for task in (self._polling, self._in_step):
+            if task is None:
+                continue
+            try:  # a poll or reload in progress finishes its current step; a few seconds at most
+                await asyncio.wait_for(asyncio.shield(task), 5)
+            except Exception:
+                task.cancel()
         await super().close()
         self.feed_leadership.release()
         self.feedback.close()
