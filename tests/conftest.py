@@ -49,7 +49,8 @@ def write_article(folder: Path, name: str, body: str, **meta: str) -> Path:
 
 # Tiers: `make check` runs neither; `make test` runs everything.
 _SLOW_FIXTURES = {"embedded_service"}  # loads the embedding model and embeds the corpus
-_SLOW_FILES = {"test_shutdown.py", "test_english.py", "test_service.py"}  # spawn run_bot.py or load the model
+# (they spawn run_bot.py or load the model)
+_SLOW_FILES = {"test_shutdown.py", "test_english.py", "test_service.py", "test_processes.py"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -69,7 +69,7 @@ class Fault:
 class DiscordDouble:
     """The fake Discord: one guild with a text channel, an ask-channel and a forum."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, second_guild: bool = False) -> None:
         self._ids = itertools.count()
         self.app_id = self.snowflake()
         self.bot_user = self.user("Dépêche", bot=True, user_id=self.app_id)
@@ -81,6 +81,14 @@ class DiscordDouble:
         self.dm_channel_id = self.snowflake()
         self.no_embeds_id = self.snowflake()
         self.read_only_id = self.snowflake()
+        # A second guild (opt-in), on the other shard of two: shard = (guild id >> 22) % count.
+        self.other_guild_id: int | None = None
+        self.other_general_id: int | None = None
+        if second_guild:
+            other = self.snowflake()
+            while self.shard_of(other, 2) == self.shard_of(self.guild_id, 2):
+                other = self.snowflake()
+            self.other_guild_id, self.other_general_id = other, self.snowflake()
         self.requests: list[Recorded] = []
         self.messages: dict[int, dict] = {}
         self.commands: list[dict] = []
@@ -96,6 +104,19 @@ class DiscordDouble:
         self.port = 0
 
     # -- ids and objects -------------------------------------------------------------------
+
+    @staticmethod
+    def shard_of(guild_id: int, count: int) -> int:
+        """The shard Discord sends a guild's events on."""
+        return (guild_id >> 22) % count
+
+    def guild_of_channel(self, channel_id: int) -> int:
+        """The guild a channel belongs to."""
+        return (
+            self.other_guild_id
+            if channel_id == self.other_general_id and self.other_guild_id
+            else self.guild_id
+        )
 
     def snowflake(self) -> int:
         """A fresh, valid-looking Discord id (17+ digits)."""
@@ -155,6 +176,21 @@ class DiscordDouble:
     async def delete_channel(self, channel_id: int) -> None:
         """Inject CHANNEL_DELETE, as when an admin deletes the channel."""
         await self.dispatch("CHANNEL_DELETE", self.channel(channel_id))
+
+    def guilds(self) -> list[dict]:
+        """GUILD_CREATE payloads of every guild."""
+        return [self.guild()] + ([self.other_guild()] if self.other_guild_id else [])
+
+    def other_guild(self) -> dict:
+        """The second guild: one text channel, the same roles."""
+        assert self.other_guild_id is not None and self.other_general_id is not None
+        payload = self.guild()
+        gid = str(self.other_guild_id)
+        general = self._channel(self.other_general_id, "general", 0)
+        general["guild_id"] = gid
+        payload.update(id=gid, name="Second newsroom", channels=[general])
+        payload["roles"] = [dict(r, id=gid) if r["name"] == "@everyone" else r for r in payload["roles"]]
+        return payload
 
     def guild(self) -> dict:
         """GUILD_CREATE payload."""
@@ -523,14 +559,15 @@ class DiscordDouble:
             "flags": 0,
             "components": components or [],
         }
+        guild_id = self.guild_of_channel(channel_id)
         if guild:
-            message["guild_id"] = str(self.guild_id)
+            message["guild_id"] = str(guild_id)
         if reply_to is not None:
             message["type"] = 19
             message["message_reference"] = {
                 "message_id": reply_to["id"],
                 "channel_id": str(channel_id),
-                "guild_id": str(self.guild_id) if guild else None,
+                "guild_id": str(guild_id) if guild else None,
             }
             message["referenced_message"] = reply_to
         return message
@@ -560,6 +597,7 @@ class DiscordDouble:
         elif op == 2:
             self.identifies += 1
             self.presences.append(payload["d"].get("presence") or {})
+            session.shard = tuple(payload["d"].get("shard") or (0, 1))
             await self._ready(session)
         elif op == 6:
             self.resumes += 1
@@ -572,22 +610,38 @@ class DiscordDouble:
             {
                 "v": 10,
                 "user": self.bot_user,
-                "guilds": [{"id": str(self.guild_id), "unavailable": True}],
+                "guilds": [{"id": g["id"], "unavailable": True} for g in self._guilds_of(session)],
                 "session_id": f"session-{self.snowflake()}",
                 "resume_gateway_url": f"ws://127.0.0.1:{self.port}/gateway",
                 "application": {"id": str(self.app_id), "flags": 0},
                 "private_channels": [],
                 "relationships": [],
-                "shard": [0, 1],
+                "shard": list(session.shard),
             },
         )
-        await session.dispatch("GUILD_CREATE", self.guild())
+        for guild in self._guilds_of(session):
+            await session.dispatch("GUILD_CREATE", guild)
 
-    async def dispatch(self, event: str, data: dict) -> None:
-        """Send a dispatch event to every connected gateway session."""
+    def _guilds_of(self, session: _Session) -> list[dict]:
+        shard, count = session.shard
+        return [g for g in self.guilds() if self.shard_of(int(g["id"]), count) == shard]
+
+    def _receives(self, session: _Session, data: dict) -> bool:
+        """Whether a session gets an event: its guild's shard, and direct messages on shard 0."""
+        shard, count = session.shard
+        guild_id = data.get("guild_id") if isinstance(data, dict) else None
+        return self.shard_of(int(guild_id), count) == shard if guild_id else shard == 0
+
+    async def dispatch(self, event: str, data: dict, timeout: float = 30) -> None:
+        """Send a dispatch event to the gateway sessions of its guild's shard (waiting until one
+        is connected: a process may still be starting)."""
         await self.wait_connected()
+        deadline = time.monotonic() + timeout
+        while not any(self._receives(s, data) for s in self._sockets) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
         for session in list(self._sockets):
-            await session.dispatch(event, data)
+            if self._receives(session, data):
+                await session.dispatch(event, data)
 
     async def wait_connected(self, timeout: float = 10) -> None:
         """Wait until a gateway session is open."""
@@ -680,9 +734,12 @@ class DiscordDouble:
         guild: bool = True,
         message: dict | None = None,
         locale: str = "fr",
+        channel_id: int | None = None,
     ) -> dict:
         """Inject INTERACTION_CREATE (2 = command, 3 = component, 4 = autocomplete), from a
-        member whose Discord client speaks `locale`."""
+        member whose Discord client speaks `locale` (in `channel_id`, default #general)."""
+        channel_id = channel_id or self.general_id
+        gid = str(self.guild_of_channel(channel_id))
         interaction = {
             "id": str(self.snowflake()),
             "application_id": str(self.app_id),
@@ -694,13 +751,13 @@ class DiscordDouble:
             "guild_locale": "fr",
             "app_permissions": PERMISSIONS_ALL,
             "entitlements": [],
-            "authorizing_integration_owners": {"0": str(self.guild_id)},
+            "authorizing_integration_owners": {"0": gid},
             "context": 0 if guild else 1,
             "attachment_size_limit": 10 * 1024 * 1024,
             "channel": {
-                "id": str(self.general_id),
+                "id": str(channel_id),
                 "type": 0 if guild else 1,
-                "guild_id": str(self.guild_id),
+                "guild_id": gid,
                 "name": "general",
                 "position": 0,
                 "permission_overwrites": [],
@@ -708,10 +765,10 @@ class DiscordDouble:
                 "parent_id": None,
                 "flags": 0,
             },
-            "channel_id": str(self.general_id),
+            "channel_id": str(channel_id),
         }
         if guild:
-            interaction["guild_id"] = str(self.guild_id)
+            interaction["guild_id"] = gid
             interaction["member"] = member or self.member(user)
         else:
             interaction["user"] = user
@@ -809,6 +866,7 @@ class _Session:
         self.ws = ws
         self.compressor = compressor
         self.seq = 0
+        self.shard: tuple[int, int] = (0, 1)  # (shard id, shard count) from IDENTIFY
 
     async def send(self, payload: dict) -> None:
         data = json.dumps(payload).encode()
