@@ -183,6 +183,8 @@ def listen_for_changes(url: str, on_change: Callable[[], None], stop: threading.
                     for _ in connection.notifies(timeout=1.0, stop_after=1):
                         on_change()
         except psycopg.Error as exc:
+            if stop.is_set():  # shutting down: the connection went with the server or the process
+                return
             log.warning("corpus notifications lost (%s); reconnecting", type(exc).__name__)
             stop.wait(RECONNECT_SECONDS)
         except Exception:
