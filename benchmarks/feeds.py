@@ -5,9 +5,10 @@ Parts (each prints one JSON line; ratios are against a baseline measured in the 
            (`SearchIndex.updated`) until a question is answered from it — p50/p95 over trials —
            next to a full build of the same articles; one removal; query p50/p95 of the updated
            index next to a freshly built one of the same articles.
-- e2e:     a corpus folder of N sentences served by `QAService` (index cache on), a local feed
-           site publishing one item per trial: from the start of the poll that sees it to a
-           question answered citing it (fetch, extraction, file written, incremental reload).
+- e2e:     a corpus folder of N sentences served by `QAService` (index cache on, written in
+           the background as the bot does), a local feed site publishing one item per trial:
+           from the start of the poll that sees it to a question answered citing it (fetch,
+           extraction, file written, folder scanned, index updated in place).
 - lag:     500 feeds that answer 304, polled at once by one `FeedPoller` while a 10 ms ticker
            measures the event loop's largest delay (the feed site runs in another process).
 - memory:  1,000 poll cycles of 50 feeds answering 304: resident memory after 100 and 1,000.
@@ -120,19 +121,27 @@ def _write_corpus(folder: Path, n: int) -> None:
         )
 
 
-def part_e2e(n: int, trials: int) -> dict:
+def part_e2e(n: int, trials: int, keep: Path | None = None) -> dict:
     from bot.articles import FetchPolicy
     from bot.feeds import FeedPoller
     from bot.service import QAService
     from bot.storage import FeedStore
     from tests.feeds.feed_site import FeedSite, Story, serve
 
-    work = Path(tempfile.mkdtemp(prefix="depeche-feeds-"))
+    work = keep or Path(tempfile.mkdtemp(prefix="depeche-feeds-"))
     try:
         corpus = work / "corpus"
-        corpus.mkdir()
-        _write_corpus(corpus, n)
-        service = QAService(corpus, cache_dir=work / "cache", parse_workers=multiprocessing.cpu_count())
+        if not corpus.is_dir():  # (with --keep, a second run starts from the first's cache)
+            corpus.mkdir(parents=True)
+            _write_corpus(corpus, n)
+        for stale in [*corpus.glob("kermadec-*.md"), work / "db.sqlite3"]:
+            stale.unlink(missing_ok=True)
+        service = QAService(
+            corpus,
+            cache_dir=work / "cache",
+            parse_workers=multiprocessing.cpu_count(),
+            save_cache_in_background=True,  # as the bot does
+        )
         start = time.perf_counter()
         assert service.load().ok
         first_load_s = time.perf_counter() - start
@@ -173,7 +182,8 @@ def part_e2e(n: int, trials: int) -> dict:
             "poll_until_answered_p95_s": round(p95, 3),
         }
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if keep is None:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def _serve_304(port_out, ready) -> None:
@@ -305,12 +315,13 @@ def main() -> None:
     parser.add_argument("--e2e-sentences", type=int, default=100_000)
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--parts", nargs="+", default=["update", "e2e", "lag", "memory"])
+    parser.add_argument("--keep", type=Path, help="e2e: keep the corpus and its cache here, to reuse")
     args = parser.parse_args()
     for part in args.parts:
         if part == "update":
             result = part_update(args.sentences, args.trials)
         elif part == "e2e":
-            result = part_e2e(args.e2e_sentences, args.trials)
+            result = part_e2e(args.e2e_sentences, args.trials, args.keep)
         elif part == "lag":
             result = part_lag(500)
         else:

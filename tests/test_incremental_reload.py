@@ -152,3 +152,17 @@ def test_the_articles_just_added_are_embedded_before_the_back_fill(tmp_path):
     assert count == 6
     assert embedded[0::2][:2] == ["a2", "a4"]  # sentences then paragraphs of each: the new ones first
     assert refreshed_after == [4]  # served as soon as those two are embedded
+
+
+def test_a_cache_written_in_the_background_is_complete_once_waited_for(corpus_dir, tmp_path, counted_reads):
+    service = QAService(corpus_dir, cache_dir=tmp_path / "cache", save_cache_in_background=True)
+    assert service.load().ok
+    write_article(
+        corpus_dir, "zoo.md", "Le zoo de Bagdad a accueilli trois girafes.", title="Zoo", source="Test"
+    )
+    assert service.load().added == ["zoo"]
+    assert service.wait_for_cache(30)
+    counted_reads.clear()
+    restarted = QAService(corpus_dir, cache_dir=tmp_path / "cache")
+    assert restarted.load().ok and restarted.last_load_from_cache and counted_reads == []
+    assert answers(restarted) == answers(service)
