@@ -97,11 +97,19 @@ class ConfirmFollow(discord.ui.View):
         parsed: ParsedFeed,
         interval: int,
         channel: AnnounceChannel | None,
-        admin_id: int,
+        asked: discord.Interaction,
     ) -> None:
         super().__init__(timeout=600)
         self.cog, self.url, self.parsed = cog, url, parsed
-        self.interval, self.channel, self.admin_id = interval, channel, admin_id
+        self.interval, self.channel, self.asked = interval, channel, asked
+        self.admin_id = asked.user.id
+
+    async def on_timeout(self) -> None:
+        try:
+            text = "This preview expired: the feed is not followed. Run `/feeds add` again."
+            await self.asked.edit_original_response(content=text, embed=None, view=None)
+        except discord.HTTPException:
+            log.info("could not mark an expired feed preview")
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         return interaction.user.id == self.admin_id and is_admin(
@@ -163,7 +171,7 @@ class Feeds(commands.Cog):
         except (FetchError, FeedError) as exc:
             await reply.send(interaction, f"Cannot follow this feed: {render.escape(str(exc))}.")
             return
-        view = ConfirmFollow(self, url.strip(), parsed, interval, channel, interaction.user.id)
+        view = ConfirmFollow(self, url.strip(), parsed, interval, channel, interaction)
         await reply.send(interaction, embed=preview_embed(url, parsed, interval, channel), view=view)
 
     async def commit_follow(self, view: ConfirmFollow, interaction: discord.Interaction) -> str:
