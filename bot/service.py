@@ -98,6 +98,7 @@ class QAService:
         self._swap = threading.Lock()
         self._checksums: dict[str, str] = {}
         self._files: dict[str, str] | None = None  # file name -> SHA-256 of what is served
+        self._stats: cache.StatCache | None = None  # file name -> (stat, SHA-256): not read twice
         self._unsaved: tuple[str, SearchIndex, list[LoadProblem]] | None = None
         self._pending_save: tuple[str, SearchIndex, list[LoadProblem]] | None = None
         self._saving = threading.Lock()
@@ -205,6 +206,10 @@ class QAService:
         folder = hashlib.sha256(str(self.corpus_dir.resolve()).encode()).hexdigest()[:16]
         return Path(self.cache_dir) / kind / folder
 
+    @property
+    def _stat_file(self) -> Path:
+        return self._cache_of("files").with_suffix(".json")
+
     def _sweep_temporary_files(self) -> None:
         """Remove what writes killed half-way left behind (never read, but never freed either)."""
         folders = [self.corpus_dir]
@@ -220,7 +225,11 @@ class QAService:
         """The engine for the folder as it is now: from the cache when nothing changed, updated
         in place when a few files changed, else built."""
         self._sweep_temporary_files()
-        files = cache.scan_files(self.corpus_dir, self.max_file_bytes)
+        if self._stats is None:  # the first load of this process: the stats of the last one
+            self._stats = cache.read_stat_cache(self._stat_file) if self.cache_dir is not None else {}
+        files = cache.scan_files(self.corpus_dir, self.max_file_bytes, self._stats)
+        if self.cache_dir is not None:
+            cache.write_stat_cache(self._stat_file, self._stats)
         key = cache.cache_key(files, RankingParams())
         if self.cache_dir is not None:
             cached = cache.load(self._cache_of("index"), key)

@@ -40,20 +40,65 @@ class CachedIndex:
     problems: list[LoadProblem]
 
 
-def scan_files(corpus_dir: Path, max_bytes: int) -> dict[str, str]:
-    """Name -> SHA-256 of every article file (the cache key's raw material; cheap next to parsing)."""
+# What identifies a file's version without reading it: size, modification and change times (to
+# the nanosecond), inode. A write changes the change time, whatever else it keeps.
+Stat = tuple[int, int, int, int]
+StatCache = dict[str, tuple[Stat, str]]
+
+
+def _stat_of(status: os.stat_result) -> Stat:
+    return (status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino)
+
+
+def scan_files(corpus_dir: Path, max_bytes: int, known: StatCache | None = None) -> dict[str, str]:
+    """Name -> SHA-256 of every article file (the cache key's raw material).
+
+    With `known` (name -> (stat, SHA-256) of an earlier scan, updated here), a file whose stat
+    is unchanged is not read again: a restart or a reload of a large corpus costs a `stat` per
+    file, and hashes only the files that changed."""
     out: dict[str, str] = {}
+    seen: StatCache = {}
     for path in sorted(Path(corpus_dir).iterdir()):
         if not is_article_file(path):
             continue
         try:
-            if path.stat().st_size > max_bytes:
-                out[path.name] = f"size:{path.stat().st_size}"
+            status = path.stat()
+            if status.st_size > max_bytes:
+                out[path.name] = f"size:{status.st_size}"
                 continue
-            out[path.name] = hashlib.sha256(path.read_bytes()).hexdigest()
+            stat = _stat_of(status)
+            remembered = known.get(path.name) if known is not None else None
+            if remembered is not None and remembered[0] == stat:
+                out[path.name] = remembered[1]
+            else:
+                out[path.name] = hashlib.sha256(path.read_bytes()).hexdigest()
+            seen[path.name] = (stat, out[path.name])
         except OSError:
             out[path.name] = "unreadable"
+    if known is not None:
+        known.clear()
+        known.update(seen)
     return out
+
+
+def read_stat_cache(path: Path) -> StatCache:
+    """A stat cache saved by `write_stat_cache` (empty when absent or unreadable)."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return {name: (tuple(stat), checksum) for name, (stat, checksum) in raw.items()}
+    except (OSError, ValueError, TypeError):
+        return {}
+
+
+def write_stat_cache(path: Path, known: StatCache) -> None:
+    """Keep a stat cache for the next start (atomically; a failure only costs hashing again)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".tmp-{uuid.uuid4().hex}")
+        tmp.write_text(json.dumps({name: [list(stat), checksum] for name, (stat, checksum) in known.items()}))
+        os.replace(tmp, path)
+    except OSError:
+        log.info("could not keep the file list in %s", path.parent)
 
 
 def cache_key(files: dict[str, str], params: RankingParams) -> str:

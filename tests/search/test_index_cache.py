@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from bot.search import index_cache as cache
 from bot.service import QAService
 from tests.conftest import write_article
@@ -121,3 +123,31 @@ def test_a_load_of_another_corpus_prunes_nothing_of_this_one(corpus_dir, tmp_pat
     again = QAService(corpus_dir, cache_dir=shared)
     assert again.load().ok and again.last_load_from_cache
     assert len(list((shared / "articles").glob("*/*.json"))) == 2  # both corpora's parsed files
+
+
+def test_a_file_whose_stat_is_unchanged_is_not_read_again_and_a_changed_one_is(corpus_dir, monkeypatch):
+    write_article(
+        corpus_dir, "zoo.md", "Le zoo de Bagdad a accueilli trois girafes.", title="Zoo", source="T"
+    )
+    known: cache.StatCache = {}
+    first = cache.scan_files(corpus_dir, 10_000_000, known)
+    read: list[str] = []
+    original = Path.read_bytes
+
+    def counting(path: Path) -> bytes:
+        read.append(path.name)
+        return original(path)
+
+    monkeypatch.setattr(Path, "read_bytes", counting)
+    assert cache.scan_files(corpus_dir, 10_000_000, known) == first and read == []
+    write_article(corpus_dir, "zoo.md", "Le zoo de Bagdad a accueilli cinq girafes.", title="Zoo", source="T")
+    second = cache.scan_files(corpus_dir, 10_000_000, known)
+    assert read == ["zoo.md"] and second["zoo.md"] != first["zoo.md"]
+    assert cache.scan_files(corpus_dir, 10_000_000) == second  # the same sums as reading everything
+
+
+def test_the_file_list_is_kept_for_the_next_start(tmp_path):
+    known: cache.StatCache = {"a.md": ((1, 2, 3, 4), "f" * 64)}
+    cache.write_stat_cache(tmp_path / "files" / "x.json", known)
+    assert cache.read_stat_cache(tmp_path / "files" / "x.json") == known
+    assert cache.read_stat_cache(tmp_path / "nothing.json") == {}
