@@ -50,7 +50,9 @@ class QA(commands.Cog):
             return
         if await self._say_if_unavailable(interaction):
             return
-        task = asyncio.ensure_future(self.asking.answer(question, top))
+        # Asked in an announcement's forum post: that article first, as in chat.
+        about = self.bot.feed_store.announcement(interaction.channel_id) if interaction.channel_id else None
+        task = asyncio.ensure_future(self.asking.answer(question, top, about=about))
         try:
             answer, ms = await asyncio.wait_for(asyncio.shield(task), self.defer_after)
         except TimeoutError:  # too slow for Discord's 3 s: defer, the answer goes as a follow-up

@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from tests.discord.fixtures import BALAD, eventually, is_callback, is_reply, plain, running_bot
+from tests.discord.fixtures import BALAD, description, eventually, is_callback, is_reply, plain, running_bot
 from tests.discord.test_articles import is_followup, press
 from tests.feeds.feed_site import FeedSite, Story, serve
 
@@ -112,6 +112,13 @@ async def test_a_feed_followed_from_discord_announces_in_a_forum_and_members_ask
     assert answer.path.endswith(f"/channels/{thread_id}/messages")
     assert "deux cent cinquante passagers" in text.split("\n")[0]
     assert new_story().published.date().isoformat() in text  # the excerpt's article date
+    # /ask in the post: the same, by command.
+    mark = len(d.requests)
+    member = d.member(d.user("mo"))
+    await d.slash(member["user"], "ask", {"question": "Combien de passagers peut-il transporter ?"},
+                  member=member, channel_id=thread_id)  # fmt: skip
+    asked = await d.wait_for(is_callback, after=mark)
+    assert "deux cent cinquante passagers" in description(asked).replace("**", "")
     # A question the article does not answer is answered from the rest of the corpus.
     mark = len(d.requests)
     await d.send_message(d.user("mo"), BALAD, channel_id=thread_id)
