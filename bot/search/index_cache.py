@@ -17,7 +17,7 @@ import os
 import shutil
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import numpy as np
 
@@ -58,23 +58,23 @@ def scan_files(corpus_dir: Path, max_bytes: int, known: StatCache | None = None)
     file, and hashes only the files that changed."""
     out: dict[str, str] = {}
     seen: StatCache = {}
-    for path in sorted(Path(corpus_dir).iterdir()):
-        if not is_article_file(path):
-            continue
+    with os.scandir(corpus_dir) as entries:  # one directory read, one stat per file
+        found = sorted((entry.name, entry) for entry in entries if is_article_file(PurePath(entry.name)))
+    for name, entry in found:
         try:
-            status = path.stat()
+            status = entry.stat()
             if status.st_size > max_bytes:
-                out[path.name] = f"size:{status.st_size}"
+                out[name] = f"size:{status.st_size}"
                 continue
             stat = _stat_of(status)
-            remembered = known.get(path.name) if known is not None else None
+            remembered = known.get(name) if known is not None else None
             if remembered is not None and remembered[0] == stat:
-                out[path.name] = remembered[1]
+                out[name] = remembered[1]
             else:
-                out[path.name] = hashlib.sha256(path.read_bytes()).hexdigest()
-            seen[path.name] = (stat, out[path.name])
+                out[name] = hashlib.sha256(Path(entry.path).read_bytes()).hexdigest()
+            seen[name] = (stat, out[name])
         except OSError:
-            out[path.name] = "unreadable"
+            out[name] = "unreadable"
     if known is not None:
         known.clear()
         known.update(seen)
