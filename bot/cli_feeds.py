@@ -12,21 +12,13 @@ import sys
 from pathlib import Path
 
 from bot.articles import FetchError
+from bot.cli_manage import confirm
 from bot.config import Settings
 from bot.feeds import DEFAULT_INTERVAL_MINUTES, MIN_INTERVAL_MINUTES, FeedError, FeedPoller
 from bot.service import QAService
 from bot.storage import Feed, FeedbackStore, FeedStore, open_database
 
 MAX_INTERVAL_MINUTES = 24 * 60
-
-
-def _confirm(prompt: str, assume_yes: bool) -> bool:
-    if assume_yes:
-        return True
-    if not sys.stdin.isatty():
-        print("Not confirmed: pass --yes to run without a prompt.", file=sys.stderr)
-        return False
-    return input(f"{prompt} [y/N] ").strip().lower() in ("y", "yes", "o", "oui")
 
 
 def _when(value: dt.datetime | None) -> str:
@@ -127,7 +119,7 @@ async def _add(shell: _Shell, url: str, interval: int | None, assume_yes: bool) 
         date = item.published.strftime("%Y-%m-%d") if item.published else "no date"
         print(f"  • {date}  {item.title or item.link or '(untitled)'}")
     print(f"Checked every {interval} minutes; its newest items are brought in at the first check.")
-    if not _confirm("Follow it?", assume_yes):
+    if not confirm("Follow it?", assume_yes):
         return 1
     try:
         feed = shell.store.add(url.strip(), parsed.title or url, interval_minutes=interval, added_by="shell")
@@ -144,7 +136,7 @@ def _remove(shell: _Shell, name: str, assume_yes: bool) -> int:
     if feed is None:
         print(f"error: no feed {name!r} (give its number, address or title)", file=sys.stderr)
         return 1
-    if not _confirm(f"Stop following “{feed.title}” ({feed.url})? Its articles stay.", assume_yes):
+    if not confirm(f"Stop following “{feed.title}” ({feed.url})? Its articles stay.", assume_yes):
         return 1
     shell.store.remove(feed.id)
     shell.feedback.audit(None, "feed-unfollow", str(feed.id), feed.url)

@@ -27,7 +27,8 @@ from bot.service import build_engine
 from bot.storage import ArticleStore, FeedbackStore, StorageError, copy_database, open_database
 
 
-def _confirm(prompt: str, assume_yes: bool) -> bool:
+def confirm(prompt: str, assume_yes: bool) -> bool:
+    """Whether to go on: `--yes`, or the operator's answer (refused when no one can answer)."""
     if assume_yes:
         return True
     if not sys.stdin.isatty():
@@ -75,7 +76,7 @@ def run_add(source: str, corpus_dir: Path, settings: Settings, *, assume_yes: bo
     print(f"Language:   {draft.language}")
     print(f"Sentences:  {article.sentence_count}")
     print(f"First §:    {prepared.first_paragraph[:400]}")
-    if not _confirm("Add it to the corpus?", assume_yes):
+    if not confirm("Add it to the corpus?", assume_yes):
         return 1
     path = library.write_article(corpus_dir, prepared)
     _audit(settings, "add", path.stem, draft.url or source)
@@ -90,7 +91,7 @@ def run_remove(name: str, corpus_dir: Path, settings: Settings, *, assume_yes: b
     if meta is None:
         print(f"error: no article called {name!r} (use its id or its exact title)", file=sys.stderr)
         return 1
-    if not _confirm(f"Remove “{meta.title}” ({meta.path})?", assume_yes):
+    if not confirm(f"Remove “{meta.title}” ({meta.path})?", assume_yes):
         return 1
     moved = library.remove_article(corpus_dir, meta)
     _audit(settings, "remove", meta.id, meta.path)

@@ -31,6 +31,18 @@ def embedded_service(tmp_path_factory: pytest.TempPathFactory) -> QAService:
     return service
 
 
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A throwaway PostgreSQL cluster for the session (skipped, saying why, where it cannot run)."""
+    from tests.storage import postgres
+
+    reason = postgres.available()
+    if reason is not None:
+        pytest.skip(reason)
+    with postgres.cluster() as running:
+        yield running
+
+
 @pytest.fixture
 def corpus_dir(tmp_path: Path) -> Path:
     """A writable copy of the bundled corpus."""

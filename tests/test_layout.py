@@ -39,7 +39,7 @@ ALLOWED = {
         "cli_manage",
         "cli_feeds",
     },
-    "cli_feeds": {"articles", "feeds", "storage", "service", "config", "text"},
+    "cli_feeds": {"articles", "feeds", "storage", "service", "config", "text", "cli_manage"},
     "cli_manage": {"articles", "search", "storage", "service", "config", "text"},
 }
 WINGS = ("articles", "search", "storage", "feeds")

@@ -10,25 +10,13 @@ import contextlib
 import signal
 import time
 
-import pytest
-
 from bot import messages
 from tests.conftest import BUNDLED_CORPUS, write_article
 from tests.discord.double import DiscordDouble, Recorded
 from tests.discord.fixtures import BALAD, description
 from tests.discord.test_shutdown import launch
-from tests.storage import postgres
 
 ZOO = "Combien de girafes ont rejoint le zoo de Bagdad ?"
-
-
-@pytest.fixture(scope="module")
-def pg_cluster():
-    reason = postgres.available()
-    if reason is not None:
-        pytest.skip(reason)
-    with postgres.cluster() as running:
-        yield running
 
 
 def reply_to(message: dict):

@@ -5,17 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.storage import postgres
-
-
-@pytest.fixture(scope="session")
-def pg_cluster():
-    reason = postgres.available()
-    if reason is not None:
-        pytest.skip(reason)
-    with postgres.cluster() as running:
-        yield running
-
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path) -> str:
