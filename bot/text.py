@@ -45,10 +45,6 @@ it its an and or not no yes can could would should will shall may might there th
 """.split()
 
 _ELISIONS = {"l", "d", "j", "m", "n", "s", "t", "c", "qu", "jusqu", "lorsqu", "puisqu", "quoiqu"}
-# A French question puts its subject pronoun after the verb ("a-t-il", "sont-elles", "peut-on",
-# "puis-je"): these parts are dropped, not joined into a compound no article contains.
-# ("nous" and "vous" are left out: "rendez-vous" is a noun.)
-_INVERTED_SUBJECTS = {"il", "elle", "on", "ils", "elles", "je", "t"}
 
 
 # Control (Cc, but newline and tab), format (Cf: zero-width, bidi controls, BOM...), surrogate
@@ -200,8 +196,6 @@ class Analyzer:
             pieces.pop(0)
         for piece in pieces:
             parts = [p for p in piece.split("-") if p]
-            while len(parts) > 1 and parts[-1] in _INVERTED_SUBJECTS:
-                parts.pop()
             if len(parts) > 1:
                 for part in parts:
                     if _keep(part):

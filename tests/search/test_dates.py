@@ -115,5 +115,5 @@ def test_the_same_sentence_in_two_articles_is_cited_from_the_newest(tmp_path):
         if published:
             meta["published"] = published
         write_article(folder, f"{name}.md", sentence, **meta)
-    answer = build_engine(load_corpus(folder)).answer("La baignade est-elle interdite à Crozon ?")
+    answer = build_engine(load_corpus(folder)).answer("Jusqu'à quand la baignade est interdite à Crozon ?")
     assert [e.article_id for e in answer.results] == ["afp-newer"]
