@@ -8,7 +8,8 @@ Parts (each prints one JSON line; ratios are against a baseline measured in the 
 - e2e:     a corpus folder of N sentences served by `QAService` (index cache on, written in
            the background as the bot does), a local feed site publishing one item per trial:
            from the start of the poll that sees it to a question answered citing it (fetch,
-           extraction, file written, folder scanned, index updated in place).
+           extraction, file written, folder scanned, index updated in place). Before each item
+           the previous cache write is let finish, as minutes between items would.
 - lag:     500 feeds that answer 304, polled at once by one `FeedPoller` while a 10 ms ticker
            measures the event loop's largest delay (the feed site runs in another process).
 - memory:  1,000 poll cycles of 50 feeds answering 304: resident memory after 100 and 1,000.
@@ -163,6 +164,9 @@ def part_e2e(n: int, trials: int, keep: Path | None = None) -> dict:
                         guid=f"s{t}",
                     )
                     site.publish(story)
+                    # Feeds publish minutes apart: the previous item's index cache is written by
+                    # then (it is written in the background, after the new index serves).
+                    await asyncio.to_thread(service.wait_for_cache)
                     start = time.perf_counter()
                     report = await poller.poll(store.get(feed.id))
                     question = f"Combien d'ouvriers ont travaillé sur la coque à Kermadec-{t} ?"
