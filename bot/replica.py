@@ -13,28 +13,16 @@ check and catches up the same way.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import threading
 from pathlib import Path
 
-from bot.articles import is_article_file, library
+from bot.articles import library
+from bot.search import index_cache
 from bot.service import QAService
 from bot.storage import ArticleStore, listen_for_changes
 
 log = logging.getLogger(__name__)
-
-
-def _local_files(folder: Path) -> dict[str, bytes]:
-    """The article files of the folder (name -> bytes)."""
-    files: dict[str, bytes] = {}
-    for path in sorted(folder.iterdir()):
-        if is_article_file(path):
-            try:
-                files[path.name] = path.read_bytes()
-            except OSError:
-                continue
-    return files
 
 
 class CorpusReplica:
@@ -46,24 +34,28 @@ class CorpusReplica:
         self.name = name
         self.revision = -1  # the database's revision the folder matches
         self._synced: dict[str, str] | None = None  # name -> checksum at the last exchange
+        self._stats: index_cache.StatCache = {}
         self._lock = threading.Lock()
 
     def exchange(self) -> None:
         """Send the folder's own changes to the database, then bring the folder up to date."""
         with self._lock:
             self.folder.mkdir(parents=True, exist_ok=True)
-            files = _local_files(self.folder)
-            sums = {name: hashlib.sha256(raw).hexdigest() for name, raw in files.items()}
+            # Checksums from a stat cache: at every load only the files that changed are read.
+            sums = index_cache.scan_files(self.folder, 1 << 62, self._stats)
             if self._synced is None and self.store.is_empty():
                 self._synced = {}  # the first start of all: this folder is the corpus
             changed: dict[str, str] = {}
             removed: list[str] = []
+            unreadable: set[str] = set()  # not UTF-8: the loader rejects them; left where they are
             if self._synced is not None:
                 for name, checksum in sums.items():
                     if self._synced.get(name) != checksum:
                         try:
-                            changed[name] = files[name].decode("utf-8")
-                        except UnicodeDecodeError:  # not an article the loader would read: kept local
+                            changed[name] = (self.folder / name).read_bytes().decode("utf-8")
+                        except UnicodeDecodeError:
+                            unreadable.add(name)
+                        except OSError:  # gone meanwhile: the next exchange sees it gone
                             continue
                 removed = [name for name in self._synced if name not in sums]
             if changed or removed:
@@ -73,7 +65,7 @@ class CorpusReplica:
             stale = [name for name, checksum in served.items() if sums.get(name) != checksum]
             for name, content in self.store.contents(stale).items():
                 library.replace_file(self.folder, name, content)
-            gone = [name for name in sums if name not in served]
+            gone = [name for name in sums if name not in served and name not in unreadable]
             for name in gone:
                 try:
                     library.set_aside(self.folder, name)

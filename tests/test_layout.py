@@ -23,7 +23,7 @@ ALLOWED = {
     "messages": {"text"},
     "service": {"articles", "search", "text"},
     "feeds": {"articles", "search", "storage", "service", "text"},
-    "replica": {"articles", "storage", "service"},
+    "replica": {"articles", "search", "storage", "service"},
     "discord": {"articles", "search", "storage", "service", "feeds", "replica", "messages", "config", "text"},
     "cli": {
         "articles",
