@@ -66,6 +66,10 @@ def build_engine(
     return Engine(index, dense=embeddings.assemble(index, vectors), encoder=encoder)
 
 
+# An index to write to the cache: its key, itself, its load's problems, the stats of its files.
+_Save = tuple[str, SearchIndex, list[LoadProblem], "cache.StatCache"]
+
+
 class QAService:
     """Holds the engine that answers; `reload` replaces it only with a complete new one."""
 
@@ -99,8 +103,8 @@ class QAService:
         self._checksums: dict[str, str] = {}
         self._files: dict[str, str] | None = None  # file name -> SHA-256 of what is served
         self._stats: cache.StatCache | None = None  # file name -> (stat, SHA-256): not read twice
-        self._unsaved: tuple[str, SearchIndex, list[LoadProblem]] | None = None
-        self._pending_save: tuple[str, SearchIndex, list[LoadProblem]] | None = None
+        self._unsaved: _Save | None = None
+        self._pending_save: _Save | None = None
         self._saving = threading.Lock()
         self._saver: threading.Thread | None = None
         # Write the index cache after a load returns (the bot: a reload serves seconds sooner at
@@ -228,13 +232,12 @@ class QAService:
         if self._stats is None:  # the first load of this process: the stats of the last one
             self._stats = cache.read_stat_cache(self._stat_file) if self.cache_dir is not None else {}
         files = cache.scan_files(self.corpus_dir, self.max_file_bytes, self._stats)
-        if self.cache_dir is not None:
-            cache.write_stat_cache(self._stat_file, self._stats)
         key = cache.cache_key(files, RankingParams())
         if self.cache_dir is not None:
             cached = cache.load(self._cache_of("index"), key)
             if cached is not None:
                 self._files = files
+                cache.write_stat_cache(self._stat_file, self._stats)  # for the next start
                 return Engine(cached.index), cached.problems, True
         parsed = ParsedArticleCache(self._cache_of("articles")) if self.cache_dir is not None else None
         problems: list[LoadProblem] = []
@@ -259,7 +262,8 @@ class QAService:
             raise CorpusRejected("no valid article in the corpus folder", problems)
         self._files = files
         if self.cache_dir is not None:
-            self._unsaved = (key, index, problems)  # saved once it serves (see `load`)
+            # saved once it serves (see `load`), with the file stats of this version
+            self._unsaved = (key, index, problems, dict(self._stats or {}))
         return Engine(index), problems, False
 
     def _save_index_cache(self) -> None:
@@ -287,11 +291,12 @@ class QAService:
                     if threading.current_thread() is self._saver:
                         self._saver = None  # under the lock: a later save starts a new writer
                     return
-            key, index, problems = pending
+            key, index, problems, stats = pending
             try:
                 cache.save(self._cache_of("index"), key, index, problems)
             except OSError:
                 log.warning("could not write the index cache in %s; serving without it", self.cache_dir)
+            cache.write_stat_cache(self._stat_file, stats)
 
     def wait_for_cache(self, timeout: float | None = None) -> bool:
         """Wait until the index cache holds what is served (True), or `timeout` passes."""
@@ -321,14 +326,18 @@ class QAService:
         added = read_articles(
             self.corpus_dir, changed, problems, max_file_bytes=self.max_file_bytes, parsed=parsed
         )
-        staying = [meta for meta in index.articles if meta.path not in leaving]
-        ids = {meta.id for meta in staying}
-        titles = {fold(meta.title) for meta in staying}
+        served = index.titles  # (folded titles, built once per index)
+        new_ids: set[str] = set()
+        new_titles: set[str] = set()
         for article in added:
-            if article.id in ids or fold(article.title) in titles:
+            for clash in (served.find(article.id), served.find(article.title)):
+                if clash is not None and clash.path not in leaving:
+                    return None  # a served article has this id or title: the full build decides
+            title = fold(article.title)
+            if article.id in new_ids or title in new_titles:
                 return None
-            ids.add(article.id)
-            titles.add(fold(article.title))
+            new_ids.add(article.id)
+            new_titles.add(title)
         problems[:0] = [p for p in self._problems if p.path not in leaving and p.path in files]
         try:
             return index.updated(added, [meta.id for meta in removed])

@@ -18,10 +18,11 @@ ARTICLE_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,79}$"
 ARTICLE_SUFFIX = ".md"
 
 
-def is_article_file(path: PurePath) -> bool:
-    """Whether a file in the corpus folder is an article: `*.md`, not hidden (temporary files and
-    `.removed/` start with a dot)."""
-    return path.suffix.lower() == ARTICLE_SUFFIX and not path.name.startswith(".")
+def is_article_file(path: PurePath | str) -> bool:
+    """Whether a file in the corpus folder (a path, or a bare name) is an article: `*.md`, not
+    hidden (temporary files and `.removed/` start with a dot)."""
+    name = path if isinstance(path, str) else path.name
+    return name.lower().endswith(ARTICLE_SUFFIX) and not name.startswith(".")
 
 
 def sentence_id(article_id: str, paragraph: int, position: int) -> str:

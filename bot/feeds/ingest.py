@@ -3,6 +3,7 @@ text, else the item's own content, else its summary (marked summary-only)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -61,7 +62,8 @@ async def draft_for_item(
         try:
             if await may_fetch(link):
                 page = await fetch_page(link)
-                page_draft, page_link = _page_draft(page)
+                # trafilatura parses the page: seconds for a large one, never on the event loop
+                page_draft, page_link = await asyncio.to_thread(_page_draft, page)
                 link = clean_link(page_link)
             else:
                 log.info("robots.txt disallows %s; using the item's own text", link)

@@ -130,7 +130,13 @@ class Bm25Matrix:
         if term is None:
             term = repeat_index(df)
         tf32 = tf.astype(np.float32)
-        data = (idf[term] * tf32 / (tf32 + norm[indices].astype(np.float32))).astype(np.float32)
+        # idf * tf / (tf + norm), in float32, with two temporaries instead of five (same
+        # operations in the same order: the same scores to the bit).
+        denominator = norm.astype(np.float32)[indices]
+        denominator += tf32
+        data = idf[term]
+        data *= tf32
+        data /= denominator
         return cls(data, indices, indptr, num_docs, tf, lengths)
 
     def merged(self, extra: Bm25Matrix, params: RankingParams) -> Bm25Matrix:

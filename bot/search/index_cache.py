@@ -17,7 +17,7 @@ import os
 import shutil
 import uuid
 from dataclasses import dataclass
-from pathlib import Path, PurePath
+from pathlib import Path
 
 import numpy as np
 
@@ -59,7 +59,7 @@ def scan_files(corpus_dir: Path, max_bytes: int, known: StatCache | None = None)
     out: dict[str, str] = {}
     seen: StatCache = {}
     with os.scandir(corpus_dir) as entries:  # one directory read, one stat per file
-        found = sorted((entry.name, entry) for entry in entries if is_article_file(PurePath(entry.name)))
+        found = sorted((entry.name, entry) for entry in entries if is_article_file(entry.name))
     for name, entry in found:
         try:
             status = entry.stat()

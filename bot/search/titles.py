@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
 from bot.articles import ArticleMeta
 from bot.text import fold
+
+
+@lru_cache(maxsize=1 << 18)
+def folded_title(title: str) -> str:
+    """A title folded for look-up, remembered: each reload builds the titles of every article
+    again, and most of them are the previous index's."""
+    return fold(title)
 
 
 class ArticleTitles:
@@ -18,7 +26,7 @@ class ArticleTitles:
 
     def __init__(self, articles: Sequence[ArticleMeta]) -> None:
         self.articles = tuple(articles)
-        self._folded = [fold(meta.title) for meta in self.articles]
+        self._folded = [folded_title(meta.title) for meta in self.articles]
         self._by_id = {meta.id: meta for meta in self.articles}
         self._by_title: dict[str, ArticleMeta] = {}
         for meta, folded in zip(self.articles, self._folded, strict=True):
