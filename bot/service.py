@@ -102,6 +102,7 @@ class QAService:
         self._swap = threading.Lock()
         self._checksums: dict[str, str] = {}
         self._files: dict[str, str] | None = None  # file name -> SHA-256 of what is served
+        self._loaded_files: dict[str, str] | None = None  # ...of what the load in progress read
         self._stats: cache.StatCache | None = None  # file name -> (stat, SHA-256): not read twice
         self._unsaved: _Save | None = None
         self._pending_save: _Save | None = None
@@ -143,6 +144,7 @@ class QAService:
         """Load and index the corpus now (blocking); keep the old engine on failure."""
         start = time.perf_counter()
         corpus_problems: list[LoadProblem] = []
+        self._unsaved = None  # (what a failed load built is never saved)
         if self.before_load is not None:
             try:
                 self.before_load()
@@ -184,6 +186,7 @@ class QAService:
         engine = self._with_cached_vectors(engine)
         with self._swap:
             self._engine = engine
+        self._files = self._loaded_files  # the files of the index now served, for the next update
         self._start_embedding(engine, first={*report.added, *report.changed})
         self._save_index_cache()
         self._checksums = new
@@ -236,7 +239,7 @@ class QAService:
         if self.cache_dir is not None:
             cached = cache.load(self._cache_of("index"), key)
             if cached is not None:
-                self._files = files
+                self._loaded_files = files
                 cache.write_stat_cache(self._stat_file, self._stats)  # for the next start
                 return Engine(cached.index), cached.problems, True
         parsed = ParsedArticleCache(self._cache_of("articles")) if self.cache_dir is not None else None
@@ -260,7 +263,7 @@ class QAService:
         if not index.articles and problems:
             # Every file was rejected: more likely a mistake than an intent to serve nothing.
             raise CorpusRejected("no valid article in the corpus folder", problems)
-        self._files = files
+        self._loaded_files = files
         if self.cache_dir is not None:
             # saved once it serves (see `load`), with the file stats of this version
             self._unsaved = (key, index, problems, dict(self._stats or {}))
