@@ -247,7 +247,7 @@ class Feeds(commands.Cog):
     async def feeds_check(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         feeds = await asyncio.to_thread(self.bot.feed_store.all)
-        reports = await asyncio.gather(*(self.bot.poller.poll(f) for f in feeds))
+        reports = await self.bot.poller.poll_many(feeds)
         lines = []
         for feed, report in zip(feeds, reports, strict=True):
             if report.error:

@@ -325,16 +325,19 @@ class FeedPoller:
         return removed
 
     async def poll_due(self) -> list[PollReport]:
-        """Poll every feed that is due, several sites at once (at most `CONCURRENT_POLLS`: the
-        event loop answers members between the steps of a few polls, not of hundreds)."""
-        due = await asyncio.to_thread(self.store.due, self._clock())
+        """Poll every feed that is due."""
+        return await self.poll_many(await asyncio.to_thread(self.store.due, self._clock()))
+
+    async def poll_many(self, feeds: list[Feed]) -> list[PollReport]:
+        """Poll these feeds, several sites at once (at most `CONCURRENT_POLLS`: the event loop
+        answers members between the steps of a few polls, not of hundreds)."""
         slots = asyncio.Semaphore(CONCURRENT_POLLS)
 
         async def poll(feed: Feed) -> PollReport:
             async with slots:
                 return await self.poll(feed)
 
-        return list(await asyncio.gather(*(poll(feed) for feed in due)))
+        return list(await asyncio.gather(*(poll(feed) for feed in feeds)))
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll due feeds until `stop` is set; sleep until the next one is due (or `wake`)."""
