@@ -39,6 +39,14 @@ def _site(url: str | None) -> str | None:
     return host.removeprefix("www.") if host else None
 
 
+def _headline(text: str, limit: int = 100) -> str:
+    """A title for an item that has none: the start of its text, cut at a word."""
+    first = text.split(". ")[0].strip()
+    if len(first) <= limit:
+        return first
+    return first[:limit].rsplit(" ", 1)[0] + "…"
+
+
 def _page_draft(page: FetchedPage) -> tuple[ArticleDraft | None, str]:
     """The page's article (None if extraction failed or found too little), and its address."""
     link = canonical_link(page.body, page.final_url) or page.final_url
@@ -57,6 +65,8 @@ async def draft_for_item(
 ) -> ArticleDraft:
     """The article an item becomes; raise `ArticleError` when it has no usable text."""
     link = clean_link(item.link) if item.link else None
+    if link is not None and urlsplit(link).scheme not in ("http", "https"):
+        link = None  # javascript:, mailto:... not an article's address
     page_draft: ArticleDraft | None = None
     if link is not None:
         try:
@@ -74,9 +84,13 @@ async def draft_for_item(
     if page_draft is not None and sum(len(p) for p in page_draft.paragraphs) >= own_text // 2:
         draft = page_draft
     elif item.content:
-        draft = draft_from_paragraphs(item.title or "", item.content, source="", url=link)
+        draft = draft_from_paragraphs(
+            item.title or _headline(item.content[0]), item.content, source="", url=link
+        )
     elif item.summary:
-        draft = draft_from_paragraphs(item.title or "", [item.summary], source="", url=link)
+        draft = draft_from_paragraphs(
+            item.title or _headline(item.summary), [item.summary], source="", url=link
+        )
         summary_only = True
     elif item.title:
         raise ArticleError("the item has only a title, and its page could not be read")

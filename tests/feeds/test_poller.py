@@ -348,3 +348,30 @@ async def test_a_process_that_does_not_lead_does_not_poll(store, service):
         stop.set()
         await asyncio.wait_for(task, 2)
     assert len(feed_articles(service.corpus_dir)) == 1
+
+
+async def test_an_item_without_title_or_with_a_script_link_still_brings_its_text_in(store, service):
+    site = FeedSite()
+    text = "Le conseil municipal de Quimper a voté mardi la gratuité des bus le samedi pour toute l'année."
+    site.raw["/odd.xml"] = (
+        (
+            '<rss version="2.0"><channel><title>Odd</title>'
+            f"<item><guid>a</guid><description>{text}</description></item>"
+            "<item><guid>b</guid><title>Le port de Brest en fête</title><link>javascript:alert(1)</link>"
+            "<description>Le port de Brest a fêté dimanche ses deux cents ans devant plus de dix "
+            "mille visiteurs.</description></item>"
+            "</channel></rss>"
+        ).encode(),
+        "application/rss+xml",
+    )
+    async with serve(site):
+        feed = store.add(f"{site.base}/odd.xml", "?", interval_minutes=15)
+        report = await poller_for(store, service).poll(feed)
+    assert len(report.added) == 2 and site.requests[-1][1] == "/odd.xml"  # no request for the script link
+    posts = feed_articles(service.corpus_dir)
+    titles = sorted(post.metadata["title"] for post in posts.values())
+    assert titles == [
+        "Le conseil municipal de Quimper a voté mardi la gratuité des bus le samedi pour toute l'année.",
+        "Le port de Brest en fête",
+    ]
+    assert all("url" not in post.metadata for post in posts.values())
