@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import multiprocessing
@@ -29,7 +30,13 @@ import random
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.feeds import FeedPoller
+    from bot.storage import FeedStore
 
 from benchmarks.scale import percentiles, questions, rss_mb, synthetic_articles, synthetic_specs
 
@@ -217,7 +224,10 @@ def _serve_304(port_out, ready) -> None:
     asyncio.run(main())
 
 
-def _polling_setup(feeds: int):
+@contextlib.contextmanager
+def _polling(feeds: int) -> Iterator[tuple[FeedStore, FeedPoller]]:
+    """`feeds` feeds answering 304 from a site in another process, and a poller for them; all
+    stopped and deleted when the block ends."""
     from bot.articles import FetchPolicy
     from bot.feeds import FeedPoller
     from bot.service import QAService
@@ -237,14 +247,16 @@ def _polling_setup(feeds: int):
     for i in range(feeds):
         store.add(f"http://127.0.0.{1 + i % HOSTS}:{port.value}/f{i}.xml", f"F{i}", interval_minutes=5)
     policy = FetchPolicy(allow_private=True, timeout_seconds=30)
-    poller = FeedPoller(store, service, policy, rng=random.Random(1))
-    return server, work, store, poller
+    try:
+        yield store, FeedPoller(store, service, policy, rng=random.Random(1))
+    finally:
+        server.kill()
+        store.close()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def part_lag(feeds: int) -> dict:
-    server, work, store, poller = _polling_setup(feeds)
-
-    async def main() -> dict:
+    async def main(store: FeedStore, poller: FeedPoller) -> dict:
         await poller.poll_due()  # first polls: the validators are stored
         for feed in store.all():
             store.poll_now(feed.id)
@@ -276,18 +288,12 @@ def part_lag(feeds: int) -> dict:
             "p99_loop_lag_ms": round(sorted(gaps)[int(0.99 * (len(gaps) - 1))] * 1000, 1),
         }
 
-    try:
-        return asyncio.run(main())
-    finally:
-        server.kill()
-        store.close()
-        shutil.rmtree(work, ignore_errors=True)
+    with _polling(feeds) as (store, poller):
+        return asyncio.run(main(store, poller))
 
 
 def part_memory(feeds: int, cycles: int) -> dict:
-    server, work, store, poller = _polling_setup(feeds)
-
-    async def main() -> dict:
+    async def main(store: FeedStore, poller: FeedPoller) -> dict:
         marks = {}
         for cycle in range(1, cycles + 1):
             for feed in store.all():
@@ -303,12 +309,8 @@ def part_memory(feeds: int, cycles: int) -> dict:
             "growth_100_to_last_mb": round(marks[cycles] - marks[100], 1),
         }
 
-    try:
-        return asyncio.run(main())
-    finally:
-        server.kill()
-        store.close()
-        shutil.rmtree(work, ignore_errors=True)
+    with _polling(feeds) as (store, poller):
+        return asyncio.run(main(store, poller))
 
 
 def main() -> None:

@@ -179,19 +179,8 @@ class FeedPoller:
         now = self._clock()
         try:
             page = await self.fetch_feed(feed.url, feed.etag, feed.last_modified)
-            if page.not_modified:
-                report.not_modified = True
-                report.next_check = self._next(feed, now)
-                await asyncio.to_thread(
-                    self.store.checked,
-                    feed.id,
-                    now=now,
-                    next_check=report.next_check,
-                    etag=feed.etag,
-                    last_modified=feed.last_modified,
-                )
-                return report
-            parsed = await asyncio.to_thread(parse_feed, page.body, now=now)
+            # A 304 answer keeps the validators sent, and brings nothing in.
+            parsed = None if page.not_modified else await asyncio.to_thread(parse_feed, page.body, now=now)
         except (FetchError, FeedError) as exc:
             retry_after = exc.retry_after if isinstance(exc, HttpStatusError) else None
             report.error = str(exc)
@@ -202,8 +191,10 @@ class FeedPoller:
             )
             log.info("feed %s: %s; next try in %s", feed.url, exc, wait)
             return report
-        async with self._write:
-            await self._bring_in(feed, parsed.items, report, first=feed.last_success is None)
+        report.not_modified = parsed is None
+        if parsed is not None:
+            async with self._write:
+                await self._bring_in(feed, parsed.items, report, first=feed.last_success is None)
         report.next_check = now + BACKLOG_RETRY if report.waiting else self._next(feed, now)
         await asyncio.to_thread(
             self.store.checked,
@@ -212,7 +203,7 @@ class FeedPoller:
             next_check=report.next_check,
             etag=page.etag,
             last_modified=page.last_modified,
-            title=parsed.title,
+            title=parsed.title if parsed is not None else None,
         )
         return report
 

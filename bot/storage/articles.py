@@ -75,10 +75,6 @@ class ArticleStore:
         self._owned = not isinstance(database, Database)
         self._db.migrate("articles", MIGRATIONS)
 
-    @property
-    def database(self) -> Database:
-        return self._db
-
     def close(self) -> None:
         """Close the database (when this store opened it)."""
         if self._owned:

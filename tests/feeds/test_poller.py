@@ -4,6 +4,7 @@ politely (conditional requests, backoff), and bad input loses nothing."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import random
 from pathlib import Path
@@ -16,6 +17,7 @@ from bot.feeds import FeedPoller, backoff
 from bot.feeds.poller import NEW_PER_POLL
 from bot.service import QAService
 from bot.storage import FeedStore
+from tests.discord.fixtures import eventually
 from tests.feeds.feed_site import FeedSite, Story, serve
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -293,10 +295,8 @@ async def test_run_polls_due_feeds_and_stops_at_once_when_told(store, service):
         poller = poller_for(store, service)
         stop = asyncio.Event()
         task = asyncio.create_task(poller.run(stop))
-        for _ in range(200):
-            if feed_articles(service.corpus_dir):
-                break
-            await asyncio.sleep(0.05)
+        with contextlib.suppress(TimeoutError):  # (the assertion below says what is missing)
+            await eventually(lambda: bool(feed_articles(service.corpus_dir)))
         stop.set()
         await asyncio.wait_for(task, 2)
     assert len(feed_articles(service.corpus_dir)) == 1
@@ -341,10 +341,8 @@ async def test_a_process_that_does_not_lead_does_not_poll(store, service):
         assert site.requests == [] and feed_articles(service.corpus_dir) == {}
         leading = True  # the leader died: this process takes over at its next check
         poller.wake.set()
-        for _ in range(200):
-            if feed_articles(service.corpus_dir):
-                break
-            await asyncio.sleep(0.05)
+        with contextlib.suppress(TimeoutError):  # (the assertion below says what is missing)
+            await eventually(lambda: bool(feed_articles(service.corpus_dir)))
         stop.set()
         await asyncio.wait_for(task, 2)
     assert len(feed_articles(service.corpus_dir)) == 1
