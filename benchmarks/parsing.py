@@ -3,8 +3,8 @@
 "before" is the code as it was, kept here as the baseline of the same run: comments removed by
 `re.sub(r"<!--.*?-->", "", body, flags=re.DOTALL)` over the whole body, and pysbd over a whole
 paragraph at once. "after" is `bot.articles.corpus.strip_comments` (one pass, per paragraph) and
-`bot.text.split_sentences` (bounded windows). Quadratic code doubles its time four times over
-when the input doubles; linear code twice. The "before" column stops where it gets too slow.
+`bot.text.split_sentences` (sentencex). Quadratic code doubles its time four times over when the
+input doubles; linear code twice. The "before" column stops where it gets too slow.
 Usage: .venv/bin/python -m benchmarks.parsing [--max-before-seconds 20]
 """
 
@@ -15,8 +15,10 @@ import re
 import time
 from collections.abc import Callable
 
+import pysbd
+
 from bot.articles.corpus import strip_comments
-from bot.text import _segmenter, split_sentences
+from bot.text import split_sentences
 
 
 def seconds(function: Callable[[], object]) -> float:
@@ -54,7 +56,7 @@ def main() -> None:
         "one paragraph of ordinary sentences (a transcript on one line)",
         [250, 500, 1_000, 2_000, 4_000, 16_000],
         lambda n: " ".join(sentence.format(i=i) for i in range(n)),
-        lambda text: _segmenter("fr").segment(text),
+        lambda text: pysbd.Segmenter(language="fr", clean=False).segment(text),
         split_sentences,
         args.max_before_seconds,
     )
@@ -62,7 +64,7 @@ def main() -> None:
         "ellipses ('mot...' repeated)",
         [1_000, 2_000, 4_000, 8_000, 32_000],
         lambda n: " ".join(["mot..."] * n),
-        lambda text: _segmenter("fr").segment(text),
+        lambda text: pysbd.Segmenter(language="fr", clean=False).segment(text),
         split_sentences,
         args.max_before_seconds,
     )

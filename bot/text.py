@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
-import pysbd
+import sentencex
 import Stemmer
 
 SUPPORTED_LANGUAGES = ("fr", "en")
@@ -135,6 +135,34 @@ def _alias(word: str) -> str | None:
     return _CASED_ALIASES.get(tail) or _FOLDED_ALIASES.get(fold(tail))
 
 
+# Prefixes under which an irregular form keeps its verb ("re" + "pris": reprendre).
+_VERB_PREFIXES = ("re", "r", "com", "ap", "sur", "de", "pre", "pro", "sou", "ad", "ob", "con", "main")
+
+
+def _irregular_forms() -> dict[str, str]:
+    """`bot/data/irregular-fr.txt` as folded form -> infinitive."""
+    forms: dict[str, str] = {}
+    for line in (_DATA / "irregular-fr.txt").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            verb, _, listed = line.partition(":")
+            forms.update((form.strip(), verb.strip()) for form in listed.split(",") if form.strip())
+    return forms
+
+
+def infinitive(word: str) -> str | None:
+    """The infinitive of a folded French irregular verb form ("repris" -> "reprendre"), if listed."""
+    verb = _IRREGULAR.get(word)
+    if verb is not None:
+        return verb
+    for prefix in _VERB_PREFIXES:
+        rest = word[len(prefix) :]
+        if word.startswith(prefix) and len(rest) >= 3 and not rest.endswith(("it", "ut")):
+            verb = _IRREGULAR.get(rest)
+            if verb is not None:
+                return prefix + verb
+    return None
+
+
 def _folded_stopwords() -> frozenset[str]:
     words = [*_stopword_list("fr"), *_stopword_list("en"), *_EXTRA_STOPWORDS]
     return frozenset(fold(w) for w in words)
@@ -142,6 +170,7 @@ def _folded_stopwords() -> frozenset[str]:
 
 STOPWORDS = _folded_stopwords()
 _CASED_ALIASES, _FOLDED_ALIASES = _aliases()
+_IRREGULAR = _irregular_forms()
 
 
 def words(text: str) -> list[str]:
@@ -154,7 +183,8 @@ class Analyzer:
 
     Hyphenated words give their parts and the joined compound ("f-16" -> "f", "16", "f16"
     minus one-letter parts), so "F16", "F-16" and "F 16" all meet. Names news writes
-    differently across languages share one term (`bot/data/aliases.txt`).
+    differently across languages share one term (`bot/data/aliases.txt`); French irregular verb
+    forms meet their infinitive (`bot/data/irregular-fr.txt`: "repris", "reprendre").
     """
 
     def __init__(self, language: str = "fr") -> None:
@@ -207,6 +237,8 @@ class Analyzer:
     def _stem(self, word: str) -> str:
         if word.isdigit():
             return word
+        if self.language == "fr":
+            word = infinitive(word) or word
         stem = self._stemmer.stemWord(word)
         # Folding before stemming leaves some feminine/participle "e" endings unstripped
         # ("interceptee" vs "intercepte"): drop them so both forms meet.
@@ -225,55 +257,30 @@ def analyzer(language: str) -> Analyzer:
     return Analyzer(language)
 
 
-@lru_cache(maxsize=4)
-def _segmenter(language: str) -> pysbd.Segmenter:
-    return pysbd.Segmenter(language=language if language in SUPPORTED_LANGUAGES else "en", clean=False)
+# sentencex cuts after a lone capital initial ("John F. Kirby"), after French titles ("M. Dupont",
+# "Mme Durand" written "Mme.") and after abbreviations followed by lower case ("av. J.-C. selon"):
+# such pieces are glued back to the next one.
+_ENDS_WITH_INITIAL_OR_TITLE = re.compile(r"(?:^|[\s(])(?:[A-Z]|MM?|Mmes?|Mlles?|Dr|Pr|Me|Mgr|St|Ste)\.$")
 
-
-# pysbd may cut after a lone capital initial ("John F. Kirby"); such pieces are glued back.
-_ENDS_WITH_INITIAL = re.compile(r"(?:^|[\s(])[A-Z]\.$")
-
-
-# pysbd's time grows with the square of a paragraph's length: longer paragraphs (a transcript on
-# one line, a page of ellipses) are split in windows of about this size, cut where a sentence
-# very likely ends. News and PIAF paragraphs stay well under it (`benchmarks/parsing.py`).
-SPLIT_WINDOW_CHARS = 4000
 # A "sentence" longer than this (text without punctuation) is cut at spaces: an excerpt is read
 # by people, and every sentence is scored for every question that matches it.
 MAX_SENTENCE_CHARS = 1000
-_LIKELY_END = re.compile(r"[.!?…»\"”)]\s+(?=[\"«“(]?[A-ZÀ-Þ0-9])")
 
 
 def split_sentences(paragraph: str, language: str = "fr") -> list[str]:
-    """Split one paragraph into sentences with pysbd, keeping initials and quotes intact; in
-    bounded time whatever the paragraph's length, and no sentence over `MAX_SENTENCE_CHARS`."""
+    """Split one paragraph into sentences with sentencex (Wikimedia's splitter, linear time),
+    keeping initials, titles and quotes intact; no sentence over `MAX_SENTENCE_CHARS`."""
     paragraph = _SPACES.sub(" ", clean_text(paragraph).replace("\n", " ")).strip()
     if not paragraph:
         return []
-    segmenter = _segmenter(language)
-    pieces = [p.strip() for window in _windows(paragraph) for p in segmenter.segment(window)]
-    sentences: list[str] = []
-    for piece in pieces:
-        if not piece:
-            continue
-        if sentences and _ENDS_WITH_INITIAL.search(sentences[-1]):
-            sentences[-1] = f"{sentences[-1]} {piece}"
-        else:
+    language = language if language in SUPPORTED_LANGUAGES else "en"
+    sentences: list[str] = []  # the pieces as cut, spaces kept: glued back, they read as written
+    for piece in sentencex.segment(language, paragraph):
+        if sentences and (_ENDS_WITH_INITIAL_OR_TITLE.search(sentences[-1].rstrip()) or piece[:1].islower()):
+            sentences[-1] += piece
+        elif piece.strip():
             sentences.append(piece)
-    return [short for sentence in sentences for short in _capped(sentence)]
-
-
-def _windows(text: str, size: int = SPLIT_WINDOW_CHARS) -> list[str]:
-    """`text` in consecutive pieces of at most `size` characters, each cut after the last likely
-    sentence end in its second half (else the last space, else anywhere)."""
-    windows: list[str] = []
-    while len(text) > size:
-        ends = [m.end() for m in _LIKELY_END.finditer(text, size // 2, size)]
-        cut = ends[-1] if ends else text.rfind(" ", size // 2, size) + 1 or size
-        windows.append(text[:cut].strip())
-        text = text[cut:].lstrip()
-    windows.append(text)
-    return windows
+    return [short for sentence in sentences for short in _capped(sentence.strip())]
 
 
 def _capped(sentence: str, limit: int = MAX_SENTENCE_CHARS) -> list[str]:

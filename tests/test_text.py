@@ -6,7 +6,6 @@ from hypothesis import strategies as st
 
 from bot.text import (
     MAX_SENTENCE_CHARS,
-    SPLIT_WINDOW_CHARS,
     Analyzer,
     clean_text,
     fold,
@@ -78,6 +77,20 @@ def test_splitter_keeps_quoted_speech_and_hyphenated_names():
 def test_splitter_handles_numbers_and_abbreviations():
     text = "Ils sont 2 500 soldats. Le programme F-16 continue."
     assert split_sentences(text) == ["Ils sont 2 500 soldats.", "Le programme F-16 continue."]
+
+
+def test_splitter_keeps_french_titles_with_their_names():
+    text = "M. Dupont est arrivé. Le Dr. Martin et Mme. Durand aussi. Ils sont partis."
+    assert split_sentences(text) == [
+        "M. Dupont est arrivé.",
+        "Le Dr. Martin et Mme. Durand aussi.",
+        "Ils sont partis.",
+    ]
+
+
+def test_splitter_keeps_era_abbreviations_inside_the_sentence():
+    text = "Rome est fondée en 753 av. J.-C. selon la légende. Elle grandit."
+    assert split_sentences(text) == ["Rome est fondée en 753 av. J.-C. selon la légende.", "Elle grandit."]
 
 
 def test_splitter_on_empty_text():
@@ -156,9 +169,8 @@ def test_short_questions_get_their_language(question, language):
     assert guess_language(question) == language
 
 
-def test_a_long_paragraph_is_split_in_bounded_windows_with_the_same_sentences():
+def test_a_long_paragraph_keeps_every_sentence():
     sentences = [f"Le ministre Mot{i} a annoncé mardi une aide de {i} millions à Lyon." for i in range(400)]
-    assert len(" ".join(sentences)) > 4 * SPLIT_WINDOW_CHARS
     assert split_sentences(" ".join(sentences)) == sentences
 
 
@@ -197,3 +209,23 @@ def test_acronyms_in_capitals_only_do_not_swallow_ordinary_words():
     assert "usa" not in Analyzer("en").terms("let us know")
     assert "onu" in Analyzer("en").terms("the UN") and "usa" in Analyzer("en").terms("the US")
 
+
+@pytest.mark.parametrize(
+    ("form", "verb"),
+    [
+        ("repris", "reprendre"),
+        ("morts", "mourir"),
+        ("compris", "comprendre"),
+        ("obtenu", "obtenir"),
+        ("promis", "promettre"),
+    ],
+)
+def test_irregular_french_verb_forms_meet_their_infinitive(form, verb):
+    assert fr.terms(form) == fr.terms(verb)
+
+
+@pytest.mark.parametrize("noun", ["profit", "debut", "credit"])
+def test_prefixes_do_not_turn_nouns_into_verbs(noun):
+    from bot.text import infinitive
+
+    assert infinitive(noun) is None

@@ -189,9 +189,13 @@ def _read_inside(path: Path, root: Path, max_bytes: int) -> bytes:
     return raw
 
 
+# Part of every parsed article's cache key: change it when the sentence splitter changes.
+SPLITTER_VERSION = "sentencex-1"
+
+
 class ParsedArticleCache:
-    """Parsed articles on disk, one JSON file per (file name, file bytes): sentence splitting is
-    the slowest step of a load (pysbd; see `benchmarks/scale.py`), so each file is split once.
+    """Parsed articles on disk, one JSON file per (file name, file bytes, splitter): reading an
+    entry costs less than parsing and splitting the file again (`benchmarks/scale.py`).
 
     Each entry starts with the SHA-256 of its JSON, and the article read back must carry the
     checksum of the file bytes it was keyed by: a damaged or altered entry is parsed again,
@@ -205,7 +209,7 @@ class ParsedArticleCache:
 
     def key(self, name: str, checksum: str) -> str:
         """The entry name of one file version (`checksum`: the SHA-256 of its bytes)."""
-        return hashlib.sha256(f"{name}\0{checksum}".encode()).hexdigest()
+        return hashlib.sha256(f"{SPLITTER_VERSION}\0{name}\0{checksum}".encode()).hexdigest()
 
     def get(self, key: str, checksum: str) -> Article | None:
         """The parsed article of the file whose bytes have `checksum`, or None (absent, damaged or

@@ -27,7 +27,7 @@ from bot.search.index import SearchIndex
 
 log = logging.getLogger(__name__)
 
-ENGINE_VERSION = "depeche-index-2"  # bump when analysis or the index layout changes
+ENGINE_VERSION = "depeche-index-3"  # bump when analysis or the index layout changes
 _ARRAYS = ("sent_article", "sent_paragraph", "sent_para_index", "sent_position")
 _MATRICES = ("sentences", "paragraphs")
 
