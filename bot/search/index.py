@@ -11,14 +11,15 @@ from __future__ import annotations
 import math
 from array import array
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 
 import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from bot.articles import Article, ArticleMeta, Corpus, corpus_version, sentence_id
-from bot.search.bm25 import Bm25Matrix, RankingParams, repeat_index
+from bot.search.bm25 import Bm25Matrix, RankingParams
+from bot.search.folded import FoldedMatrix
 from bot.search.titles import ArticleTitles
 from bot.text import analyzer
 
@@ -122,6 +123,11 @@ class SearchIndex:
     vocab: dict[str, int]
     sentences: Bm25Matrix
     paragraphs: Bm25Matrix
+    # Both matrices and the context weights folded into one (`bot.search.folded`): what `rank`
+    # reads. Folded when the index is made, unless given (the cache) or deferred (a step of an
+    # update that is not served).
+    folded: FoldedMatrix | None = None
+    defer_fold: InitVar[bool] = False
     _first_in_para: np.ndarray = field(init=False, repr=False)
     _para_start: np.ndarray = field(init=False, repr=False)
     _article_start: np.ndarray = field(init=False, repr=False)
@@ -130,7 +136,7 @@ class SearchIndex:
     _terms: list[str] | None = field(default=None, repr=False)
     _titles: ArticleTitles | None = field(default=None, init=False, repr=False)
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, defer_fold: bool) -> None:
         para_index = self.sent_para_index
         self._first_in_para = np.ones(len(para_index), dtype=bool)
         self._first_in_para[1:] = para_index[1:] != para_index[:-1]
@@ -143,6 +149,13 @@ class SearchIndex:
         counts = np.bincount(para_index, minlength=self.paragraphs.num_docs)
         self._para_start = np.zeros(len(counts) + 1, dtype=np.int64)
         np.cumsum(counts, out=self._para_start[1:])
+        if self.folded is None and not defer_fold:
+            self.folded = self._fold()
+
+    def _fold(self) -> FoldedMatrix:
+        return FoldedMatrix.fold(
+            self.sentences, self.paragraphs, self.sent_para_index, self._para_start, self.params
+        )
 
     @property
     def size(self) -> int:
@@ -163,7 +176,11 @@ class SearchIndex:
 
     @classmethod
     def _assembled(
-        cls, part: _Analysed, matrices: tuple[Bm25Matrix, Bm25Matrix], params: RankingParams
+        cls,
+        part: _Analysed,
+        matrices: tuple[Bm25Matrix, Bm25Matrix],
+        params: RankingParams,
+        defer_fold: bool = False,
     ) -> SearchIndex:
         return cls(
             version=corpus_version(part.metas),
@@ -178,6 +195,7 @@ class SearchIndex:
             vocab=part.vocab,
             sentences=matrices[0],
             paragraphs=matrices[1],
+            defer_fold=defer_fold,
         )
 
     def updated(self, added: Iterable[Article], removed: Iterable[str]) -> SearchIndex:
@@ -190,6 +208,8 @@ class SearchIndex:
         kept = self if keep_article.all() else self._without(keep_article)
         part = _Analysed.of(added, dict(kept.vocab))
         if not part.metas:
+            if kept.folded is None:
+                kept.folded = kept._fold()
             return kept
         sentences, paragraphs = part.matrices(self.params)
         if kept.sentences.tf is None or kept.paragraphs.tf is None:  # an index saved before they were kept
@@ -240,7 +260,7 @@ class SearchIndex:
             self.sentences.without(keep_sentence, self.params),
             self.paragraphs.without(keep_paragraph, self.params),
         )
-        return self._assembled(part, matrices, self.params)
+        return self._assembled(part, matrices, self.params, defer_fold=True)
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -314,80 +334,19 @@ class SearchIndex:
         among: np.ndarray | None = None,
     ) -> list[Candidate]:
         """The `k` best sentences for known term ids (optionally weighted), by sentence + context
-        score; only sentences of `among` (rows, e.g. one article's) when given."""
+        score; only sentences of `among` (rows, e.g. one article's) when given. One pass over the
+        folded matrix's columns gives the totals; the sentences' own share is read for the `k` kept."""
         ids = sorted(set(term_ids))
         if not ids:
             return []
         w = [weights.get(t, 1.0) for t in ids] if weights else None
-        # Exact top-k without scoring every sentence. A sentence scores through its own terms
-        # and its neighbours' ("near" part) and through its paragraph. A sentence with no near
-        # part scores paragraph_weight * P(its paragraph), which the sentences of the k best
-        # paragraphs ("seeds") already match or beat; a sentence with one is kept only if its
-        # near part plus the best paragraph's share can reach the seeds' k-th best total.
-        p = self.params
-        s_idx, s_val = self.sentences.postings(ids, w)
-        p_idx, p_val = self.paragraphs.postings(ids, w)
-        if len(p_idx) == 0:
-            return []
-        para_scores = np.bincount(p_idx, weights=p_val, minlength=self.paragraphs.num_docs)
-        has_next = ~self._last_in_para[s_idx]
-        has_prev = ~self._first_in_para[s_idx]
-        reached = np.concatenate((s_idx, s_idx[has_next] + 1, s_idx[has_prev] - 1))
-        near_scores = np.bincount(
-            reached,
-            weights=np.concatenate(
-                (s_val, p.neighbour_weight * s_val[has_next], p.neighbour_weight * s_val[has_prev])
-            ),
-            minlength=self.size,
-        )
-        if among is not None:
-            cand = np.asarray(among, dtype=np.int64)
-            return self._top(ids, w, cand, near_scores, para_scores, k)
-        # A paragraph appears at most once per term in the postings: the best k x terms postings
-        # include the k best paragraphs.
-        # (Ties with the last one are kept, so that equal scores fall back to sentence order.)
-        m = min(len(p_idx), k * len(ids))
-        posted = para_scores[p_idx]
-        paras = np.unique(p_idx[posted >= -np.partition(-posted, m - 1)[m - 1]])
-        starts = self._para_start[paras]
-        seeds = repeat_index(self._para_start[paras + 1] - starts, starts)
-        kth_best = -math.inf
-        if len(seeds) >= k:
-            seed_totals = near_scores[seeds] + p.paragraph_weight * para_scores[self.sent_para_index[seeds]]
-            # (less a hair, so float rounding never drops a sentence tied with the k-th)
-            kth_best = np.partition(seed_totals, len(seeds) - k)[len(seeds) - k]
-            kth_best -= 1e-9 * (1 + abs(kth_best))
-        # Cheap bound first (near part + the best paragraph's share), exact total on the few left.
-        reachable = reached[near_scores[reached] >= kth_best - p.paragraph_weight * para_scores.max()]
-        reachable_totals = (
-            near_scores[reachable] + p.paragraph_weight * para_scores[self.sent_para_index[reachable]]
-        )
-        cand = np.unique(np.concatenate((reachable[reachable_totals >= kth_best], seeds)))
-        return self._top(ids, w, cand, near_scores, para_scores, k)
-
-    def _top(
-        self,
-        ids: list[int],
-        w: list[float] | None,
-        cand: np.ndarray,
-        near_scores: np.ndarray,
-        para_scores: np.ndarray,
-        k: int,
-    ) -> list[Candidate]:
-        """The `k` best of the candidate rows `cand` by total score (ties: sentence order)."""
-        if len(cand) == 0:
-            return []
-        p = self.params
-        near = near_scores[cand]
-        total = near + p.paragraph_weight * para_scores[self.sent_para_index[cand]]
-        k = min(k, len(total))
-        top = np.flatnonzero(total >= -np.partition(-total, k - 1)[k - 1])
-        top = top[np.lexsort((cand[top], -total[top]))][:k]
-        top = top[total[top] > 0]
-        own = self.sentences.scores_at(ids, w, cand[top])
+        if self.folded is None:
+            self.folded = self._fold()
+        rows, totals = self.folded.top(ids, w, k, among)
+        own = self.sentences.scores_at(ids, w, rows)
         return [
-            Candidate(int(cand[j]), float(total[j]), float(sent), float(total[j] - sent))
-            for j, sent in zip(top, own, strict=True)
+            Candidate(int(row), float(total), float(sent), float(total - sent))
+            for row, total, sent in zip(rows, totals, own, strict=True)
         ]
 
     @property
@@ -405,6 +364,15 @@ class SearchIndex:
         """The first and last sentence of `sentence`'s paragraph."""
         paragraph = int(self.sent_para_index[sentence])
         return int(self._para_start[paragraph]), int(self._para_start[paragraph + 1]) - 1
+
+    def previous_in_paragraph(self, sentences: np.ndarray) -> np.ndarray:
+        """The sentence before each of `sentences` in its paragraph (-1 for a paragraph's first)."""
+        rows = np.asarray(sentences, dtype=np.int64)
+        return np.where(self._first_in_para[rows], -1, rows - 1)
+
+    def lede_paragraph(self, article: int) -> int:
+        """The global index of an article's first paragraph (its summary, when it has one)."""
+        return int(self.sent_para_index[self._article_start[article]])
 
     def sentence_id(self, sentence: int) -> str:
         """The stable id of a sentence: `<article>#p<paragraph>s<position>`."""

@@ -23,6 +23,7 @@ import numpy as np
 
 from bot.articles import ArticleMeta, LoadProblem, is_article_file
 from bot.search.bm25 import Bm25Matrix, RankingParams
+from bot.search.folded import FoldedMatrix
 from bot.search.index import SearchIndex
 
 log = logging.getLogger(__name__)
@@ -141,6 +142,10 @@ def _write(cache_dir: Path, tmp: Path, key: str, index: SearchIndex, problems: l
         if matrix.tf is not None and matrix.lengths is not None:  # what an update in place needs
             arrays[f"{name}.tf"] = matrix.tf
             arrays[f"{name}.lengths"] = matrix.lengths
+    if index.folded is not None:
+        arrays["folded.data"] = index.folded.data
+        arrays["folded.indices"] = index.folded.indices
+        arrays["folded.indptr"] = index.folded.indptr
     encoded = [t.encode("utf-8") for t in index.texts]
     arrays["texts.offsets"] = np.cumsum([0, *map(len, encoded)], dtype=np.int64)
     arrays["texts.blob"] = np.frombuffer(b"".join(encoded), dtype=np.uint8)
@@ -226,6 +231,11 @@ def load(cache_dir: Path, key: str) -> CachedIndex | None:
             vocab={term: tid for tid, term in enumerate(terms)},
             sentences=matrices["sentences"],
             paragraphs=matrices["paragraphs"],
+            folded=FoldedMatrix(
+                arrays["folded.data"], arrays["folded.indices"], arrays["folded.indptr"], len(texts)
+            )
+            if "folded.data" in arrays
+            else None,
         )
         if len(texts) != index.size or len(index.sent_article) != len(texts):
             raise ValueError("arrays of different lengths")

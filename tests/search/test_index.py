@@ -82,8 +82,9 @@ def test_matrix_matches_bm25s_lucene(index, question):
     np.testing.assert_allclose(ours, model.get_scores(terms), rtol=1e-5, atol=1e-6)
 
 
-def brute_force_top(index: SearchIndex, ids: list[int], k: int, among=None) -> list[int]:
-    """Score every sentence the slow, obvious way (only those of `among`, when given)."""
+def brute_force_totals(index: SearchIndex, ids: list[int]) -> np.ndarray:
+    """Every sentence's score in three parts, the slow, obvious way: its own BM25, its paragraph
+    neighbours' and its paragraph's (what the folded matrix must equal)."""
     sent = index.sentences.scores(ids)
     para = index.paragraphs.scores(ids)[index.sent_para_index]
     first = np.r_[True, index.sent_para_index[1:] != index.sent_para_index[:-1]]
@@ -91,7 +92,12 @@ def brute_force_top(index: SearchIndex, ids: list[int], k: int, among=None) -> l
     prev = np.where(first, 0.0, np.r_[0.0, sent[:-1]])
     nxt = np.where(last, 0.0, np.r_[sent[1:], 0.0])
     p = index.params
-    total = sent + p.neighbour_weight * (prev + nxt) + p.paragraph_weight * para
+    return sent + p.neighbour_weight * (prev + nxt) + p.paragraph_weight * para
+
+
+def brute_force_top(index: SearchIndex, ids: list[int], k: int, among=None) -> list[int]:
+    """The `k` best sentences by `brute_force_totals` (only those of `among`, when given)."""
+    total = brute_force_totals(index, ids)
     rows = range(index.size) if among is None else [int(i) for i in among]
     order = sorted((i for i in rows if total[i] > 0), key=lambda i: (-total[i], i))
     return order[:k]
@@ -101,7 +107,7 @@ def brute_force_top(index: SearchIndex, ids: list[int], k: int, among=None) -> l
 @pytest.mark.parametrize(
     "question", ["roquettes", "base américaine", "Personne blessé Bagdad", "OTAN mission Daech Irak", "Kirby"]
 )
-def test_pruned_ranking_equals_scoring_every_sentence(index, question, k):
+def test_one_pass_ranking_equals_scoring_every_sentence(index, question, k):
     ids = [index.vocab[t] for t in index.query_terms(question) if t in index.vocab]
     assert [c.sentence for c in index.rank(ids, k)] == brute_force_top(index, ids, k)
 
@@ -138,17 +144,39 @@ def random_corpus_index(seed: int) -> SearchIndex:
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 @pytest.mark.parametrize("k", [1, 5, 30])
-def test_pruned_ranking_is_exact_on_long_postings(seed, k):
+def test_one_pass_ranking_is_exact_on_long_postings(seed, k):
     index = random_corpus_index(seed)
     rng = np.random.default_rng(seed + 10)
     for _ in range(5):
         ids = sorted({int(t) for t in rng.integers(0, len(index.vocab), size=rng.integers(1, 6))})
         ranked = index.rank(ids, k)
         assert [c.sentence for c in ranked] == brute_force_top(index, ids, k)
+        totals = brute_force_totals(index, ids)
+        np.testing.assert_allclose([c.score for c in ranked], totals[[c.sentence for c in ranked]], rtol=1e-6)
         own = index.sentences.scores(ids)
         for cand in ranked:
             assert cand.sentence_score == pytest.approx(own[cand.sentence])
             assert cand.sentence_score + cand.context_score == pytest.approx(cand.score)
+
+
+@pytest.mark.parametrize("seed", [6, 7])
+def test_the_folded_matrix_holds_every_sentences_three_part_score(seed):
+    """Column by column, the folded matrix equals the three-part score of every sentence (zero
+    where it has no entry), weighted questions included."""
+    index = random_corpus_index(seed)
+    for term_id in range(len(index.vocab)):
+        folded = np.zeros(index.size)
+        start, end = index.folded.indptr[term_id], index.folded.indptr[term_id + 1]
+        folded[index.folded.indices[start:end]] = index.folded.data[start:end]
+        np.testing.assert_allclose(folded, brute_force_totals(index, [term_id]), rtol=1e-6, atol=1e-7)
+    rng = np.random.default_rng(seed)
+    ids = sorted({int(t) for t in rng.integers(0, len(index.vocab), size=4)})
+    weights = {t: float(w) for t, w in zip(ids, rng.uniform(0.2, 1.0, len(ids)), strict=True)}
+    ranked = index.rank(ids, 10, weights)
+    expected = sum(weights[t] * brute_force_totals(index, [t]) for t in ids)
+    order = sorted(range(index.size), key=lambda i: (-expected[i], i))[:10]
+    assert [c.sentence for c in ranked] == order
+    np.testing.assert_allclose([c.score for c in ranked], expected[order], rtol=1e-6)
 
 
 @pytest.mark.parametrize("seed", [4, 5])

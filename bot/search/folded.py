@@ -1,0 +1,135 @@
+"""One scoring pass: a sentence's whole lexical score folded into one term x sentence matrix.
+
+A sentence scores by its own BM25, plus `neighbour_weight` times its paragraph neighbours' and
+`paragraph_weight` times its paragraph's (`bot.search.bm25`, `SearchIndex.rank`). All three are
+linear in the question's term weights, so they are added at index time into one matrix whose
+column for a term holds every sentence of every paragraph that has the term, with
+
+    folded[t, s] = S[t, s] + neighbour_weight * (S[t, s - 1] + S[t, s + 1]) + paragraph_weight * P[t, p(s)]
+
+(neighbours within the paragraph only). A question then sums a few columns once: no second
+pass, no bound on the paragraphs' share, no refinement. The cost is memory: a paragraph's terms
+are repeated for each of its sentences (about twice the postings of the two matrices it folds;
+`python -m benchmarks.anchors` prints the peak).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.search.bm25 import Bm25Matrix, RankingParams
+
+# Postings are folded in blocks of this many: the temporary arrays stay small, and no numpy call
+# holds the GIL for long.
+_FOLD_BLOCK = 1 << 22
+
+
+@dataclass(frozen=True)
+class FoldedMatrix:
+    """The folded term x sentence scores (CSC: `indptr` per term, sentence ids sorted in each)."""
+
+    data: np.ndarray  # float32
+    indices: np.ndarray  # int32 sentence ids
+    indptr: np.ndarray  # int64, one more than the vocabulary
+    num_docs: int
+
+    @classmethod
+    def fold(
+        cls,
+        sentences: Bm25Matrix,
+        paragraphs: Bm25Matrix,
+        sent_para_index: np.ndarray,
+        para_start: np.ndarray,
+        params: RankingParams,
+    ) -> FoldedMatrix:
+        """Fold the sentence and paragraph matrices (same vocabulary) of one index.
+
+        Every (term, sentence) pair of the result lies in a paragraph holding the term, so the
+        paragraph postings, each repeated over its paragraph's sentences, give the structure
+        (already sorted); the sentence postings are then added at their place and their
+        neighbours', found by search among the paragraph postings: no sort, no duplicates."""
+        vocab_size = max(len(sentences.indptr), len(paragraphs.indptr)) - 1
+        p_indptr = _padded(paragraphs.indptr, vocab_size)
+        p_doc = paragraphs.indices
+        lengths = np.diff(para_start)[p_doc]
+        offset = np.zeros(len(p_doc) + 1, dtype=np.int64)  # where each paragraph posting begins
+        np.cumsum(lengths, out=offset[1:])
+        total = int(offset[-1])
+        indices = np.empty(total, dtype=np.int32)
+        data = np.empty(total, dtype=np.float32)
+        weight = np.float32(params.paragraph_weight)
+        # (In blocks: numpy's repeat holds the GIL, and a rebuild runs beside the event loop.)
+        for block in _blocks(len(p_doc)):
+            within = slice(offset[block.start], offset[block.stop])
+            count = lengths[block]
+            shift = np.repeat(para_start[p_doc[block]] - offset[block.start : block.stop], count)
+            indices[within] = shift + np.arange(within.start, within.stop, dtype=np.int64)
+            data[within] = np.repeat(paragraphs.data[block] * weight, count)
+        num_paragraphs = max(paragraphs.num_docs, 1)
+        p_key = _term_of(p_indptr, 0, len(p_doc)) * num_paragraphs + p_doc  # sorted: term, then paragraph
+        s_indptr = _padded(sentences.indptr, vocab_size)
+        neighbour = np.float32(params.neighbour_weight)
+        for block in _blocks(len(sentences.indices)):
+            doc = sentences.indices[block].astype(np.int64)
+            value = sentences.data[block]
+            para = sent_para_index[doc].astype(np.int64)
+            key = _term_of(s_indptr, block.start, block.stop) * num_paragraphs + para
+            place = offset[np.searchsorted(p_key, key)] + (doc - para_start[para])
+            data[place] += value
+            has_next = doc + 1 < para_start[para + 1]
+            data[place[has_next] + 1] += neighbour * value[has_next]
+            has_prev = doc > para_start[para]
+            data[place[has_prev] - 1] += neighbour * value[has_prev]
+        return cls(data, indices, offset[p_indptr], len(sent_para_index))
+
+    def top(
+        self,
+        term_ids: Sequence[int],
+        weights: Sequence[float] | None,
+        k: int,
+        among: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The `k` best sentences (of `among` only, when given) for the weighted terms, and their
+        totals, best first, ties by sentence order; sentences scoring 0 are left out."""
+        if not term_ids or k <= 0:
+            return np.zeros(0, np.int64), np.zeros(0)
+        slices = [slice(self.indptr[t], self.indptr[t + 1]) for t in term_ids]
+        idx = np.concatenate([self.indices[s] for s in slices])
+        if weights is None:
+            val = np.concatenate([self.data[s] for s in slices])
+        else:
+            val = np.concatenate([self.data[s] * w for s, w in zip(slices, weights, strict=True)])
+        if not len(idx):
+            return np.zeros(0, np.int64), np.zeros(0)
+        scores = np.bincount(idx, weights=val, minlength=self.num_docs)
+        if among is not None:
+            cand = np.asarray(among, dtype=np.int64)
+        else:
+            # A sentence appears once per term at most: the k x terms best postings hold the k
+            # best sentences (all postings tied with the last are kept, for the tie order).
+            posted = scores[idx]
+            m = min(len(idx), k * len(term_ids))
+            threshold = -np.partition(-posted, m - 1)[m - 1]
+            cand = np.unique(idx[posted >= threshold]).astype(np.int64)
+        totals = scores[cand]
+        order = np.lexsort((cand, -totals))[:k]
+        order = order[totals[order] > 0]
+        return cand[order], totals[order]
+
+
+def _blocks(n: int) -> list[slice]:
+    return [slice(begin, min(begin + _FOLD_BLOCK, n)) for begin in range(0, n, _FOLD_BLOCK)]
+
+
+def _term_of(indptr: np.ndarray, begin: int, end: int) -> np.ndarray:
+    """The term (column) of postings `begin` .. `end` - 1 of a CSC matrix."""
+    return np.searchsorted(indptr, np.arange(begin, end, dtype=np.int64), side="right") - 1
+
+
+def _padded(indptr: np.ndarray, vocab_size: int) -> np.ndarray:
+    if len(indptr) - 1 >= vocab_size:
+        return indptr
+    return np.concatenate((indptr, np.full(vocab_size + 1 - len(indptr), indptr[-1], dtype=indptr.dtype)))
