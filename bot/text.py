@@ -197,11 +197,16 @@ class Analyzer:
     def terms(self, text: str) -> list[str]:
         """Index terms of `text`, in order, repeats kept (BM25 counts them)."""
         # Words are folded and stemmed once each, then looked up: most words repeat.
-        cleaned = _THOUSANDS.sub("", clean_text(text))
+        cache = self._word_cache
         out: list[str] = []
-        for word in _TERM.findall(cleaned):
-            out.extend(self.word_terms(word))
+        for word in self.words(text):
+            terms = cache.get(word)
+            out.extend(terms if terms is not None else self.word_terms(word))
         return out
+
+    def words(self, text: str) -> list[str]:
+        """The words of `text` that `terms` analyses one by one (with `word_terms`), in order."""
+        return _TERM.findall(_THOUSANDS.sub("", clean_text(text)))
 
     def word_terms(self, word: str) -> tuple[str, ...]:
         """Index terms of one already-cleaned word (cached); a name of `bot/data/aliases.txt`

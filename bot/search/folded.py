@@ -24,7 +24,7 @@ from bot.search.bm25 import Bm25Matrix, RankingParams
 
 # Postings are folded in blocks of this many: the temporary arrays stay small, and no numpy call
 # holds the GIL for long.
-_FOLD_BLOCK = 1 << 22
+_FOLD_BLOCK = 1 << 20
 
 
 @dataclass(frozen=True)

@@ -61,14 +61,14 @@ class _Analysed:
         sent_para_index = array("i")
         sent_position = array("i")
         metas: list[ArticleMeta] = []
+        term_ids = _TermIds(vocab)
         for a_idx, article in enumerate(articles):
-            terms_of = analyzer(article.language).terms
-            title_ids = [vocab.setdefault(t, len(vocab)) for t in terms_of(article.title)]
+            title_ids = term_ids(article.title, article.language)
             for paragraph in article.paragraphs:
                 para_length = len(title_ids)
                 para_tokens.extend(title_ids)
                 for position, sentence in enumerate(paragraph.sentences, start=1):
-                    ids = [vocab.setdefault(t, len(vocab)) for t in terms_of(sentence.text)]
+                    ids = term_ids(sentence.text, article.language)
                     sent_tokens.extend(ids)
                     sent_lengths.append(len(ids))
                     para_tokens.extend(ids)
@@ -101,6 +101,27 @@ class _Analysed:
             Bm25Matrix.build(self.sent_tokens, self.sent_lengths, size, params),
             Bm25Matrix.build(self.para_tokens, self.para_lengths, size, params),
         )
+
+
+class _TermIds:
+    """Text -> vocabulary ids of its terms (new terms added), each word analysed once per build:
+    the same terms as `Analyzer.terms`, without making them again for every sentence."""
+
+    def __init__(self, vocab: dict[str, int]) -> None:
+        self._vocab = vocab
+        self._of_word: dict[str, dict[str, tuple[int, ...]]] = {}  # language -> word -> ids
+
+    def __call__(self, text: str, language: str) -> list[int]:
+        of_word = self._of_word.setdefault(language, {})
+        found: list[int] = []
+        for word in analyzer(language).words(text):
+            ids = of_word.get(word)
+            if ids is None:
+                vocab = self._vocab
+                ids = tuple(vocab.setdefault(t, len(vocab)) for t in analyzer(language).word_terms(word))
+                of_word[word] = ids
+            found.extend(ids)
+        return found
 
 
 def _as_array(values: array) -> np.ndarray:
