@@ -3,7 +3,9 @@
 Key: the exact article files (names and SHA-256 of their bytes, rejected ones included), the
 engine version and the ranking constants. Arrays are `.npy` files loaded memory-mapped, so shard
 processes on one machine share their pages. Every array's SHA-256 is in the manifest and checked
-on load: a corrupt or truncated cache is detected, discarded and rebuilt, never served.
+on load unless the file's stat (size, modification and change times, inode) is the one recorded
+when it was last checked: a corrupt or truncated cache is detected, discarded and rebuilt, never
+served, and a restart does not read a gigabyte of arrays to find them unchanged.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ log = logging.getLogger(__name__)
 ENGINE_VERSION = "depeche-index-3"  # bump when analysis or the index layout changes
 _ARRAYS = ("sent_article", "sent_paragraph", "sent_para_index", "sent_position")
 _MATRICES = ("sentences", "paragraphs")
+_VERIFIED = "verified.json"  # the arrays' stats when their checksums were last verified
 
 
 @dataclass(frozen=True)
@@ -175,10 +178,32 @@ def _write(cache_dir: Path, tmp: Path, key: str, index: SearchIndex, problems: l
     if final.exists():
         shutil.rmtree(final)
     os.rename(tmp, final)
+    _write_verified(final, list(hashes))
     for other in cache_dir.iterdir():  # one corpus is served: older entries are dead weight
         if other != final:
             shutil.rmtree(other, ignore_errors=True)
     return final
+
+
+def _read_verified(folder: Path) -> dict[str, list[int]]:
+    """The stat of each array when its checksum was last verified (empty when unknown)."""
+    try:
+        return dict(json.loads((folder / _VERIFIED).read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return {}
+
+
+def _write_verified(folder: Path, names: list[str]) -> None:
+    """Remember the arrays' stats as verified: while a file's size, times and inode stay as they
+    are, its bytes are those that were checked (any write changes the change time), so a restart
+    maps the arrays without reading them all first. A failure only costs checking them again."""
+    try:
+        stats = {name: list(_stat_of((folder / f"{name}.npy").stat())) for name in names}
+        tmp = folder / f".tmp-{uuid.uuid4().hex}"
+        tmp.write_text(json.dumps(stats), encoding="utf-8")
+        os.replace(tmp, folder / _VERIFIED)
+    except OSError:
+        log.info("could not record the verified index cache in %s", folder)
 
 
 def load(cache_dir: Path, key: str) -> CachedIndex | None:
@@ -197,9 +222,10 @@ def load(cache_dir: Path, key: str) -> CachedIndex | None:
         if manifest.get("engine") != ENGINE_VERSION or manifest.get("key") != key:
             raise ValueError("manifest of another engine or key")
         arrays: dict[str, np.ndarray] = {}
+        verified = _read_verified(folder)
         for name, expected in manifest["arrays"].items():
             path = folder / f"{name}.npy"
-            if _sha256(path) != expected:
+            if verified.get(name) != list(_stat_of(path.stat())) and _sha256(path) != expected:
                 raise ValueError(f"{name}.npy does not match its checksum")
             # Plain ndarray views of the mapping: slicing a np.memmap runs Python code on every call.
             arrays[name] = np.asarray(np.load(path, mmap_mode="r", allow_pickle=False))
@@ -240,6 +266,7 @@ def load(cache_dir: Path, key: str) -> CachedIndex | None:
         if len(texts) != index.size or len(index.sent_article) != len(texts):
             raise ValueError("arrays of different lengths")
         problems = [LoadProblem(**p) for p in manifest["problems"]]
+        _write_verified(folder, list(manifest["arrays"]))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         log.warning("index cache %s is unusable (%s); rebuilding", key, exc)
         shutil.rmtree(folder, ignore_errors=True)

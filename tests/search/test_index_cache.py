@@ -151,3 +151,26 @@ def test_the_file_list_is_kept_for_the_next_start(tmp_path):
     cache.write_stat_cache(tmp_path / "files" / "x.json", known)
     assert cache.read_stat_cache(tmp_path / "files" / "x.json") == known
     assert cache.read_stat_cache(tmp_path / "nothing.json") == {}
+
+
+def test_an_array_changed_in_place_is_checked_again_and_an_unchanged_one_is_not(
+    corpus_dir, tmp_path, monkeypatch
+):
+    from bot.search import index_cache
+
+    QAService(corpus_dir, cache_dir=tmp_path / "cache").load()
+    hashed: list[str] = []
+    real = index_cache._sha256
+    monkeypatch.setattr(index_cache, "_sha256", lambda path: hashed.append(path.name) or real(path))
+    again = QAService(corpus_dir, cache_dir=tmp_path / "cache")
+    assert again.load().ok and again.last_load_from_cache
+    assert hashed == []  # stats as verified: nothing read
+    [entry] = (tmp_path / "cache" / "index").glob("*/*")
+    data = entry / "sentences.data.npy"
+    raw = bytearray(data.read_bytes())
+    raw[-4:] = bytes(4)  # same size, other bytes
+    data.write_bytes(bytes(raw))
+    service = QAService(corpus_dir, cache_dir=tmp_path / "cache")
+    assert service.load().ok and not service.last_load_from_cache
+    assert "sentences.data.npy" in hashed
+    assert "Au moins sept" in service.engine.answer(QUESTION).results[0].text
