@@ -1,9 +1,12 @@
 """Learn the ranking weights and the "not found" decision on PIAF's tune split; write bot/data/ranker.json.
 
 - Ranking: for every tune question, its candidates (lexical best + nearest by meaning) and their
-  feature rows (bot/rerank.py); a linear score per row, fitted by maximising the softmax
+  feature rows (bot/search/ranking.py); a linear score per row, fitted by maximising the softmax
   probability of the gold sentences among the question's candidates (L2-regularised, L-BFGS).
   Fitted twice: with the embedding features, and lexical-only (for deployments without them).
+  The tune questions of our news set (benchmarks/data/news_questions.json, over its own four
+  articles) are fitted too, each counting as many PIAF questions as PIAF tune allows
+  (`choose_news_weight`).
 - "Not found" with embeddings: a logistic model over the signals of `ABSTENTION_FEATURES`
   (coverage, best sentence and paragraph similarity, share of known words, the ranking's
   probability of its first excerpt, share of the question's names in that excerpt's article,
@@ -61,6 +64,10 @@ CAUTION_SHARE = 2 / 3
 SECOND_LOOK_BAND, SECOND_LOOK_FIT_BAND = 1.5, 3.0
 PIAF = ROOT.parent / "shared" / "data" / "piaf-dev.json"
 ENGLISH_PIAF = ROOT / "benchmarks" / "data" / "english_piaf_questions.json"
+NEWS = ROOT / "benchmarks" / "data" / "news_questions.json"
+# How many times a news question counts beside a PIAF one in the ranking fit (chosen on tune).
+NEWS_WEIGHTS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
+PIAF_TOLERANCE = 0.005
 
 Item = tuple[np.ndarray, np.ndarray]  # feature rows, gold mask
 
@@ -75,25 +82,44 @@ def collect(engine: Engine, questions: list[EvalQuestion]) -> list[Item]:
     return items
 
 
-def softmax_loss(w: np.ndarray, items: list[Item]) -> tuple[float, np.ndarray]:
+def softmax_loss(w: np.ndarray, items: list[Item], item_weights: np.ndarray) -> tuple[float, np.ndarray]:
     total, grad = 0.0, np.zeros_like(w)
-    for rows, gold in items:
+    for (rows, gold), weight in zip(items, item_weights, strict=True):
         z = rows @ w
         p = np.exp(z - z.max())
         p /= p.sum()
         p_gold = p[gold].sum()
-        total -= np.log(p_gold + 1e-12)
-        grad -= rows.T @ (p * gold / (p_gold + 1e-12) - p)
-    n = len(items)
+        total -= weight * np.log(p_gold + 1e-12)
+        grad -= weight * (rows.T @ (p * gold / (p_gold + 1e-12) - p))
+    n = item_weights.sum()
     return total / n + REGULARISATION * w @ w, grad / n + 2 * REGULARISATION * w
 
 
-def fit_ranking(items: list[Item], columns: list[int]) -> np.ndarray:
-    usable = [(rows[:, columns], gold) for rows, gold in items if gold.any()]
-    fitted = minimize(softmax_loss, np.zeros(len(columns)), args=(usable,), jac=True, method="L-BFGS-B")
+def fit_ranking(
+    items: list[Item], columns: list[int], news: list[Item] = (), news_weight: float = 1.0
+) -> np.ndarray:
+    """Weights over `columns` maximising the gold sentences' softmax probability; each news item
+    counts `news_weight` times (the news set is small beside PIAF)."""
+    pairs = [(item, 1.0) for item in items] + [(item, news_weight) for item in news]
+    usable = [((rows[:, columns], gold), weight) for (rows, gold), weight in pairs if gold.any()]
+    args = ([item for item, _ in usable], np.array([weight for _, weight in usable]))
+    fitted = minimize(softmax_loss, np.zeros(len(columns)), args=args, jac=True, method="L-BFGS-B")
     w = np.zeros(len(FEATURES))
     w[columns] = fitted.x
     return w
+
+
+def choose_news_weight(tune: list[Item], news_tune: list[Item], columns: list[int]) -> float:
+    """The news items' weight, chosen on the tune splits only: the largest of `NEWS_WEIGHTS` that
+    keeps PIAF tune hit@1 within `PIAF_TOLERANCE` of the fit without news (as much news as PIAF
+    allows; the news set is too small to be trusted on its own)."""
+    without = hits(tune, fit_ranking(tune, columns))["hit@1"]
+    allowed = [
+        weight
+        for weight in NEWS_WEIGHTS
+        if hits(tune, fit_ranking(tune, columns, news_tune, weight))["hit@1"] >= without - PIAF_TOLERANCE
+    ]
+    return max(allowed, default=0.0)
 
 
 def hits(items: list[Item], w: np.ndarray) -> dict[str, float]:
@@ -292,25 +318,30 @@ ABLATION_GROUPS = {
     "title match": ("title",),
     "answer types": ("quantity", "date", "name"),
     "length": ("length",),
+    "first in paragraph": ("first_in_paragraph",),
+    "previous sentence": ("previous_coverage",),
+    "title and lede": ("story_coverage",),
+    "negation for yes/no": ("says_no",),
+    "all four news features": ("first_in_paragraph", "previous_coverage", "story_coverage", "says_no"),
     "sentence embedding": ("dense_sentence", "dense_gap", "dense_rank"),
     "paragraph embedding": ("dense_paragraph",),
 }
 
 
-def print_ablation(tune_items: list[Item], held_items: list[Item]) -> None:
-    """Held-out hit@1 / hit@5 of the model refitted without each group, and of some groups alone."""
+def print_ablation(sets: dict[str, list[Item]], news_weight: float) -> None:
+    """Hit@1 / hit@5 of the model refitted without each group (and some groups alone) on every set."""
     everything = list(range(len(FEATURES)))
     rows = [("all features", everything)]
     for group, names in ABLATION_GROUPS.items():
         rows.append((f"without {group}", [i for i in everything if FEATURES[i] not in names]))
     for group in ("BM25 with context", "sentence embedding"):
         rows.append((f"{group} alone", [FEATURES.index(n) for n in ABLATION_GROUPS[group]]))
-    print("| features | tune hit@1 | tune hit@5 | held-out hit@1 | held-out hit@5 |")
-    print("|---|---|---|---|---|")
+    print("| features | " + " | ".join(f"{name} hit@1 | {name} hit@5" for name in sets) + " |")
+    print("|---|" + "---|---|" * len(sets))
     for name, columns in rows:
-        w = fit_ranking(tune_items, columns)
-        t, h = hits(tune_items, w), hits(held_items, w)
-        print(f"| {name} | {t['hit@1']:.3f} | {t['hit@5']:.3f} | {h['hit@1']:.3f} | {h['hit@5']:.3f} |")
+        w = fit_ranking(sets["PIAF tune"], columns, sets["news tune"], news_weight)
+        cells = [f"{h['hit@1']:.3f} | {h['hit@5']:.3f}" for h in (hits(items, w) for items in sets.values())]
+        print(f"| {name} | " + " | ".join(cells) + " |")
 
 
 def main() -> None:
@@ -318,8 +349,12 @@ def main() -> None:
     parser.add_argument("file", type=Path, nargs="?", default=PIAF)
     parser.add_argument("--out", type=Path, default=ROOT / "bot" / "data" / "ranker.json")
     parser.add_argument("--cache", type=Path, default=ROOT / ".cache" / "embeddings")
+    parser.add_argument("--news", type=Path, default=NEWS, help="our news questions (tune part fitted too)")
     parser.add_argument(
         "--ablation", action="store_true", help="also refit without each feature group and print a table"
+    )
+    parser.add_argument(
+        "--ablation-only", action="store_true", help="print the ablation table, write nothing"
     )
     args = parser.parse_args()
 
@@ -329,22 +364,42 @@ def main() -> None:
     full = build_engine(evalset.corpus, vectors, encoder)
     lexical = Engine(full.index)
     tune, held = split_questions(evalset, "tune"), split_questions(evalset, "heldout")
+    news = load_squad(args.news)
+    news_full = build_engine(news.corpus, vectors, encoder)
+    news_tune, news_held = split_questions(news, "tune"), split_questions(news, "heldout")
 
     lexical_columns = [i for i, name in enumerate(FEATURES) if not name.startswith("dense_")]
     report: dict[str, dict] = {}
     weights: dict[str, dict[str, float]] = {}
-    for name, engine, columns in (
-        ("lexical", lexical, lexical_columns),
-        ("dense", full, list(range(len(FEATURES)))),
+    news_weights: dict[str, float] = {}
+    for name, engine, news_engine, columns in (
+        ("lexical", lexical, Engine(news_full.index), lexical_columns),
+        ("dense", full, news_full, list(range(len(FEATURES)))),
     ):
         tune_items, held_items = collect(engine, tune), collect(engine, held)
-        w = fit_ranking(tune_items, columns)
+        news_tune_items, news_held_items = collect(news_engine, news_tune), collect(news_engine, news_held)
+        news_weights[name] = choose_news_weight(tune_items, news_tune_items, columns)
+        w = fit_ranking(tune_items, columns, news_tune_items, news_weights[name])
         weights[name] = {FEATURES[i]: round(float(w[i]), 4) for i in columns}
         w = np.array([weights[name].get(f, 0.0) for f in FEATURES])
-        report[name] = {"tune": hits(tune_items, w), "heldout": hits(held_items, w)}
+        report[name] = {
+            "tune": hits(tune_items, w),
+            "heldout": hits(held_items, w),
+            "news_weight": news_weights[name],
+            "news_tune": hits(news_tune_items, w),
+            "news_heldout": hits(news_held_items, w),
+        }
         print(name, report[name], file=sys.stderr)
     if args.ablation:
-        print_ablation(tune_items, held_items)
+        sets = {
+            "PIAF tune": tune_items,
+            "PIAF held-out": held_items,
+            "news tune": news_tune_items,
+            "news held-out": news_held_items,
+        }
+        print_ablation(sets, news_weights["dense"])
+        if args.ablation_only:
+            return
 
     def build(corpus: Corpus) -> Engine:
         return build_engine(corpus, vectors, encoder)
@@ -395,7 +450,8 @@ def main() -> None:
     print("abstention across languages", cross_lingual, file=sys.stderr)
 
     out = {
-        "about": "Learned by benchmarks/train_ranker.py on PIAF dev's tune split; see its docstring.",
+        "about": "Learned by benchmarks/train_ranker.py on PIAF dev's tune split and our news questions' "
+        "tune split; see its docstring.",
         "command": "python -m benchmarks.train_ranker ../shared/data/piaf-dev.json",
         "embedding_model": MODEL,
         "features": list(FEATURES),

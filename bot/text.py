@@ -45,6 +45,9 @@ it its an and or not no yes can could would should will shall may might there th
 """.split()
 
 _ELISIONS = {"l", "d", "j", "m", "n", "s", "t", "c", "qu", "jusqu", "lorsqu", "puisqu", "quoiqu"}
+# French questions put the subject pronoun after the verb ("sont-elles", "a-t-il", "peut-on"): such
+# a word is its verb alone, not a compound no article has ("nous"/"vous" kept: "rendez-vous").
+_INVERTED_PRONOUNS = {"il", "elle", "ils", "elles", "on", "je", "tu", "ce"}
 
 
 # Control (Cc, but newline and tab), format (Cf: zero-width, bidi controls, BOM...), surrogate
@@ -231,6 +234,8 @@ class Analyzer:
             pieces.pop(0)
         for piece in pieces:
             parts = [p for p in piece.split("-") if p]
+            if self.language == "fr" and len(parts) > 1 and parts[-1] in _INVERTED_PRONOUNS:
+                parts = [p for p in parts[:-1] if p != "t"][-1:]  # "a-t-il": "a"
             if len(parts) > 1:
                 for part in parts:
                     if _keep(part):

@@ -229,3 +229,15 @@ def test_prefixes_do_not_turn_nouns_into_verbs(noun):
     from bot.text import infinitive
 
     assert infinitive(noun) is None
+
+
+@pytest.mark.parametrize(
+    ("inverted", "plain"),
+    [
+        ("Combien de roquettes sont-elles tombées ?", "roquettes tombées"),
+        ("Qui a-t-il nommé ?", "nommé"),
+        ("Le rendez-vous est-il fixé ?", "rendez-vous fixé"),
+    ],
+)
+def test_an_inverted_subject_pronoun_leaves_the_verb_alone(inverted, plain):
+    assert fr.terms(inverted) == fr.terms(plain)

@@ -47,9 +47,10 @@ ABSTENTION_FEATURES = (
 )
 
 
-# Across languages word coverage means little: the question's words are not the article's.
-# Names spelt alike in both ("Balad", "Kirby") and meaning still carry over.
-CROSS_LINGUAL_FEATURES = ("similarity", "paragraph_similarity", "names_in_article")
+# Across languages most of the question's words are not the article's; names spelt alike in both
+# ("Balad", "Kirby"), names that `bot/data/aliases.txt` maps ("NATO"/"OTAN"), numbers, and
+# meaning carry over: the coverage they give is weighed with the similarities.
+CROSS_LINGUAL_FEATURES = ("coverage", "similarity", "paragraph_similarity", "names_in_article")
 _CROSS_LINGUAL_COLUMNS = [ABSTENTION_FEATURES.index(name) for name in CROSS_LINGUAL_FEATURES]
 
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict
 from bot.search.abstention import Abstention, decision_margin, default_abstention
 from bot.search.embeddings import DenseIndex, Encoder, EncoderUnavailable, Similarities
 from bot.search.index import Candidate, SearchIndex
-from bot.search.question_types import expected_answer
+from bot.search.question_types import expected_answer, is_yes_no
 from bot.search.ranking import (
     Query,
     QuestionSignals,
@@ -24,6 +24,7 @@ from bot.search.ranking import (
     default_weights,
     features,
     log_total,
+    story_presence,
 )
 from bot.text import analyzer, clean_text, fold, guess_language, words
 
@@ -173,7 +174,9 @@ class Engine:
             dense = dense.restricted_to(among)
         pool = candidate_pool(query.candidates, dense, self.policy.pool)
         idf_weights = {tid: query.idf[term] for term, tid in query.resolved.items() if tid is not None}
-        signals = QuestionSignals(idf_weights, frozenset(query.terms), expected_answer(question))
+        signals = QuestionSignals(
+            idf_weights, frozenset(query.terms), expected_answer(question), question, is_yes_no(question)
+        )
         rows = features(self.index, pool, query.candidates, signals, dense, self._titles)
         return CandidateFeatures(query, dense, pool, rows)
 
@@ -290,7 +293,8 @@ class Engine:
         return result, (time.perf_counter() - start) * 1000
 
     def coverage(self, query: Query) -> float:
-        """Best share of the question's idf weight found around one of the top sentences."""
+        """Best share of the question's idf weight found around one of the top sentences (its
+        neighbours, its article's title and lede included)."""
         total = sum(query.idf.values())
         known = list(query.known_ids)
         if not total or not known or not query.candidates:
@@ -299,8 +303,10 @@ class Engine:
         for term, tid in query.resolved.items():
             if tid is not None:
                 weight_of[tid] += query.idf[term]
-        top = [cand.sentence for cand in query.candidates[: self.policy.coverage_depth]]
-        presence = self.index.term_presence(top, known)
+        top = np.array([cand.sentence for cand in query.candidates[: self.policy.coverage_depth]])
+        # The sentence, its neighbours, and its article's title and lede: a news question names
+        # the story ("... à Kerbrat ?") and asks about one sentence of it.
+        presence = self.index.term_presence(top, known) | story_presence(self.index, top, known, self._titles)
         return float((presence @ np.array(list(weight_of.values()))).max() / total)
 
     def _excerpts(

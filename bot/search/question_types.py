@@ -27,18 +27,39 @@ _TYPE_PATTERNS = [
     ("quel", r"\b(quel|quelle|quels|quelles|lequel|laquelle|lesquels|lesquelles|what|which)\b"),
 ]
 
+# A quantity: digits, or a number word other than "un"/"une" (articles far more often than numbers),
+# or a word that is an amount by itself ("moitie", "dizaines", "aucun": zero).
 _QUANTITY = re.compile(
-    r"\d|\b(un|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|quinze|vingt|trente|quarante"
-    r"|cinquante|soixante|cent|cents|mille|millions?|milliards?|dizaines?|centaines?|milliers?|moitie)\b",
+    r"\d[\d.,]*|\b(deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|treize|quatorze|quinze|seize"
+    r"|vingts?|trente|quarante|cinquante|soixante|cents?|mille|millions?|milliards?|dizaines?|douzaines?"
+    r"|vingtaines?|centaines?|milliers?|moitie|tiers|quart|aucune?|nul|two|three|four|five|six|seven|eight"
+    r"|nine|ten|eleven|twelve|dozens?|hundreds?|thousands?|millions?|billions?|half|none)\b",
     re.IGNORECASE,
 )
 _DATE = re.compile(
     r"\b(1[0-9]{3}|20[0-9]{2})\b|\b(janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre"
-    r"|novembre|decembre|siecles?|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche)\b",
+    r"|novembre|decembre|siecles?|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|hier|veille|lendemain"
+    r"|matin|soir|nuit|heures?|january|february|march|april|june|july|august|september|october|november"
+    r"|december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|century)\b",
     re.IGNORECASE,
 )
 # A capitalised word that does not start the sentence: a name of a person, body or place.
 _NAME = re.compile(r"(?<=[\s'(,])[A-ZÀ-Þ][a-zà-ÿ]+")
+
+# A question asking whether something happened ("Y a-t-il eu des morts ?", "Des soldats
+# étaient-ils sur place ?", "Was anyone hurt?"): no question word, and either an inverted subject,
+# "est-ce que", or (English) an auxiliary first.
+_YES_NO = re.compile(
+    r"^(y a-t-il|est-ce qu|n'y a-t-il)|-(t-)?(il|elle|ils|elles|on)\b"
+    r"|^(is|are|was|were|did|does|do|has|have|had|can|could|will|would)\b",
+    re.IGNORECASE,
+)
+# Words that say something did not happen or nobody was concerned.
+_NEGATION = re.compile(
+    r"\b(aucune?|pas|jamais|ni|rien|nul|nulle|sans|personne n|no|not|none|never|nobody|nothing"
+    r"|without)\b|n't\b",
+    re.IGNORECASE,
+)
 
 _EXPECTS = {"combien": "quantity", "quand": "date", "qui": "name", "où": "name"}
 
@@ -60,12 +81,53 @@ def expected_answer(question: str) -> str | None:
     return _EXPECTS.get(question_type(question))
 
 
+# Numbers that are dates, not amounts: a day before a month ("le 15 février"), a year.
+_DATE_NUMBER = re.compile(
+    r"\b\d{1,2}(er)? (janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre"
+    r"|january|february|march|april|may|june|july|august|september|october|november|december)\b"
+    r"|\b(1[5-9]|20)\d\d\b"
+)
+
+
+def answers_of(kind: str, text: str) -> set[str]:
+    """The things of the expected kind in `text` (folded numbers, date words, names)."""
+    if kind == "quantity":
+        amounts = _DATE_NUMBER.sub(" ", fold(text))
+        return {m.group(0).lower().rstrip(".,") for m in _QUANTITY.finditer(amounts)}
+    if kind == "date":
+        return {m.group(0).lower() for m in _DATE.finditer(fold(text))}
+    if kind == "name":
+        return {fold(m.group(0)) for m in _NAME.finditer(text)}
+    return set()
+
+
 def has_answer_of(kind: str, sentence: str) -> bool:
     """Whether `sentence` contains something of the expected kind."""
-    if kind == "quantity":
-        return bool(_QUANTITY.search(fold(sentence)))
-    if kind == "date":
-        return bool(_DATE.search(fold(sentence)))
-    if kind == "name":
-        return bool(_NAME.search(sentence))
-    return False
+    return bool(answers_of(kind, sentence))
+
+
+def has_new_answer_of(kind: str, sentence: str, question: str) -> bool:
+    """Whether `sentence` holds something of the expected kind that the question does not already
+    say: a number, date or name the reader is asking for, not the one they asked about."""
+    found = answers_of(kind, sentence)
+    if not found:
+        return False
+    asked = answers_of(kind, question) | (
+        {fold(w) for w in re.findall(r"\w+", question)} if kind == "name" else set()
+    )
+    return bool(found - asked)
+
+
+def is_yes_no(question: str) -> bool:
+    """Whether `question` asks if something happened (no question word, subject inverted...)."""
+    folded = fold(question.strip())
+    return (
+        question_type(question) in ("other", "quel")
+        and bool(_YES_NO.search(folded))
+        and not re.search(r"\b(quel|quelle|quels|quelles|what|which)\b", folded)
+    )
+
+
+def says_no(sentence: str) -> bool:
+    """Whether `sentence` says something did not happen ("aucun mort", "n'étaient pas présents")."""
+    return bool(_NEGATION.search(fold(sentence)))

@@ -18,7 +18,7 @@ import numpy as np
 
 from bot.search.embeddings import Similarities
 from bot.search.index import Candidate, SearchIndex
-from bot.search.question_types import has_answer_of
+from bot.search.question_types import has_new_answer_of, says_no
 from bot.text import analyzer
 
 WEIGHTS_FILE = Path(__file__).resolve().parent.parent / "data" / "ranker.json"
@@ -29,10 +29,14 @@ LEXICAL_FEATURES = (
     "bm25_rank",  # 1 / (1 + position in the lexical ranking); 0 when not a lexical candidate
     "sentence_coverage",  # share of the question's idf weight found in the sentence itself
     "title",  # share of the question's terms found in the article's title
-    "quantity",  # "combien"/"how many" question and the sentence holds a number
-    "date",  # "quand"/"when" question and the sentence holds a date
-    "name",  # "qui"/"où" question and the sentence holds a capitalised name
+    "quantity",  # "combien"/"how many" question; the sentence holds a number the question does not
+    "date",  # "quand"/"when" question; the sentence holds a date the question does not
+    "name",  # "qui"/"où" question; the sentence holds a capitalised name the question does not
     "length",  # characters, capped at 400, over 400
+    "first_in_paragraph",  # 1 for a paragraph's opening sentence (news: often the topic, not the fact)
+    "previous_coverage",  # share of the question's idf weight in the previous sentence, not in this one
+    "story_coverage",  # share of the question's idf weight in the article's title or lede, not here
+    "says_no",  # yes/no question ("Y a-t-il eu des morts ?") and the sentence holds a negation
 )
 DENSE_FEATURES = (
     "dense_sentence",  # sentence similarity, standardised over the candidates
@@ -42,6 +46,7 @@ DENSE_FEATURES = (
 )
 FEATURES = LEXICAL_FEATURES + DENSE_FEATURES
 _ANSWER_KINDS = ("quantity", "date", "name")
+_NEW_FEATURES_AT = LEXICAL_FEATURES.index("first_in_paragraph")
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,8 @@ class QuestionSignals:
     known: dict[int, float]  # vocabulary id -> idf x question weight, for the terms in the index
     terms: frozenset[str]
     kind: str | None  # expected answer kind, if any
+    question: str = ""  # the cleaned question (what an answer must add to it)
+    yes_no: bool = False  # asks whether something happened
 
 
 @dataclass(frozen=True)
@@ -156,24 +163,60 @@ def features(
     best_context = max((c.context_score for c in lexical), default=0.0) or 1.0
     total_idf = sum(signals.known.values()) or 1.0
     known = list(signals.known)
-    coverage = index.term_presence(pool, known, window=False) @ np.array(list(signals.known.values()))
+    weights = np.array(list(signals.known.values()))
+    rows = np.asarray(pool, dtype=np.int64)
+    present = index.term_presence(rows, known, window=False)
+    previous = index.previous_in_paragraph(rows) if len(rows) else rows
+    in_previous = index.term_presence(np.maximum(previous, 0), known, window=False) & (previous >= 0)[:, None]
+    in_story = story_presence(index, rows, known, titles)
+    coverage = present @ weights / total_idf
+    previous_coverage = (in_previous & ~present) @ weights / total_idf
+    story_coverage = (in_story & ~present) @ weights / total_idf
     out = np.zeros((len(pool), len(FEATURES)))
     for row, sentence in enumerate(pool):
         rank, cand = by_sentence.get(sentence, (None, None))
         text = index.texts[sentence]
         article = int(index.sent_article[sentence])
-        out[row, : len(LEXICAL_FEATURES)] = (
+        out[row, :_NEW_FEATURES_AT] = (
             cand.score / best if cand else 0.0,
             cand.context_score / best_context if cand else 0.0,
             1.0 / (1 + rank) if rank is not None else 0.0,
-            coverage[row] / total_idf,
+            coverage[row],
             len(signals.terms & titles(article)) / max(len(signals.terms), 1),
-            *(float(signals.kind == kind and has_answer_of(kind, text)) for kind in _ANSWER_KINDS),
+            *(
+                float(signals.kind == kind and has_new_answer_of(kind, text, signals.question))
+                for kind in _ANSWER_KINDS
+            ),
             min(len(text), 400) / 400,
+        )
+        out[row, _NEW_FEATURES_AT : len(LEXICAL_FEATURES)] = (
+            float(previous[row] < 0),
+            previous_coverage[row],
+            story_coverage[row],
+            float(signals.yes_no and says_no(text)),
         )
     if dense is not None and len(pool):
         out[:, len(LEXICAL_FEATURES) :] = _dense_columns(pool, dense)
     return out
+
+
+def story_presence(
+    index: SearchIndex, sentences: np.ndarray, term_ids: list[int], titles: TitleTerms
+) -> np.ndarray:
+    """(len(sentences), len(term_ids)) booleans: the term is in the title or the lede (first
+    paragraph) of the sentence's article: what a news question names to say which story it means."""
+    out = np.zeros((len(sentences), len(term_ids)), dtype=bool)
+    if not len(sentences) or not term_ids:
+        return out
+    articles = index.sent_article[np.asarray(sentences, dtype=np.int64)]
+    unique, inverse = np.unique(articles, return_inverse=True)
+    ledes = np.array([index.lede_paragraph(int(a)) for a in unique], dtype=index.paragraphs.indices.dtype)
+    per_article = np.zeros((len(unique), len(term_ids)), dtype=bool)
+    for j, term_id in enumerate(term_ids):
+        per_article[:, j] = index.paragraphs.contains(term_id, ledes)
+        term = index.term(term_id)
+        per_article[:, j] |= [term in titles(int(a)) for a in unique]
+    return per_article[inverse.reshape(-1)]
 
 
 def _dense_columns(pool: list[int], dense: Similarities) -> np.ndarray:

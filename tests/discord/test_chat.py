@@ -218,3 +218,25 @@ async def test_article_with_everyone_and_markdown_gives_no_ping_and_no_broken_fo
     assert "\\[" in text and "\\](http://evil.example)" in text and "](http" not in text.replace("\\]", "")
     assert "\\*\\*journalistes" in text or "\\*\\***journalistes" in text
     assert "```" not in text and "\\|\\|" in text and "\\~\\~" in text and "\\_tous\\_" in text
+
+
+async def test_a_paraphrased_news_question_gets_the_answering_sentence_before_the_topic_sentence(
+    corpus_dir, tmp_path, embedded_service
+):
+    """The paragraph opens with the event ("Le 15 février, un autre tir de roquette a touché la
+    base américaine d'Erbil…"); the count is in the next sentence, which does not name Erbil
+    ("L'attaque a tué un entrepreneur civil et en a blessé au moins huit autres…"). Asked as a
+    member asks, with the bot's default embeddings, the answering sentence comes first."""
+    from tests.discord.fixtures import running_bot
+
+    async with running_bot(corpus_dir, tmp_path / "db.sqlite3", service=embedded_service) as env:
+        d = env.double
+        mark = len(d.requests)
+        await mention(
+            d, d.user("nadia"), "Combien de personnes le tir de roquette contre Erbil a-t-il blessées ?"
+        )
+        reply = await d.wait_for(is_reply, after=mark)
+        first_excerpt = description(reply).split("\n\n")[0]
+        assert "au moins huit autres" in first_excerpt
+        assert "Le 15 février" not in first_excerpt
+        assert_no_pings(reply)

@@ -103,3 +103,30 @@ def test_an_answer_within_one_article_cites_only_it_and_an_unknown_article_means
     within = engine.answer(question, within="balad")
     assert within.results and {e.article_id for e in within.results} == {"balad"}
     assert engine.answer(question, within="no-such-article") == everywhere
+
+
+def test_a_news_question_naming_the_story_in_the_title_is_answered_without_embeddings(tmp_path):
+    """The place is only in the title and the lede; the fact, in a later paragraph, with another
+    form of the verb ("repris"/"reprendre"): the question still counts as covered."""
+    from bot.articles.corpus import load_corpus
+    from bot.service import build_engine
+    from tests.conftest import BUNDLED_CORPUS, write_article
+
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "balad.md").write_bytes((BUNDLED_CORPUS / "sept-roquettes-balad.md").read_bytes())
+    write_article(
+        folder,
+        "fromagerie.md",
+        "La fromagerie de Saint-Varenne, ravagée par un incendie en janvier, a rouvert ses portes lundi.\n\n"
+        "Les travaux ont duré quatre mois. Le four et la cave d'affinage ont été refaits à neuf.\n\n"
+        "Selon la direction, trente-huit ouvriers ont pu reprendre le travail dès la première semaine. "
+        "Les dix autres reviendront en juin.",
+        title="\"Saint-Varenne : la fromagerie rouvre après l'incendie\"",
+        source="Test",
+    )
+    engine = build_engine(load_corpus(folder))  # no embeddings: as while an article waits for them
+    answer = engine.answer("Combien d'ouvriers ont repris le travail à Saint-Varenne ?")
+    assert answer.answered
+    assert answer.coverage == 1.0  # each half alone: 0.79 (verb forms) or 0.5 (title and lede)
+    assert answer.results[0].text.startswith("Selon la direction, trente-huit ouvriers")

@@ -138,3 +138,37 @@ def test_damaged_vectors_are_discarded_not_raised(tmp_path, damage, caplog):
     cache.path("abc").write_bytes(bytes(raw))
     assert cache.get("abc", 3, 1) is None
     assert not cache.path("abc").exists() and "damaged sentence vectors" in caplog.text
+
+
+def _row_of(engine, question: str, text_start: str):
+    index = engine.index
+    found = engine.candidate_features(question)
+    rows = {index.texts[s]: row for s, row in zip(found.pool, found.rows, strict=True)}
+    return next(row for text, row in rows.items() if text.startswith(text_start))
+
+
+def test_a_sentence_leaning_on_the_one_before_gets_its_words(engine):
+    """ "Personne n'a été blessé." says nothing of Bagdad: the sentence before it does."""
+    row = _row_of(engine, "Des blessés dans la zone verte de Bagdad ?", "Personne n'a été blessé")
+    assert row[FEATURES.index("previous_coverage")] > 0.5
+    assert row[FEATURES.index("first_in_paragraph")] == 0.0
+    opening = _row_of(engine, "Des blessés dans la zone verte de Bagdad ?", "Le 15 février")
+    assert opening[FEATURES.index("first_in_paragraph")] == 1.0
+    assert opening[FEATURES.index("previous_coverage")] == 0.0
+
+
+def test_a_yes_no_question_marks_the_sentences_that_say_no(engine):
+    question = "Des soldats américains étaient-ils sur la base pendant les attaques ?"
+    assert _row_of(engine, question, "Pendant les attaques")[FEATURES.index("says_no")] == 1.0
+    assert _row_of(engine, question, "La base de Balad est")[FEATURES.index("says_no")] == 0.0
+    plain = "Quels soldats occupent la base de Balad ?"
+    assert _row_of(engine, plain, "Pendant les attaques")[FEATURES.index("says_no")] == 0.0
+
+
+def test_story_coverage_counts_the_title_and_lede_words_a_sentence_lacks(engine):
+    """The article's title says "positions américaines"; the sentence does not."""
+    row = _row_of(
+        engine, "Combien d'hommes l'OTAN enverra-t-elle près des positions américaines ?", "De son côté"
+    )
+    assert row[FEATURES.index("story_coverage")] > 0.0
+    assert row[FEATURES.index("sentence_coverage")] < 1.0
