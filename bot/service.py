@@ -234,13 +234,15 @@ class QAService:
         self._sweep_temporary_files()
         if self._stats is None:  # the first load of this process: the stats of the last one
             self._stats = cache.read_stat_cache(self._stat_file) if self.cache_dir is not None else {}
+        remembered = dict(self._stats)
         files = cache.scan_files(self.corpus_dir, self.max_file_bytes, self._stats)
         key = cache.cache_key(files, RankingParams())
         if self.cache_dir is not None:
             cached = cache.load(self._cache_of("index"), key)
             if cached is not None:
                 self._loaded_files = files
-                cache.write_stat_cache(self._stat_file, self._stats)  # for the next start
+                if self._stats != remembered:  # for the next start (unchanged: nothing to write)
+                    cache.write_stat_cache(self._stat_file, self._stats)
                 return Engine(cached.index), cached.problems, True
         parsed = ParsedArticleCache(self._cache_of("articles")) if self.cache_dir is not None else None
         problems: list[LoadProblem] = []

@@ -17,12 +17,46 @@ from dataclasses import dataclass
 from bot.text import fold
 
 _MONTHS = {
-    **{m: n for n, m in enumerate(
-        ["janvier", "fevrier", "mars", "avril", "mai", "juin", "juillet", "aout", "septembre", "octobre",
-         "novembre", "decembre"], 1)},
-    **{m: n for n, m in enumerate(
-        ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-         "november", "december"], 1)},
+    **{
+        m: n
+        for n, m in enumerate(
+            [
+                "janvier",
+                "fevrier",
+                "mars",
+                "avril",
+                "mai",
+                "juin",
+                "juillet",
+                "aout",
+                "septembre",
+                "octobre",
+                "novembre",
+                "decembre",
+            ],
+            1,
+        )
+    },
+    **{
+        m: n
+        for n, m in enumerate(
+            [
+                "january",
+                "february",
+                "march",
+                "april",
+                "may",
+                "june",
+                "july",
+                "august",
+                "september",
+                "october",
+                "november",
+                "december",
+            ],
+            1,
+        )
+    },
 }
 _MONTH = "(" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + ")"
 _YEAR = r"((?:19|20)\d\d)"
@@ -68,14 +102,18 @@ def _past_year(today: dt.date, month: int, day: int = 1) -> int:
 _RELATIVE = [
     (r"\bavant[- ]hier\b|\bthe day before yesterday\b", lambda t, m: _days_ago(t, 2)),
     (r"\bhier\b|\byesterday\b", lambda t, m: _days_ago(t, 1)),
-    (r"\baujourd'hui\b|\bce (?:matin|soir)\b|\btoday\b|\bthis (?:morning|evening)\b|\btonight\b",
-     lambda t, m: _days_ago(t, 0)),
+    (
+        r"\baujourd'hui\b|\bce (?:matin|soir)\b|\btoday\b|\bthis (?:morning|evening)\b|\btonight\b",
+        lambda t, m: _days_ago(t, 0),
+    ),
     (r"\b(?:la )?semaine (?:derniere|passee)\b|\blast week\b", lambda t, m: _week(t, 1)),
     (r"\bcette semaine\b|\bthis week\b", lambda t, m: _week(t, 0)),
     (r"\b(?:le )?mois (?:dernier|passe)\b|\blast month\b", lambda t, m: _previous_month(t)),
     (r"\bce mois(?:-ci)?\b|\bthis month\b", lambda t, m: (t.replace(day=1), t)),
-    (r"\bl'(?:an|annee) (?:derniere?|passee?)\b|\blast year\b",
-     lambda t, m: (dt.date(t.year - 1, 1, 1), dt.date(t.year - 1, 12, 31))),
+    (
+        r"\bl'(?:an|annee) (?:derniere?|passee?)\b|\blast year\b",
+        lambda t, m: (dt.date(t.year - 1, 1, 1), dt.date(t.year - 1, 12, 31)),
+    ),
     (r"\bcette annee\b|\bthis year\b", lambda t, m: (dt.date(t.year, 1, 1), t)),
 ]
 
@@ -96,8 +134,10 @@ _ABSOLUTE = [
     # "March 3, 2021", "on march 3"
     (rf"\b{_MONTH} (\d{{1,2}})(?:st|nd|rd|th)?(?:,? {_YEAR})?\b", lambda t, m: _day(t, m[2], m[1], m[3])),
     # "en mars 2021", "in march"
-    (rf"\b(?:en|in) {_MONTH}(?: {_YEAR})?\b",
-     lambda t, m: _month(int(m[2]) if m[2] else _past_year(t, _MONTHS[m[1]]), _MONTHS[m[1]])),
+    (
+        rf"\b(?:en|in) {_MONTH}(?: {_YEAR})?\b",
+        lambda t, m: _month(int(m[2]) if m[2] else _past_year(t, _MONTHS[m[1]]), _MONTHS[m[1]]),
+    ),
     # "en 2021", "in 2021"
     (rf"\b(?:en|in) {_YEAR}\b", lambda t, m: (dt.date(int(m[1]), 1, 1), dt.date(int(m[1]), 12, 31))),
 ]

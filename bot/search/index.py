@@ -20,6 +20,7 @@ from rapidfuzz.distance import Levenshtein
 from bot.articles import Article, ArticleMeta, Corpus, corpus_version, sentence_id
 from bot.search.bm25 import Bm25Matrix, RankingParams
 from bot.search.folded import FoldedMatrix
+from bot.search.texts import joined
 from bot.search.titles import ArticleTitles
 from bot.text import analyzer
 
@@ -40,7 +41,7 @@ class _Analysed:
 
     vocab: dict[str, int]
     metas: list[ArticleMeta]
-    texts: list[str]
+    texts: Sequence[str]
     sent_article: np.ndarray
     sent_paragraph: np.ndarray
     sent_para_index: np.ndarray
@@ -136,7 +137,7 @@ class SearchIndex:
     params: RankingParams
     articles: tuple[ArticleMeta, ...]
     languages: tuple[str, ...]
-    texts: list[str]
+    texts: Sequence[str]  # a list, or `PackedTexts` when read back from the cache
     sent_article: np.ndarray  # article index of each sentence
     sent_paragraph: np.ndarray  # paragraph number (0 = summary) of each sentence
     sent_para_index: np.ndarray  # global paragraph index of each sentence
@@ -239,7 +240,7 @@ class SearchIndex:
         merged = _Analysed(
             vocab=part.vocab,
             metas=[*kept.articles, *part.metas],
-            texts=[*kept.texts, *part.texts],
+            texts=joined(kept.texts, part.texts),
             sent_article=np.concatenate(
                 (kept.sent_article, part.sent_article + offset_articles), dtype=np.int32
             ),
@@ -271,7 +272,7 @@ class SearchIndex:
         part = _Analysed(
             vocab=self.vocab,
             metas=[meta for meta, keep in zip(self.articles, keep_article, strict=True) if keep],
-            texts=[self.texts[i] for i in rows],
+            texts=[self.texts[int(i)] for i in rows],
             sent_article=renumber_article[self.sent_article[rows]].astype(np.int32),
             sent_paragraph=self.sent_paragraph[rows],
             sent_para_index=renumber_paragraph[self.sent_para_index[rows]].astype(np.int32),
@@ -406,7 +407,7 @@ class SearchIndex:
         return [t for t, present in zip(term_ids, found, strict=True) if present]
 
     def term_presence(
-        self, sentences: Sequence[int], term_ids: Sequence[int], *, window: bool = True
+        self, sentences: Sequence[int] | np.ndarray, term_ids: Sequence[int], *, window: bool = True
     ) -> np.ndarray:
         """(len(sentences), len(term_ids)) booleans: term in the sentence (or, with `window`,
         in a neighbour of the same paragraph). One sorted look-up per term, not per pair."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import itertools
 import json
 import logging
 import os
@@ -27,6 +26,7 @@ from bot.articles import ArticleMeta, LoadProblem, is_article_file
 from bot.search.bm25 import Bm25Matrix, RankingParams
 from bot.search.folded import FoldedMatrix
 from bot.search.index import SearchIndex
+from bot.search.texts import PackedTexts
 
 log = logging.getLogger(__name__)
 
@@ -149,9 +149,9 @@ def _write(cache_dir: Path, tmp: Path, key: str, index: SearchIndex, problems: l
         arrays["folded.data"] = index.folded.data
         arrays["folded.indices"] = index.folded.indices
         arrays["folded.indptr"] = index.folded.indptr
-    encoded = [t.encode("utf-8") for t in index.texts]
-    arrays["texts.offsets"] = np.cumsum([0, *map(len, encoded)], dtype=np.int64)
-    arrays["texts.blob"] = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+    packed = PackedTexts.pack(index.texts)
+    arrays["texts.offsets"] = packed.offsets
+    arrays["texts.blob"] = packed.blob
     hashes = {}
     for name, array in arrays.items():
         np.save(tmp / f"{name}.npy", np.ascontiguousarray(array))
@@ -229,9 +229,7 @@ def load(cache_dir: Path, key: str) -> CachedIndex | None:
                 raise ValueError(f"{name}.npy does not match its checksum")
             # Plain ndarray views of the mapping: slicing a np.memmap runs Python code on every call.
             arrays[name] = np.asarray(np.load(path, mmap_mode="r", allow_pickle=False))
-        blob = bytes(arrays["texts.blob"])
-        offsets = arrays["texts.offsets"].tolist()
-        texts = [blob[a:b].decode("utf-8") for a, b in itertools.pairwise(offsets)]
+        texts = PackedTexts(arrays["texts.blob"], arrays["texts.offsets"])
         terms = manifest["terms"]
         matrices = {
             name: Bm25Matrix(
