@@ -8,6 +8,7 @@ capitalised words inside the sentence for people, organisations and places.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from bot.text import fold
 
@@ -110,12 +111,14 @@ def has_new_answer_of(kind: str, sentence: str, question: str) -> bool:
     """Whether `sentence` holds something of the expected kind that the question does not already
     say: a number, date or name the reader is asking for, not the one they asked about."""
     found = answers_of(kind, sentence)
-    if not found:
-        return False
-    asked = answers_of(kind, question) | (
-        {fold(w) for w in re.findall(r"\w+", question)} if kind == "name" else set()
-    )
-    return bool(found - asked)
+    return bool(found) and bool(found - _asked(kind, question))
+
+
+@lru_cache(maxsize=64)
+def _asked(kind: str, question: str) -> frozenset[str]:
+    """What the question already says of `kind` (all its words, for names); read once a question."""
+    words = {fold(w) for w in re.findall(r"\w+", question)} if kind == "name" else set()
+    return frozenset(answers_of(kind, question) | words)
 
 
 def is_yes_no(question: str) -> bool:
