@@ -1,6 +1,7 @@
 """The serving BM25 matrix agrees with rank_bm25 (what the scores mean) and with bm25s (Lucene)."""
 
 import math
+import time
 
 import numpy as np
 import pytest
@@ -206,3 +207,33 @@ def test_term_presence_reads_the_sentence_and_its_neighbours(index):
             near = {s} | {n for n in (s - 1, s + 1) if 0 <= n < index.size and para[n] == para[s]}
             assert around[s, j] == bool(near & holders)
     assert (around > alone).any()
+
+
+@pytest.mark.parametrize("seed", [8, 9])
+def test_while_the_matrix_is_being_folded_the_ranking_is_the_same(seed):
+    """An index updated in place is folded in a thread; meanwhile `rank` scores the three parts."""
+    index = random_corpus_index(seed)
+    rng = np.random.default_rng(seed)
+    queries = [
+        sorted({int(t) for t in rng.integers(0, len(index.vocab), size=rng.integers(1, 6))}) for _ in range(8)
+    ]
+    rows = index.article_rows(3)
+    folded = [(index.rank(ids, 10), index.rank(ids, 5, among=rows)) for ids in queries]
+    index.folded = None
+    unfolded = [(index.rank(ids, 10), index.rank(ids, 5, among=rows)) for ids in queries]
+    for (a, b), (c, d) in zip(folded, unfolded, strict=True):
+        assert [x.sentence for x in a] == [x.sentence for x in c]
+        assert [x.sentence for x in b] == [x.sentence for x in d]
+        np.testing.assert_allclose([x.score for x in a], [x.score for x in c], rtol=1e-6)
+
+
+def test_an_updated_index_is_folded_in_the_background(tmp_path):
+    index = random_corpus_index(10)
+    removed = index.articles[0].id
+    updated = index.updated([], [removed])
+    for _ in range(500):
+        if updated.folded is not None:
+            break
+        time.sleep(0.01)
+    assert updated.folded is not None
+    assert updated.size < index.size
