@@ -158,6 +158,7 @@ class SearchIndex:
     _vocab_buckets: dict[tuple[int, str], list[str]] = field(default_factory=dict, repr=False)
     _terms: list[str] | None = field(default=None, repr=False)
     _titles: ArticleTitles | None = field(default=None, init=False, repr=False)
+    _folded: threading.Event = field(init=False, repr=False)
 
     def __post_init__(self, defer_fold: bool) -> None:
         para_index = self.sent_para_index
@@ -172,6 +173,7 @@ class SearchIndex:
         counts = np.bincount(para_index, minlength=self.paragraphs.num_docs)
         self._para_start = np.zeros(len(counts) + 1, dtype=np.int64)
         np.cumsum(counts, out=self._para_start[1:])
+        self._folded = threading.Event()
         if self.folded is None and not defer_fold:
             self.folded = self._fold()
 
@@ -267,6 +269,11 @@ class SearchIndex:
 
     def _fold_now(self) -> None:
         self.folded = self._fold()
+        self._folded.set()
+
+    def wait_folded(self, timeout: float | None = None) -> bool:
+        """Wait until the folded matrix is there (for the index cache: a restart then maps it)."""
+        return self.folded is not None or self._folded.wait(timeout)
 
     def _without(self, keep_article: np.ndarray) -> SearchIndex:
         """This index with only the articles where `keep_article` is True."""

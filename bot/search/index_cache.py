@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 ENGINE_VERSION = "depeche-index-3"  # bump when analysis or the index layout changes
 _ARRAYS = ("sent_article", "sent_paragraph", "sent_para_index", "sent_position")
 _MATRICES = ("sentences", "paragraphs")
+FOLD_WAIT_SECONDS = 300.0  # past this, the index is saved unfolded (a restart folds it)
 _VERIFIED = "verified.json"  # the arrays' stats when their checksums were last verified
 
 
@@ -127,6 +128,7 @@ def save(cache_dir: Path, key: str, index: SearchIndex, problems: list[LoadProbl
     Raises `OSError` when the folder cannot take it (nothing half-written is left)."""
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
+    index.wait_folded(FOLD_WAIT_SECONDS)  # an index updated in place is being folded in a thread
     tmp = cache_dir / f".tmp-{uuid.uuid4().hex}"
     try:
         return _write(cache_dir, tmp, key, index, problems)

@@ -1,7 +1,6 @@
 """The serving BM25 matrix agrees with rank_bm25 (what the scores mean) and with bm25s (Lucene)."""
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -231,9 +230,6 @@ def test_an_updated_index_is_folded_in_the_background(tmp_path):
     index = random_corpus_index(10)
     removed = index.articles[0].id
     updated = index.updated([], [removed])
-    for _ in range(500):
-        if updated.folded is not None:
-            break
-        time.sleep(0.01)
+    assert updated.wait_folded(timeout=10)
     assert updated.folded is not None
     assert updated.size < index.size
