@@ -28,7 +28,7 @@ The held-out split (sha1(title) ends in 0-3) is only scored, never fitted; the f
 go into the file next to the weights.
 
 Usage: .venv/bin/python -m benchmarks.train_ranker [FILE.json] [--out bot/data/ranker.json]
-(about 12 minutes on 2 cores, most of it the second look's encodings)
+(12 to 37 minutes on 2 cores depending on the machine's load, most of it the second look's encodings)
 """
 
 from __future__ import annotations

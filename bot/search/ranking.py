@@ -2,8 +2,9 @@
 
 A question's candidates are its best lexical sentences plus (when embeddings are ready) its
 nearest sentences by meaning. Each gets a row of features; a linear model, trained on PIAF's tune
-split by `benchmarks/train_ranker.py` (softmax over each question's candidates), turns the row
-into a score. The weights live in `bot/data/ranker.json`, a reviewed data file.
+split and our news questions' tune split by `benchmarks/train_ranker.py` (softmax over each
+question's candidates), turns the row into a score. The weights live in `bot/data/ranker.json`,
+a reviewed data file.
 """
 
 from __future__ import annotations
