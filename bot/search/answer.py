@@ -306,7 +306,7 @@ class Engine:
         top = np.array([cand.sentence for cand in query.candidates[: self.policy.coverage_depth]])
         # The sentence, its neighbours, and its article's title and lede: a news question names
         # the story ("... à Kerbrat ?") and asks about one sentence of it.
-        presence = self.index.term_presence(top, known) | story_presence(self.index, top, known, self._titles)
+        presence = self.index.term_presence(top, known) | story_presence(self.index, top, known)
         return float((presence @ np.array(list(weight_of.values()))).max() / total)
 
     def _excerpts(

@@ -58,6 +58,25 @@ def repeat_index(lengths: np.ndarray, offsets: np.ndarray | None = None) -> np.n
     return offsets[run] + (np.arange(total) - run_start[run])
 
 
+def column_postings(
+    data: np.ndarray,
+    indices: np.ndarray,
+    indptr: np.ndarray,
+    term_ids: Sequence[int],
+    weights: Sequence[float] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(row ids, weighted values) of the columns `term_ids` of a CSC matrix, one after the other."""
+    if not term_ids:
+        return np.zeros(0, np.int64), np.zeros(0)
+    slices = [slice(indptr[t], indptr[t + 1]) for t in term_ids]
+    idx = np.concatenate([indices[s] for s in slices])
+    if weights is None:
+        val = np.concatenate([data[s] for s in slices])
+    else:
+        val = np.concatenate([data[s] * w for s, w in zip(slices, weights, strict=True)])
+    return idx, val
+
+
 @dataclass
 class Bm25Matrix:
     """bm25s' precomputed term x document score matrix (CSC), queried term by term.
@@ -179,15 +198,7 @@ class Bm25Matrix:
         self, term_ids: Sequence[int], weights: Sequence[float] | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """(document ids, weighted scores) of every posting of `term_ids` (a doc may repeat)."""
-        if not term_ids:
-            return np.zeros(0, np.int64), np.zeros(0)
-        slices = [slice(self.indptr[t], self.indptr[t + 1]) for t in term_ids]
-        idx = np.concatenate([self.indices[s] for s in slices])
-        if weights is None:
-            val = np.concatenate([self.data[s] for s in slices])
-        else:
-            val = np.concatenate([self.data[s] * w for s, w in zip(slices, weights, strict=True)])
-        return idx, val
+        return column_postings(self.data, self.indices, self.indptr, term_ids, weights)
 
     def scores(self, term_ids: Sequence[int], weights: Sequence[float] | None = None) -> np.ndarray:
         """Weighted sum of the rows of `term_ids`, as a dense vector over documents (float64)."""

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.search.bm25 import Bm25Matrix, RankingParams
+from bot.search.bm25 import Bm25Matrix, RankingParams, column_postings
 
 # Postings are folded in blocks of this many: the temporary arrays stay small, and no numpy call
 # holds the GIL for long.
@@ -94,14 +94,9 @@ class FoldedMatrix:
     ) -> tuple[np.ndarray, np.ndarray]:
         """The `k` best sentences (of `among` only, when given) for the weighted terms, and their
         totals, best first, ties by sentence order; sentences scoring 0 are left out."""
-        if not term_ids or k <= 0:
+        if k <= 0:
             return np.zeros(0, np.int64), np.zeros(0)
-        slices = [slice(self.indptr[t], self.indptr[t + 1]) for t in term_ids]
-        idx = np.concatenate([self.indices[s] for s in slices])
-        if weights is None:
-            val = np.concatenate([self.data[s] for s in slices])
-        else:
-            val = np.concatenate([self.data[s] * w for s, w in zip(slices, weights, strict=True)])
+        idx, val = column_postings(self.data, self.indices, self.indptr, term_ids, weights)
         if not len(idx):
             return np.zeros(0, np.int64), np.zeros(0)
         scores = np.bincount(idx, weights=val, minlength=self.num_docs)

@@ -169,7 +169,7 @@ def features(
     present = index.term_presence(rows, known, window=False)
     previous = index.previous_in_paragraph(rows) if len(rows) else rows
     in_previous = index.term_presence(np.maximum(previous, 0), known, window=False) & (previous >= 0)[:, None]
-    in_story = story_presence(index, rows, known, titles)
+    in_story = story_presence(index, rows, known)
     coverage = present @ weights / total_idf
     previous_coverage = (in_previous & ~present) @ weights / total_idf
     story_coverage = (in_story & ~present) @ weights / total_idf
@@ -201,11 +201,10 @@ def features(
     return out
 
 
-def story_presence(
-    index: SearchIndex, sentences: np.ndarray, term_ids: list[int], titles: TitleTerms
-) -> np.ndarray:
+def story_presence(index: SearchIndex, sentences: np.ndarray, term_ids: list[int]) -> np.ndarray:
     """(len(sentences), len(term_ids)) booleans: the term is in the title or the lede (first
-    paragraph) of the sentence's article: what a news question names to say which story it means."""
+    paragraph) of the sentence's article: what a news question names to say which story it means.
+    (A paragraph's BM25 document holds its article's title: the lede's document has both.)"""
     out = np.zeros((len(sentences), len(term_ids)), dtype=bool)
     if not len(sentences) or not term_ids:
         return out
@@ -215,8 +214,6 @@ def story_presence(
     per_article = np.zeros((len(unique), len(term_ids)), dtype=bool)
     for j, term_id in enumerate(term_ids):
         per_article[:, j] = index.paragraphs.contains(term_id, ledes)
-        term = index.term(term_id)
-        per_article[:, j] |= [term in titles(int(a)) for a in unique]
     return per_article[inverse.reshape(-1)]
 
 
