@@ -179,6 +179,7 @@ def _run(argv: Sequence[str] | None) -> int:
         embeddings=settings.embeddings and not getattr(args, "no_embeddings", False),
         parse_workers=os.cpu_count() or 1,
         save_cache_in_background=True,
+        title_lookup_on_load=args.command != "ask",
     )
     if args.command is None and settings.discord_token is not None:
         from bot.discord.app import run_discord_bot  # Discord only when it is really used

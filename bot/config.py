@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.articles import FetchPolicy
+if TYPE_CHECKING:  # (the fetcher, and its HTTP client, load only when a link is fetched)
+    from bot.articles import FetchPolicy
 
 IdList = Annotated[list[int], NoDecode]
 
@@ -136,6 +137,8 @@ class Settings(BaseSettings):
 
     def fetch_policy(self) -> FetchPolicy:
         """The limits for downloading articles from links."""
+        from bot.articles import FetchPolicy
+
         return FetchPolicy(
             max_bytes=self.fetch_max_bytes,
             timeout_seconds=self.fetch_timeout_seconds,

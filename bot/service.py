@@ -82,6 +82,7 @@ class QAService:
         embeddings: bool = False,
         parse_workers: int = 1,
         save_cache_in_background: bool = False,
+        title_lookup_on_load: bool = True,
     ) -> None:
         self.corpus_dir = Path(corpus_dir)
         self.max_file_bytes = max_file_bytes
@@ -111,6 +112,9 @@ class QAService:
         # Write the index cache after a load returns (the bot: a reload serves seconds sooner at
         # 1M sentences) rather than before (batch commands and tests read it right after).
         self.save_cache_in_background = save_cache_in_background
+        # Build the article-title look-up during each load, off the event loop (the bot's
+        # commands and autocomplete use it); a one-shot question does not (0.5 s at 30k articles).
+        self.title_lookup_on_load = title_lookup_on_load
         self._problems: list[LoadProblem] = []
         self._lock = asyncio.Lock()
         # Called before each load (in its thread): brings the folder in step with a shared corpus.
@@ -181,7 +185,8 @@ class QAService:
             problems=list(corpus_problems),
             seconds=time.perf_counter() - start,
         )
-        _ = engine.index.titles  # built here, off the event loop, not by the first autocomplete
+        if self.title_lookup_on_load:
+            _ = engine.index.titles  # built here, off the event loop, not by the first autocomplete
         # One assignment: a question sees either the whole old engine or the whole new one.
         engine = self._with_cached_vectors(engine)
         with self._swap:
@@ -215,7 +220,7 @@ class QAService:
 
     @property
     def _stat_file(self) -> Path:
-        return self._cache_of("files").with_suffix(".json")
+        return self._cache_of("files").with_suffix(".npz")
 
     def _sweep_temporary_files(self) -> None:
         """Remove what writes killed half-way left behind (never read, but never freed either)."""

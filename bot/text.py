@@ -7,6 +7,7 @@ typed without accents yields exactly the terms of its accented twin.
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -51,39 +52,70 @@ _INVERTED_PRONOUNS = {"il", "elle", "ils", "elles", "on", "je", "tu", "ce"}
 
 
 # Control (Cc, but newline and tab), format (Cf: zero-width, bidi controls, BOM...), surrogate
-# and private-use characters: invisible at best, hostile at worst.
-# (Scanning the planes that hold such characters keeps the import fast; ranges keep matching fast.)
-_PLANES = [*range(0x30000), *range(0xE0000, 0xE1000)]
+# and private-use characters: invisible at best, hostile at worst. And the combining marks that
+# `fold` strips. Scanning the code points for them takes a tenth of a second, so the ranges are
+# kept in `bot/data/unicode-ranges.json` for the Unicode version that made them (refreshed by
+# `write_unicode_ranges()`, checked by a test) and scanned again under any other version.
+_UNICODE_RANGES = Path(__file__).resolve().parent / "data" / "unicode-ranges.json"
+Ranges = list[tuple[int, int]]
 
 
-def _char_class(codepoints: Iterable[int]) -> str:
+def _ranges(codepoints: Iterable[int]) -> Ranges:
     ranges: list[list[int]] = []
     for c in codepoints:
         if ranges and ranges[-1][1] == c - 1:
             ranges[-1][1] = c
         else:
             ranges.append([c, c])
+    return [(a, b) for a, b in ranges]
+
+
+def scan_unicode_ranges() -> dict[str, Ranges]:
+    """The code point ranges of the classes below, from this Python's `unicodedata`."""
+    return {
+        "invisible_bmp": _ranges(
+            c
+            for c in range(0x10000)
+            if chr(c) not in _KEEP_CONTROLS and unicodedata.category(chr(c)) in ("Cc", "Cf", "Cs", "Co")
+        ),
+        "invisible_astral": _ranges(
+            c for c in range(0x10000, 0x30000) if unicodedata.category(chr(c)) == "Cf"
+        ),
+        "combining": _ranges(
+            c for c in (*range(0x30000), *range(0xE0000, 0xE1000)) if unicodedata.combining(chr(c))
+        ),
+    }
+
+
+def _unicode_ranges() -> dict[str, Ranges]:
+    try:
+        saved = json.loads(_UNICODE_RANGES.read_text(encoding="utf-8"))
+        if saved["unicode"] == unicodedata.unidata_version:
+            return {name: [(a, b) for a, b in ranges] for name, ranges in saved["ranges"].items()}
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return scan_unicode_ranges()
+
+
+def write_unicode_ranges() -> None:
+    """Refresh `bot/data/unicode-ranges.json` for this Python's Unicode version."""
+    saved = {"unicode": unicodedata.unidata_version, "ranges": scan_unicode_ranges()}
+    _UNICODE_RANGES.write_text(json.dumps(saved, separators=(",", ":")) + "\n", encoding="utf-8")
+
+
+def _char_class(ranges: Ranges) -> str:
     return "".join(
         re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges
     )
 
 
+_RANGES = _unicode_ranges()
 # BMP characters go in one class (compiled to a bitmap: fast); astral ones, rare, in another.
-_INVISIBLE_BMP = re.compile(
-    "["
-    + _char_class(
-        c
-        for c in range(0x10000)
-        if chr(c) not in _KEEP_CONTROLS and unicodedata.category(chr(c)) in ("Cc", "Cf", "Cs", "Co")
-    )
-    + "]+"
-)
+_INVISIBLE_BMP = re.compile("[" + _char_class(_RANGES["invisible_bmp"]) + "]+")
 _INVISIBLE_ASTRAL = re.compile(
-    "["
-    + _char_class(c for c in range(0x10000, 0x30000) if unicodedata.category(chr(c)) == "Cf")
-    + "\U000e0000-\U000e0fff\U000f0000-\U0010ffff]+"
+    "[" + _char_class(_RANGES["invisible_astral"]) + "\U000e0000-\U000e0fff\U000f0000-\U0010ffff]+"
 )
-_COMBINING = re.compile("[" + _char_class(c for c in _PLANES if unicodedata.combining(chr(c))) + "]")
+_COMBINING = re.compile("[" + _char_class(_RANGES["combining"]) + "]")
 
 
 def clean_text(text: str) -> str:

@@ -131,3 +131,17 @@ def test_no_import_cycle():
 @pytest.mark.parametrize("wing", WINGS)
 def test_every_wing_imports_on_its_own(wing):
     assert importlib.import_module(f"bot.{wing}").__all__
+
+
+def test_the_command_line_imports_no_http_client_discord_nor_evaluation():
+    """`run_bot.py ask` starts in under two seconds at 1M sentences partly because it does not
+    import what it does not use: aiohttp (links), discord.py, the evaluation code."""
+    import subprocess
+    import sys
+
+    unused = ("aiohttp", "discord", "bot.search.evaluate")
+    code = f"import sys, bot.cli; print(sorted(m for m in {unused!r} if m in sys.modules))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=BOT.parent
+    )
+    assert out.stdout.strip() == "[]"

@@ -241,3 +241,25 @@ def test_prefixes_do_not_turn_nouns_into_verbs(noun):
 )
 def test_an_inverted_subject_pronoun_leaves_the_verb_alone(inverted, plain):
     assert fr.terms(inverted) == fr.terms(plain)
+
+
+def test_the_saved_unicode_ranges_are_this_pythons_or_are_scanned_again(monkeypatch, tmp_path):
+    """The character classes read from bot/data/unicode-ranges.json are what scanning gives under
+    the Unicode version that wrote them; under another version they are scanned, not trusted."""
+    import json
+    import unicodedata
+
+    import bot.text as text
+
+    saved = json.loads(text._UNICODE_RANGES.read_text(encoding="utf-8"))
+    if saved["unicode"] != unicodedata.unidata_version:
+        pytest.skip(f"ranges saved for Unicode {saved['unicode']}, here {unicodedata.unidata_version}")
+    scanned = text.scan_unicode_ranges()
+    assert text._unicode_ranges() == scanned
+    other = tmp_path / "ranges.json"
+    stale = {"unicode": "0.0", "ranges": {"invisible_bmp": [[65, 90]]}}
+    other.write_text(json.dumps(stale), encoding="utf-8")
+    monkeypatch.setattr(text, "_UNICODE_RANGES", other)
+    assert text._unicode_ranges() == scanned
+    other.write_text("not json", encoding="utf-8")
+    assert text._unicode_ranges() == scanned

@@ -122,7 +122,7 @@ def test_a_news_question_naming_the_story_in_the_title_is_answered_without_embed
         "Les travaux ont duré quatre mois. Le four et la cave d'affinage ont été refaits à neuf.\n\n"
         "Selon la direction, trente-huit ouvriers ont pu reprendre le travail dès la première semaine. "
         "Les dix autres reviendront en juin.",
-        title="\"Saint-Varenne : la fromagerie rouvre après l'incendie\"",
+        title='"Saint-Varenne : la fromagerie rouvre après l\'incendie"',
         source="Test",
     )
     engine = build_engine(load_corpus(folder))  # no embeddings: as while an article waits for them

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 from bot.search import index_cache as cache
 from bot.service import QAService
@@ -147,10 +148,27 @@ def test_a_file_whose_stat_is_unchanged_is_not_read_again_and_a_changed_one_is(c
 
 
 def test_the_file_list_is_kept_for_the_next_start(tmp_path):
-    known: cache.StatCache = {"a.md": ((1, 2, 3, 4), "f" * 64)}
-    cache.write_stat_cache(tmp_path / "files" / "x.json", known)
-    assert cache.read_stat_cache(tmp_path / "files" / "x.json") == known
-    assert cache.read_stat_cache(tmp_path / "nothing.json") == {}
+    known: cache.StatCache = {
+        "a.md": ((1, 2, 3, 4), "f" * 64),
+        "été\nà la une.md": ((0, (1 << 64) - 1, 5, 1 << 63), "0" * 64),  # any name, any stat
+        "caf\udce9.md": ((7, 8, 9, 10), "1" * 64),  # a name that is not UTF-8 on disk
+    }
+    path = tmp_path / "files" / "x.npz"
+    cache.write_stat_cache(path, known)
+    assert cache.read_stat_cache(path) == known
+    assert cache.read_stat_cache(tmp_path / "nothing.npz") == {}
+    cache.write_stat_cache(path, {})
+    assert cache.read_stat_cache(path) == {}
+    path.write_bytes(b"PK\x03\x04 damaged")
+    assert cache.read_stat_cache(path) == {}  # (then every file is hashed once more)
+
+
+def test_a_stat_before_1970_or_past_63_bits_is_kept_and_compared(tmp_path):
+    status = SimpleNamespace(st_size=12, st_mtime_ns=-5, st_ctime_ns=1 << 64, st_ino=(1 << 64) - 1)
+    stat = cache._stat_of(status)  # a time before 1970, an inode past 63 bits: wrapped, not lost
+    assert all(0 <= part < 1 << 64 for part in stat)
+    cache.write_stat_cache(tmp_path / "f.npz", {"a.md": (stat, "f" * 64)})
+    assert cache.read_stat_cache(tmp_path / "f.npz")["a.md"][0] == stat
 
 
 def test_an_array_changed_in_place_is_checked_again_and_an_unchanged_one_is_not(
