@@ -12,14 +12,16 @@
   probability of its first excerpt, share of the question's names in that excerpt's article,
   whether BM25 and embeddings point to the same article), positives = tune questions asked of
   the whole corpus, negatives = the same questions asked of the corpus without their article;
-  its intercept is then shifted so that 5% of the tune positives get "not found". Answers just
+  its intercept is then shifted so that a share of the tune positives get "not found": the
+  largest of at most 5% at which the tune "not found" answers are right 95% of the time
+  (`choose_operating_point`). Answers just
   above that decision are shown with a "may not answer" caveat: the widest band (in log-odds)
   in which at least two thirds of the answered tune questions had their article removed.
 - The second look (bot/second_look.py): the tune questions within SECOND_LOOK_FIT_BAND of that
   decision (either side) are encoded with their first excerpt; a second logistic model over the
   same signals plus `SECOND_LOOK_FEATURES` is fitted on them, and its intercept set so that,
-  with it deciding within SECOND_LOOK_BAND and the first model elsewhere, 5% of all tune
-  positives get "not found". The caveat band is chosen on these combined margins.
+  with it deciding within SECOND_LOOK_BAND and the first model elsewhere, that same share of all
+  tune positives get "not found". The caveat band is chosen on these combined margins.
 - "Not found" across languages (English questions, French articles): a logistic model over
   `CROSS_LINGUAL_FEATURES` (similarity, paragraph similarity, names in the article), fitted the
   same way on our own English questions about PIAF's tune articles
@@ -36,6 +38,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -54,7 +57,12 @@ from bot.text import clean_text
 ROOT = Path(__file__).resolve().parent.parent
 
 REGULARISATION = 1e-4
+# The operating point: the largest share of tune answerable questions told "not found" (at most
+# TARGET_FALSE_NOT_FOUND, by steps of FALSE_NOT_FOUND_STEP) at which the tune "not found" answers
+# are right at least TARGET_PRECISION of the time.
 TARGET_FALSE_NOT_FOUND = 0.05
+TARGET_PRECISION = 0.95
+FALSE_NOT_FOUND_STEP = 0.0025
 # The "may not answer" caveat: bands tried above the decision, and the share of answers in the
 # band that must come from questions asked without their article.
 CAUTION_STEP, CAUTION_STEPS = 0.25, 16
@@ -96,7 +104,7 @@ def softmax_loss(w: np.ndarray, items: list[Item], item_weights: np.ndarray) -> 
 
 
 def fit_ranking(
-    items: list[Item], columns: list[int], news: list[Item] = (), news_weight: float = 1.0
+    items: list[Item], columns: list[int], news: Sequence[Item] = (), news_weight: float = 1.0
 ) -> np.ndarray:
     """Weights over `columns` maximising the gold sentences' softmax probability; each news item
     counts `news_weight` times (the news set is small beside PIAF)."""
@@ -274,10 +282,11 @@ def fit_second_look(
     extra: tuple[np.ndarray, np.ndarray],
     w: np.ndarray,
     b: float,
+    false_not_found: float,
 ) -> tuple[np.ndarray, float]:
     """The second look's model, fitted on the tune rows whose second-look values were computed
     (those near the first decision); its intercept then set so that, with the first model deciding
-    outside `SECOND_LOOK_BAND`, TARGET_FALSE_NOT_FOUND of all tune positives get "not found"."""
+    outside `SECOND_LOOK_BAND`, `false_not_found` of all tune positives get "not found"."""
     extra_pos, extra_neg = extra
     near_pos, near_neg = ~np.isnan(extra_pos[:, 0]), ~np.isnan(extra_neg[:, 0])
     x = np.r_[np.c_[positives, extra_pos][near_pos], np.c_[negatives, extra_neg][near_neg]]
@@ -288,7 +297,7 @@ def fit_second_look(
     refused_by_first = int(((~looked) & (first < 0)).sum())
     second = np.sort(np.c_[positives, extra_pos][looked] @ w2 + b2)
     # The k-th lowest second-look score as the decision: k of those positives fall below it.
-    k = int(np.clip(np.floor(TARGET_FALSE_NOT_FOUND * len(positives)) - refused_by_first, 0, len(second) - 1))
+    k = int(np.clip(np.floor(false_not_found * len(positives)) - refused_by_first, 0, len(second) - 1))
     return w2, b2 - float(second[k]) if len(second) else b2
 
 
@@ -310,6 +319,37 @@ def decision_margins(
         return np.where(looked, second, first)
 
     return margins(positives, extra[0]), margins(negatives, extra[1])
+
+
+def choose_operating_point(
+    positives: np.ndarray,
+    negatives: np.ndarray,
+    extra: tuple[np.ndarray, np.ndarray],
+    w: np.ndarray,
+    intercept,
+) -> tuple[float, float, np.ndarray, float, tuple[np.ndarray, np.ndarray]]:
+    """The largest false not-found share (from TARGET_FALSE_NOT_FOUND down, tune only) whose tune
+    "not found" answers reach TARGET_PRECISION, with the first model's intercept, the second look's
+    model and the tune margins there. The second-look rows were computed within
+    SECOND_LOOK_FIT_BAND of the widest decision, so the decision moves at most by the difference
+    of the two bands; TARGET_FALSE_NOT_FOUND is kept (with a warning) when no share qualifies."""
+    widest = intercept(TARGET_FALSE_NOT_FOUND)
+    shares = np.arange(TARGET_FALSE_NOT_FOUND, 0, -FALSE_NOT_FOUND_STEP)
+    chosen = None
+    for share in (round(float(s), 4) for s in shares):
+        b = intercept(share)
+        if b - widest > SECOND_LOOK_FIT_BAND - SECOND_LOOK_BAND:
+            break
+        w2, b2 = fit_second_look(positives, negatives, extra, w, b, share)
+        margins = decision_margins(positives, negatives, extra, w, b, w2, b2)
+        figures = abstention_figures(*margins)
+        print(f"operating point: false not-found {share:.4f} → tune {figures}", file=sys.stderr)
+        chosen = chosen or (share, b, w2, b2, margins)
+        if figures["precision"] >= TARGET_PRECISION:
+            return share, b, w2, b2, margins
+    print(f"no operating point reaches precision {TARGET_PRECISION} on tune: widest kept", file=sys.stderr)
+    assert chosen is not None
+    return chosen
 
 
 ABLATION_GROUPS = {
@@ -406,15 +446,20 @@ def main() -> None:
 
     tune_pos, tune_neg = abstention_data(full, evalset.corpus, tune, build)
     held_pos, held_neg = abstention_data(full, evalset.corpus, held, build)
-    w, b = fit_logistic(np.r_[tune_pos, tune_neg], np.r_[np.ones(len(tune_pos)), np.zeros(len(tune_neg))])
-    # Shift the decision so that TARGET_FALSE_NOT_FOUND of the tune positives fall below it.
-    b -= float(np.quantile(tune_pos @ w + b, TARGET_FALSE_NOT_FOUND))
+    w, b0 = fit_logistic(np.r_[tune_pos, tune_neg], np.r_[np.ones(len(tune_pos)), np.zeros(len(tune_neg))])
+
+    def intercept(false_not_found: float) -> float:
+        """The intercept putting the decision where `false_not_found` of the tune positives fall below it."""
+        return b0 - float(np.quantile(tune_pos @ w + b0, false_not_found))
+
     print("second look: encoding the questions near the decision...", file=sys.stderr)
-    fit_rows = second_look_rows(w, b, SECOND_LOOK_FIT_BAND)
+    widest = intercept(TARGET_FALSE_NOT_FOUND)
+    fit_rows = second_look_rows(w, widest, SECOND_LOOK_FIT_BAND)
     tune_extra = abstention_data(full, evalset.corpus, tune, build, fit_rows)
+    false_not_found, b, w2, b2, tune_margins = choose_operating_point(
+        tune_pos, tune_neg, tune_extra, w, intercept
+    )
     held_extra = abstention_data(full, evalset.corpus, held, build, second_look_rows(w, b, SECOND_LOOK_BAND))
-    w2, b2 = fit_second_look(tune_pos, tune_neg, tune_extra, w, b)
-    tune_margins = decision_margins(tune_pos, tune_neg, tune_extra, w, b, w2, b2)
     held_margins = decision_margins(held_pos, held_neg, held_extra, w, b, w2, b2)
     band = caution_margin(*tune_margins)
     abstention = {
@@ -459,7 +504,8 @@ def main() -> None:
         "abstention": {
             "weights": {name: round(float(v), 4) for name, v in zip(ABSTENTION_FEATURES, w, strict=True)},
             "intercept": round(b, 4),
-            "target_false_not_found": TARGET_FALSE_NOT_FOUND,
+            "target_false_not_found": false_not_found,
+            "target_precision": TARGET_PRECISION,
             "caution_margin": band,
             "second_look": {
                 "about": "Same-language questions within `band` of the first decision: a logistic "
