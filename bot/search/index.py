@@ -13,6 +13,7 @@ import threading
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import InitVar, dataclass, field
+from itertools import chain
 
 import numpy as np
 from rapidfuzz import process
@@ -115,15 +116,18 @@ class _TermIds:
 
     def __call__(self, text: str, language: str) -> list[int]:
         of_word = self._of_word.setdefault(language, {})
-        found: list[int] = []
-        for word in analyzer(language).words(text):
-            ids = of_word.get(word)
-            if ids is None:
-                vocab = self._vocab
-                ids = tuple(vocab.setdefault(t, len(vocab)) for t in analyzer(language).word_terms(word))
-                of_word[word] = ids
-            found.extend(ids)
-        return found
+        words = analyzer(language).words(text)
+        known = list(map(of_word.get, words))  # (one C-level pass: most words are known)
+        if None in known:
+            vocab = self._vocab
+            for n, word in enumerate(words):
+                if known[n] is None:
+                    ids = of_word.get(word)
+                    if ids is None:
+                        terms = analyzer(language).word_terms(word)
+                        ids = of_word[word] = tuple(vocab.setdefault(t, len(vocab)) for t in terms)
+                    known[n] = ids
+        return list(chain.from_iterable(known))  # type: ignore[arg-type]
 
 
 def _as_array(values: array) -> np.ndarray:
