@@ -77,7 +77,8 @@ def part_update(n: int, trials: int) -> dict:
     for t in range(trials):
         article = new_article(t)
         start = time.perf_counter()
-        index = index.updated([article], [])
+        previous, index = index, index.updated([article], [])
+        previous.stop_folding()  # as the service does once the updated index serves
         answer = Engine(index).answer(f"Combien d'ouvriers ont travaillé sur la coque à Kermadec-{t} ?")
         times.append(time.perf_counter() - start)
         assert answer.answered and answer.results[0].article_id == article.id, answer

@@ -190,7 +190,9 @@ class QAService:
         # One assignment: a question sees either the whole old engine or the whole new one.
         engine = self._with_cached_vectors(engine)
         with self._swap:
-            self._engine = engine
+            old, self._engine = self._engine, engine
+        if old is not None and old.index is not engine.index:
+            old.index.stop_folding()  # (an update's fold left running would only compete)
         self._files = self._loaded_files  # the files of the index now served, for the next update
         self._start_embedding(engine, first={*report.added, *report.changed})
         self._save_index_cache()

@@ -166,3 +166,20 @@ def test_a_cache_written_in_the_background_is_complete_once_waited_for(corpus_di
     restarted = QAService(corpus_dir, cache_dir=tmp_path / "cache")
     assert restarted.load().ok and restarted.last_load_from_cache and counted_reads == []
     assert answers(restarted) == answers(service)
+
+
+def test_the_index_a_reload_replaces_stops_folding(corpus_dir):
+    """Once the updated index serves, the replaced one's background fold (if any) is told to stop;
+    the new one's is not."""
+    service = QAService(corpus_dir)
+    assert service.load().ok
+    before = service.engine.index
+    write_article(
+        corpus_dir, "zoo.md", "Le zoo de Bagdad a accueilli trois girafes.", title="Zoo", source="T"
+    )
+    assert service.load().ok
+    after = service.engine.index
+    assert after is not before
+    assert before._stop_fold.is_set() and not after._stop_fold.is_set()
+    assert after.wait_folded(timeout=30)
+    assert_serves_like_a_fresh_load(service)

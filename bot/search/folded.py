@@ -15,6 +15,7 @@ are repeated for each of its sentences (about twice the postings of the two matr
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -25,6 +26,10 @@ from bot.search.bm25 import Bm25Matrix, RankingParams, column_postings
 # Postings are folded in blocks of this many: the temporary arrays stay small, and no numpy call
 # holds the GIL for long.
 _FOLD_BLOCK = 1 << 20
+
+
+class FoldCancelled(Exception):
+    """A fold stopped half-way (`FoldedMatrix.fold`'s `stop` was set): its index is not served."""
 
 
 @dataclass(frozen=True)
@@ -44,8 +49,10 @@ class FoldedMatrix:
         sent_para_index: np.ndarray,
         para_start: np.ndarray,
         params: RankingParams,
+        stop: threading.Event | None = None,
     ) -> FoldedMatrix:
-        """Fold the sentence and paragraph matrices (same vocabulary) of one index.
+        """Fold the sentence and paragraph matrices (same vocabulary) of one index; between
+        blocks, raise `FoldCancelled` once `stop` is set.
 
         Every (term, sentence) pair of the result lies in a paragraph holding the term, so the
         paragraph postings, each repeated over its paragraph's sentences, give the structure
@@ -63,6 +70,7 @@ class FoldedMatrix:
         weight = np.float32(params.paragraph_weight)
         # (In blocks: numpy's repeat holds the GIL, and a rebuild runs beside the event loop.)
         for block in _blocks(len(p_doc)):
+            _check(stop)
             within = slice(offset[block.start], offset[block.stop])
             count = lengths[block]
             shift = np.repeat(para_start[p_doc[block]] - offset[block.start : block.stop], count)
@@ -73,6 +81,7 @@ class FoldedMatrix:
         s_indptr = _padded(sentences.indptr, vocab_size)
         neighbour = np.float32(params.neighbour_weight)
         for block in _blocks(len(sentences.indices)):
+            _check(stop)
             doc = sentences.indices[block].astype(np.int64)
             value = sentences.data[block]
             para = sent_para_index[doc].astype(np.int64)
@@ -113,6 +122,11 @@ class FoldedMatrix:
         order = np.lexsort((cand, -totals))[:k]
         order = order[totals[order] > 0]
         return cand[order], totals[order]
+
+
+def _check(stop: threading.Event | None) -> None:
+    if stop is not None and stop.is_set():
+        raise FoldCancelled
 
 
 def _blocks(n: int) -> list[slice]:

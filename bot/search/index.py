@@ -21,7 +21,7 @@ from rapidfuzz.distance import Levenshtein
 
 from bot.articles import Article, ArticleMeta, Corpus, corpus_version, sentence_id
 from bot.search.bm25 import Bm25Matrix, RankingParams
-from bot.search.folded import FoldedMatrix
+from bot.search.folded import FoldCancelled, FoldedMatrix
 from bot.search.texts import joined
 from bot.search.titles import ArticleTitles
 from bot.text import analyzer
@@ -163,6 +163,7 @@ class SearchIndex:
     _terms: list[str] | None = field(default=None, repr=False)
     _titles: ArticleTitles | None = field(default=None, init=False, repr=False)
     _folded: threading.Event = field(init=False, repr=False)
+    _stop_fold: threading.Event = field(init=False, repr=False)
 
     def __post_init__(self, defer_fold: bool) -> None:
         para_index = self.sent_para_index
@@ -178,12 +179,13 @@ class SearchIndex:
         self._para_start = np.zeros(len(counts) + 1, dtype=np.int64)
         np.cumsum(counts, out=self._para_start[1:])
         self._folded = threading.Event()
+        self._stop_fold = threading.Event()
         if self.folded is None and not defer_fold:
             self.folded = self._fold()
 
-    def _fold(self) -> FoldedMatrix:
+    def _fold(self, stop: threading.Event | None = None) -> FoldedMatrix:
         return FoldedMatrix.fold(
-            self.sentences, self.paragraphs, self.sent_para_index, self._para_start, self.params
+            self.sentences, self.paragraphs, self.sent_para_index, self._para_start, self.params, stop
         )
 
     @property
@@ -272,12 +274,25 @@ class SearchIndex:
             threading.Thread(target=self._fold_now, name="depeche-fold", daemon=True).start()
 
     def _fold_now(self) -> None:
-        self.folded = self._fold()
-        self._folded.set()
+        try:
+            self.folded = self._fold(self._stop_fold)
+        except FoldCancelled:
+            pass
+        finally:
+            self._folded.set()
+
+    def stop_folding(self) -> None:
+        """This index is no longer served (a newer one replaced it): a fold still running in the
+        background stops at its next block instead of competing with the new index's, and lets
+        this index's memory go. Its `rank` stays exact (the three parts, scored directly)."""
+        self._stop_fold.set()
 
     def wait_folded(self, timeout: float | None = None) -> bool:
-        """Wait until the folded matrix is there (for the index cache: a restart then maps it)."""
-        return self.folded is not None or self._folded.wait(timeout)
+        """Wait until the folded matrix is there (for the index cache: a restart then maps it);
+        False when the wait timed out or the fold was stopped."""
+        if self.folded is None:
+            self._folded.wait(timeout)
+        return self.folded is not None
 
     def _without(self, keep_article: np.ndarray) -> SearchIndex:
         """This index with only the articles where `keep_article` is True."""

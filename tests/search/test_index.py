@@ -233,3 +233,34 @@ def test_an_updated_index_is_folded_in_the_background(tmp_path):
     assert updated.wait_folded(timeout=10)
     assert updated.folded is not None
     assert updated.size < index.size
+
+
+def test_a_fold_stopped_half_way_leaves_an_exact_unfolded_index():
+    """A superseded index's fold stops at its next block; the index still ranks exactly."""
+    import threading
+
+    from bot.search import folded as folded_module
+
+    index = random_corpus_index(11)
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(folded_module.FoldCancelled):
+        folded_module.FoldedMatrix.fold(
+            index.sentences, index.paragraphs, index.sent_para_index, index._para_start, index.params, stop
+        )
+    updated = index.updated([], [index.articles[0].id])
+    updated.stop_folding()
+    updated.wait_folded(timeout=10)  # stopped, or done before the stop was seen
+    ids = sorted({int(t) for t in np.random.default_rng(11).integers(0, len(updated.vocab), size=4)})
+    assert [c.sentence for c in updated.rank(ids, 10)] == brute_force_top(updated, ids, 10)
+
+
+def test_a_stopped_fold_never_sets_the_matrix(monkeypatch):
+    index = random_corpus_index(12)
+    late = index.updated([], [index.articles[1].id])
+    late.wait_folded(timeout=10)  # (the corpus is small: its own fold may already be done)
+    monkeypatch.setattr(late, "folded", None)
+    late._folded.clear()
+    late.stop_folding()
+    late._fold_now()  # what the background thread runs: the stop is seen at the first block
+    assert late.folded is None and not late.wait_folded(timeout=0)
