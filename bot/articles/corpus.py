@@ -8,11 +8,13 @@ import logging
 import multiprocessing
 import os
 import re
+import stat
 import threading
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import frontmatter
@@ -168,20 +170,26 @@ def _article_files(root: Path) -> list[Path]:
 
 
 def _read_inside(path: Path, root: Path, max_bytes: int) -> bytes:
-    """Read a file only if it really lives inside `root` (symlinks out are refused)."""
+    """Read a file of the folder `root` (already resolved) only if it really lives inside it
+    (symlinks out are refused). A file that is not a link costs one `lstat`, one `stat`, one
+    read: only links are resolved."""
+    candidate = root / path.name
     try:
-        real = path.resolve(strict=True)
+        if candidate.is_symlink():
+            real = candidate.resolve(strict=True)
+            if not real.is_relative_to(root):
+                raise ArticleError("links outside the corpus folder; only files inside it are read")
+        else:
+            real = candidate
+        status = real.stat()
     except RuntimeError as exc:  # Python 3.11 reports a symlink loop so (3.13: OSError)
         raise ArticleError("symbolic link loop; the file cannot be read") from exc
     except OSError as exc:
         raise ArticleError(f"cannot be read ({exc.strerror or type(exc).__name__})") from exc
-    if not real.is_relative_to(root.resolve()):
-        raise ArticleError("links outside the corpus folder; only files inside it are read")
-    if not real.is_file():
+    if not stat.S_ISREG(status.st_mode):
         raise ArticleError("not a regular file")
-    size = real.stat().st_size
-    if size > max_bytes:
-        raise ArticleError(f"file too large ({size:,} bytes; the limit is {max_bytes:,})")
+    if status.st_size > max_bytes:
+        raise ArticleError(f"file too large ({status.st_size:,} bytes; the limit is {max_bytes:,})")
     with real.open("rb") as handle:
         raw = handle.read(max_bytes + 1)
     if len(raw) > max_bytes:
@@ -226,11 +234,12 @@ class ParsedArticleCache:
         self.used.add(key)
         return article
 
-    def put(self, key: str, article: Article) -> None:
-        """Store a parsed article (atomically); a failing cache folder is logged once, then skipped."""
+    def put(self, key: str, article: Article, payload: bytes | None = None) -> None:
+        """Store a parsed article (atomically; `payload`: its JSON, when already made); a failing
+        cache folder is logged once, then skipped."""
         if not self.writable:
             return
-        payload = article.model_dump_json().encode("utf-8")
+        payload = payload if payload is not None else article.model_dump_json().encode("utf-8")
         tmp = self.folder / f".tmp-{key}.json"
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -264,6 +273,12 @@ def _parse_outcome(raw: bytes, name: str, path: str) -> Article | str:
         return str(exc)
 
 
+def _parse_outcome_with_json(raw: bytes, name: str, path: str) -> tuple[Article, bytes] | str:
+    """`_parse_outcome`, with the article's cache entry made in the worker too."""
+    outcome = _parse_outcome(raw, name, path)
+    return outcome if isinstance(outcome, str) else (outcome, outcome.model_dump_json().encode("utf-8"))
+
+
 def _exit_with_parent(parent: int) -> None:
     """In a worker process: exit as soon as the process that started it is gone (killed with
     -9, it cannot shut its pool down, and idle workers would otherwise stay for ever)."""
@@ -274,6 +289,22 @@ def _exit_with_parent(parent: int) -> None:
         os._exit(0)
 
     threading.Thread(target=watch, name="depeche-parent-watch", daemon=True).start()
+
+
+@dataclass
+class _Window:
+    """Files being parsed: their outcomes so far (None: to parse), cache keys, what the workers
+    were given."""
+
+    raws: list[tuple[Path, bytes]]
+    results: list[Article | ArticleError | None]
+    keys: list[str]
+    todo: list[int] = field(default_factory=list)
+    pending: Iterator | None = None
+
+    def arguments(self) -> tuple[list[bytes], list[str], list[str]]:
+        todo, raws = self.todo, self.raws
+        return [raws[i][1] for i in todo], [raws[i][0].stem for i in todo], [raws[i][0].name for i in todo]
 
 
 class _Parser:
@@ -288,15 +319,20 @@ class _Parser:
         self._pool: ProcessPoolExecutor | None = None
 
     def window(self, raws: list[tuple[Path, bytes]]) -> list[Article | ArticleError]:
-        results: list[Article | ArticleError | None] = [None] * len(raws)
-        keys = [""] * len(raws)
+        """The outcome of each file of `raws`, in order."""
+        return self.collect(self.submit(raws))
+
+    def submit(self, raws: list[tuple[Path, bytes]]) -> _Window:
+        """Start on a window: entries read back from the cache, the other files handed to the
+        workers (who parse them while the caller works on the previous window)."""
+        window = _Window(raws, [None] * len(raws), [""] * len(raws))
         if self.parsed:  # each file's bytes hashed once: the entry's name and its check
             for i, (path, raw) in enumerate(raws):
                 checksum = hashlib.sha256(raw).hexdigest()
-                keys[i] = self.parsed.key(path.name, checksum)
-                results[i] = self.parsed.get(keys[i], checksum)
-        todo = [i for i, result in enumerate(results) if result is None]
-        if self.workers > 1 and self._pool is None and len(todo) >= PARALLEL_MIN_FILES:
+                window.keys[i] = self.parsed.key(path.name, checksum)
+                window.results[i] = self.parsed.get(window.keys[i], checksum)
+        window.todo = [i for i, result in enumerate(window.results) if result is None]
+        if self.workers > 1 and self._pool is None and len(window.todo) >= PARALLEL_MIN_FILES:
             # spawn, not fork: the bot has threads running, which fork would copy half-way
             self._pool = ProcessPoolExecutor(
                 self.workers,
@@ -304,26 +340,40 @@ class _Parser:
                 initializer=_exit_with_parent,
                 initargs=(os.getpid(),),
             )
-        args = ([raws[i][1] for i in todo], [raws[i][0].stem for i in todo], [raws[i][0].name for i in todo])
-        for i, outcome in zip(todo, self._outcomes(*args), strict=True):
+        if self._pool is not None and len(window.todo) > 1:
+            parse = _parse_outcome_with_json if self.parsed else _parse_outcome
+            try:  # (`map` submits every file now; its results are read in `collect`)
+                window.pending = self._pool.map(parse, *window.arguments(), chunksize=8)
+            except (BrokenProcessPool, OSError) as exc:  # died, or could not be started
+                self._without_workers(exc)
+        return window
+
+    def collect(self, window: _Window) -> list[Article | ArticleError]:
+        """The outcomes of a submitted window (parsed here what the workers could not)."""
+        outcomes: list = []
+        if window.pending is not None:
+            try:
+                outcomes = list(window.pending)
+            except (BrokenProcessPool, OSError) as exc:
+                self._without_workers(exc)
+        if len(outcomes) != len(window.todo):
+            outcomes = list(map(_parse_outcome, *window.arguments()))
+        results = window.results
+        for i, outcome in zip(window.todo, outcomes, strict=True):
             if isinstance(outcome, str):
                 results[i] = ArticleError(outcome)
-            else:
-                results[i] = outcome
-                if self.parsed:
-                    self.parsed.put(keys[i], outcome)
+                continue
+            article, payload = outcome if isinstance(outcome, tuple) else (outcome, None)
+            results[i] = article
+            if self.parsed:
+                self.parsed.put(window.keys[i], article, payload)
         return [r for r in results if r is not None]
 
-    def _outcomes(self, raws: list[bytes], names: list[str], paths: list[str]) -> list[Article | str]:
-        if self._pool is not None and len(raws) > 1:
-            try:
-                return list(self._pool.map(_parse_outcome, raws, names, paths, chunksize=8))
-            except (BrokenProcessPool, OSError) as exc:  # died, or could not be started
-                log.warning("corpus: worker processes failed (%s); splitting the remaining files here", exc)
-                self.close()
-                self._pool = None
-                self.workers = 1
-        return list(map(_parse_outcome, raws, names, paths))
+    def _without_workers(self, exc: Exception) -> None:
+        log.warning("corpus: worker processes failed (%s); splitting the remaining files here", exc)
+        self.close()
+        self._pool = None
+        self.workers = 1
 
     def close(self) -> None:
         if self._pool is not None:
@@ -336,18 +386,27 @@ def _parsed_files(
     """Each article file of `root` in order, with its article or what went wrong."""
     parser = _Parser(parsed, workers)
     paths = _article_files(root)
+    real_root = root.resolve()
+    # One window ahead: the workers parse window k + 1 while the caller indexes window k.
+    previous: tuple[list[Path], dict[Path, ArticleError | OSError], _Window] | None = None
     try:
-        for start in range(0, len(paths), _WINDOW):
-            failed: dict[Path, ArticleError | OSError] = {}
-            raws: list[tuple[Path, bytes]] = []
-            for path in paths[start : start + _WINDOW]:
-                try:
-                    raws.append((path, _read_inside(path, root, max_file_bytes)))
-                except (ArticleError, OSError) as exc:
-                    failed[path] = exc
-            outcomes = dict(zip((path for path, _ in raws), parser.window(raws), strict=True))
-            for path in paths[start : start + _WINDOW]:
-                yield path, failed[path] if path in failed else outcomes[path]
+        for start in range(0, len(paths) + _WINDOW, _WINDOW):
+            current = None
+            if start < len(paths):
+                failed: dict[Path, ArticleError | OSError] = {}
+                raws: list[tuple[Path, bytes]] = []
+                for path in paths[start : start + _WINDOW]:
+                    try:
+                        raws.append((path, _read_inside(path, real_root, max_file_bytes)))
+                    except (ArticleError, OSError) as exc:
+                        failed[path] = exc
+                current = (paths[start : start + _WINDOW], failed, parser.submit(raws))
+            if previous is not None:
+                names, failures, window = previous
+                outcomes = dict(zip((path for path, _ in window.raws), parser.collect(window), strict=True))
+                for path in names:
+                    yield path, failures[path] if path in failures else outcomes[path]
+            previous = current
     finally:
         parser.close()
 
@@ -363,12 +422,15 @@ def read_articles(
     """The valid articles of the files `names` of `root` (a few files that changed); each bad
     file goes to `problems`. Ids and titles are not checked against other files here."""
     root = Path(root)
+    real_root = root.resolve()
     parser = _Parser(parsed, 1)
     raws: list[tuple[Path, bytes]] = []
     for name in names:
         path = root / name
         try:
-            raws.append((path, _read_inside(path, root, max_file_bytes)))
+            if path.name != name:  # (names come from the folder's listing: never a path)
+                raise ArticleError("not a file name of the corpus folder")
+            raws.append((path, _read_inside(path, real_root, max_file_bytes)))
         except ArticleError as exc:
             problems.append(LoadProblem(path=visible(name), reason=str(exc)))
         except OSError as exc:

@@ -184,6 +184,39 @@ def test_many_new_files_are_split_by_worker_processes_with_the_same_result(corpu
     assert len(pools) == 1  # nothing new to split: no processes started
 
 
+def test_the_next_window_is_parsed_while_the_previous_one_is_indexed(corpus_dir, tmp_path, monkeypatch):
+    """Workers get window k + 1 before the caller receives window k's articles (no idle wait)."""
+    from bot.articles import corpus as corpus_module
+    from bot.articles.corpus import ParsedArticleCache, iter_articles
+
+    handed: list[int] = []
+
+    class InlinePool:  # the workers' interface, run here: records when each window is handed over
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def map(self, fn, *iterables, chunksize=1):
+            handed.append(len(iterables[0]))
+            return iter([fn(*args) for args in zip(*iterables, strict=True)])
+
+        def shutdown(self, cancel_futures=False):
+            pass
+
+    monkeypatch.setattr(corpus_module, "ProcessPoolExecutor", InlinePool)
+    monkeypatch.setattr(corpus_module, "PARALLEL_MIN_FILES", 2)
+    monkeypatch.setattr(corpus_module, "_WINDOW", 4)
+    for i in range(10):
+        write_article(corpus_dir, f"d{i:02d}.md", f"Phrase {i}. Autre phrase.", title=f"D {i}", source="AFP")
+    parsed = ParsedArticleCache(tmp_path / "parsed")
+    stream = iter_articles(corpus_dir, [], parsed=parsed, workers=2)
+    first = next(stream)
+    assert len(handed) == 2  # the first window, and the second already handed over
+    rest = list(stream)
+    assert [first, *rest] == list(iter_articles(corpus_dir, []))
+    again = list(iter_articles(corpus_dir, [], parsed=ParsedArticleCache(tmp_path / "parsed"), workers=2))
+    assert again == [first, *rest]  # the entries the workers made are read back
+
+
 @pytest.mark.parametrize("failure", ["killed", "cannot start"])
 def test_when_worker_processes_die_the_files_are_split_here(corpus_dir, monkeypatch, failure):
     from concurrent.futures.process import BrokenProcessPool
