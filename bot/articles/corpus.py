@@ -11,7 +11,7 @@ import re
 import stat
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -234,26 +234,23 @@ class ParsedArticleCache:
         self.used.add(key)
         return article
 
-    def put(self, key: str, article: Article, payload: bytes | None = None) -> None:
-        """Store a parsed article (atomically; `payload`: its JSON, when already made); a failing
-        cache folder is logged once, then skipped."""
-        if not self.writable:
-            return
-        payload = payload if payload is not None else article.model_dump_json().encode("utf-8")
-        tmp = self.folder / f".tmp-{key}.json"
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            tmp.write_bytes(hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)
-            tmp.replace(self.folder / f"{key}.json")
-        except OSError as exc:
+    def put(self, key: str, article: Article) -> None:
+        """Store a parsed article (atomically); a failing cache folder is logged once, then skipped."""
+        if self.writable:
+            try:
+                write_parsed_entry(self.folder, key, article)
+            except OSError as exc:
+                self.failed(exc)
+                return
+            self.used.add(key)
+
+    def failed(self, exc: OSError) -> None:
+        """An entry could not be written (here or by a worker): stop writing, say so once."""
+        if self.writable:
             self.writable = False
             log.warning(
                 "cannot write parsed articles to %s (%s); loading without that cache", self.folder, exc
             )
-            with contextlib.suppress(OSError):
-                tmp.unlink(missing_ok=True)
-            return
-        self.used.add(key)
 
     def prune(self) -> None:
         """Forget the entries of files that are no longer in the corpus."""
@@ -265,6 +262,21 @@ class ParsedArticleCache:
                     entry.unlink(missing_ok=True)
 
 
+def write_parsed_entry(folder: Path, key: str, article: Article) -> None:
+    """Write one `ParsedArticleCache` entry atomically (also from a worker process); raises
+    `OSError`, leaving no temporary file behind."""
+    payload = article.model_dump_json().encode("utf-8")
+    tmp = folder / f".tmp-{key}.json"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)
+        tmp.replace(folder / f"{key}.json")
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise
+
+
 def _parse_outcome(raw: bytes, name: str, path: str) -> Article | str:
     """`parse_article` for a worker process: the article, or what is wrong with the file."""
     try:
@@ -273,10 +285,19 @@ def _parse_outcome(raw: bytes, name: str, path: str) -> Article | str:
         return str(exc)
 
 
-def _parse_outcome_with_json(raw: bytes, name: str, path: str) -> tuple[Article, bytes] | str:
-    """`_parse_outcome`, with the article's cache entry made in the worker too."""
+def _parse_and_keep(
+    raw: bytes, name: str, path: str, folder: Path, key: str
+) -> tuple[Article, OSError | None] | str:
+    """`_parse_outcome`, the article's `ParsedArticleCache` entry written by the worker too
+    (with the error, if the entry could not be written)."""
     outcome = _parse_outcome(raw, name, path)
-    return outcome if isinstance(outcome, str) else (outcome, outcome.model_dump_json().encode("utf-8"))
+    if isinstance(outcome, str):
+        return outcome
+    try:
+        write_parsed_entry(folder, key, outcome)
+    except OSError as exc:
+        return outcome, exc
+    return outcome, None
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -302,7 +323,7 @@ class _Window:
     todo: list[int] = field(default_factory=list)
     pending: Iterator | None = None
 
-    def arguments(self) -> tuple[list[bytes], list[str], list[str]]:
+    def arguments(self) -> tuple[list, ...]:
         todo, raws = self.todo, self.raws
         return [raws[i][1] for i in todo], [raws[i][0].stem for i in todo], [raws[i][0].name for i in todo]
 
@@ -341,9 +362,14 @@ class _Parser:
                 initargs=(os.getpid(),),
             )
         if self._pool is not None and len(window.todo) > 1:
-            parse = _parse_outcome_with_json if self.parsed else _parse_outcome
+            arguments = window.arguments()
+            parse: Callable[..., object] = _parse_outcome
+            if self.parsed is not None and self.parsed.writable:  # entries written by the workers
+                parse = _parse_and_keep
+                todo = window.todo
+                arguments += ([self.parsed.folder] * len(todo), [window.keys[i] for i in todo])
             try:  # (`map` submits every file now; its results are read in `collect`)
-                window.pending = self._pool.map(parse, *window.arguments(), chunksize=8)
+                window.pending = self._pool.map(parse, *arguments, chunksize=8)
             except (BrokenProcessPool, OSError) as exc:  # died, or could not be started
                 self._without_workers(exc)
         return window
@@ -363,10 +389,17 @@ class _Parser:
             if isinstance(outcome, str):
                 results[i] = ArticleError(outcome)
                 continue
-            article, payload = outcome if isinstance(outcome, tuple) else (outcome, None)
-            results[i] = article
+            if isinstance(outcome, tuple):  # parsed and kept by a worker
+                results[i], error = outcome
+                if self.parsed is not None:
+                    if error is None:
+                        self.parsed.used.add(window.keys[i])
+                    else:
+                        self.parsed.failed(error)
+                continue
+            results[i] = outcome
             if self.parsed:
-                self.parsed.put(window.keys[i], article, payload)
+                self.parsed.put(window.keys[i], outcome)
         return [r for r in results if r is not None]
 
     def _without_workers(self, exc: Exception) -> None:

@@ -217,6 +217,32 @@ def test_the_next_window_is_parsed_while_the_previous_one_is_indexed(corpus_dir,
     assert again == [first, *rest]  # the entries the workers made are read back
 
 
+def test_workers_that_cannot_write_the_cache_still_return_every_article(corpus_dir, tmp_path, monkeypatch):
+    from bot.articles import corpus as corpus_module
+    from bot.articles.corpus import ParsedArticleCache, iter_articles
+
+    class InlinePool:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def map(self, fn, *iterables, chunksize=1):
+            return iter([fn(*args) for args in zip(*iterables, strict=True)])
+
+        def shutdown(self, cancel_futures=False):
+            pass
+
+    monkeypatch.setattr(corpus_module, "ProcessPoolExecutor", InlinePool)
+    monkeypatch.setattr(corpus_module, "PARALLEL_MIN_FILES", 2)
+    for i in range(6):
+        write_article(corpus_dir, f"d{i}.md", f"Phrase {i}. Autre phrase.", title=f"D {i}", source="AFP")
+    blocked = tmp_path / "parsed"
+    blocked.write_text("a file where the cache folder should be", encoding="utf-8")
+    parsed = ParsedArticleCache(blocked)
+    articles = list(iter_articles(corpus_dir, [], parsed=parsed, workers=2))
+    assert articles == list(iter_articles(corpus_dir, []))
+    assert not parsed.writable and not parsed.used
+
+
 @pytest.mark.parametrize("failure", ["killed", "cannot start"])
 def test_when_worker_processes_die_the_files_are_split_here(corpus_dir, monkeypatch, failure):
     from concurrent.futures.process import BrokenProcessPool
