@@ -184,24 +184,30 @@ def test_many_new_files_are_split_by_worker_processes_with_the_same_result(corpu
     assert len(pools) == 1  # nothing new to split: no processes started
 
 
+class InlinePool:
+    """The parse workers' interface, run in this process; `handed` records each window's size
+    when it is handed over."""
+
+    handed: list[int] = []
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def map(self, fn, *iterables, chunksize=1):
+        self.handed.append(len(iterables[0]))
+        return iter([fn(*args) for args in zip(*iterables, strict=True)])
+
+    def shutdown(self, cancel_futures=False):
+        pass
+
+
 def test_the_next_window_is_parsed_while_the_previous_one_is_indexed(corpus_dir, tmp_path, monkeypatch):
     """Workers get window k + 1 before the caller receives window k's articles (no idle wait)."""
     from bot.articles import corpus as corpus_module
     from bot.articles.corpus import ParsedArticleCache, iter_articles
 
-    handed: list[int] = []
-
-    class InlinePool:  # the workers' interface, run here: records when each window is handed over
-        def __init__(self, *args, **kwargs):
-            pass
-
-        def map(self, fn, *iterables, chunksize=1):
-            handed.append(len(iterables[0]))
-            return iter([fn(*args) for args in zip(*iterables, strict=True)])
-
-        def shutdown(self, cancel_futures=False):
-            pass
-
+    handed = InlinePool.handed
+    handed.clear()
     monkeypatch.setattr(corpus_module, "ProcessPoolExecutor", InlinePool)
     monkeypatch.setattr(corpus_module, "PARALLEL_MIN_FILES", 2)
     monkeypatch.setattr(corpus_module, "_WINDOW", 4)
@@ -220,16 +226,6 @@ def test_the_next_window_is_parsed_while_the_previous_one_is_indexed(corpus_dir,
 def test_workers_that_cannot_write_the_cache_still_return_every_article(corpus_dir, tmp_path, monkeypatch):
     from bot.articles import corpus as corpus_module
     from bot.articles.corpus import ParsedArticleCache, iter_articles
-
-    class InlinePool:
-        def __init__(self, *args, **kwargs):
-            pass
-
-        def map(self, fn, *iterables, chunksize=1):
-            return iter([fn(*args) for args in zip(*iterables, strict=True)])
-
-        def shutdown(self, cancel_futures=False):
-            pass
 
     monkeypatch.setattr(corpus_module, "ProcessPoolExecutor", InlinePool)
     monkeypatch.setattr(corpus_module, "PARALLEL_MIN_FILES", 2)
