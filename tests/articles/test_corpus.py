@@ -1,6 +1,7 @@
 """Loading articles: each bad file is reported with its reason; the others still load."""
 
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -188,7 +189,7 @@ class InlinePool:
     """The parse workers' interface, run in this process; `handed` records each window's size
     when it is handed over."""
 
-    handed: list[int] = []
+    handed: ClassVar[list[int]] = []
 
     def __init__(self, *args, **kwargs):
         pass
