@@ -51,7 +51,8 @@ def repeat_index(lengths: np.ndarray, offsets: np.ndarray | None = None) -> np.n
     stall the bot's event loop."""
     total = int(lengths.sum())
     ends = np.cumsum(lengths)
-    run = np.cumsum(np.bincount(ends[:-1], minlength=total + 1)[:total])
+    run = np.bincount(ends[:-1], minlength=total + 1)[:total]
+    np.cumsum(run, out=run)  # (in place: one array of the output's size, not two)
     if offsets is None:
         return run
     run_start = ends - lengths
@@ -114,9 +115,11 @@ class Bm25Matrix:
                 np.asarray(lengths, dtype=np.int32),
             )
         lengths = lengths.astype(np.int64)
-        docs = repeat_index(lengths)
         # Sort by (term, doc): equal pairs become runs, whose length is the term frequency.
-        pair = tokens.astype(np.int64) * num_docs + docs
+        # (Built in place: at 1M sentences each int64 temporary of this size is 200 MB.)
+        pair = tokens.astype(np.int64)
+        pair *= num_docs
+        pair += repeat_index(lengths)
         pair.sort(kind="stable")
         starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
         tf = np.diff(np.r_[starts, len(pair)])

@@ -61,7 +61,7 @@ class FoldedMatrix:
         vocab_size = max(len(sentences.indptr), len(paragraphs.indptr)) - 1
         p_indptr = _padded(paragraphs.indptr, vocab_size)
         p_doc = paragraphs.indices
-        lengths = np.diff(para_start)[p_doc]
+        lengths = np.diff(para_start).astype(np.int32)[p_doc]  # (int32: 60 MB less at 1M)
         offset = np.zeros(len(p_doc) + 1, dtype=np.int64)  # where each paragraph posting begins
         np.cumsum(lengths, out=offset[1:])
         total = int(offset[-1])

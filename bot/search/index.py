@@ -97,6 +97,11 @@ class _Analysed:
             para_lengths=_as_array(para_lengths),
         )
 
+    def drop_tokens(self) -> None:
+        """Let the flat term-id arrays go once the matrices are built from them."""
+        empty = np.zeros(0, np.int32)
+        self.sent_tokens = self.sent_lengths = self.para_tokens = self.para_lengths = empty
+
     def matrices(self, params: RankingParams) -> tuple[Bm25Matrix, Bm25Matrix]:
         """The sentence and paragraph BM25 matrices of these articles alone."""
         size = len(self.vocab)
@@ -203,7 +208,9 @@ class SearchIndex:
         articles = corpus.articles if isinstance(corpus, Corpus) else corpus
         params = params or RankingParams()
         part = _Analysed.of(articles, {})
-        return cls._assembled(part, part.matrices(params), params)
+        matrices = part.matrices(params)
+        part.drop_tokens()  # (hundreds of MB at 1M sentences, not needed by the fold that follows)
+        return cls._assembled(part, matrices, params)
 
     @classmethod
     def _assembled(
