@@ -52,7 +52,7 @@ def main() -> None:
     print(f"| answered | {answered} / {n} |")
     print(f"| answering sentence among the 3 shown | {shown} / {n} |")
     print(f"| answering sentence first | {first} / {n} |")
-    print(f"| off-topic questions told \"not found\" | {refused} / {figures['off_topic']} |")
+    print(f'| off-topic questions told "not found" | {refused} / {figures["off_topic"]} |')
 
 
 if __name__ == "__main__":
