@@ -12,7 +12,7 @@ import stat
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import CancelledError, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -171,26 +171,31 @@ def _article_files(root: Path) -> list[Path]:
 
 def _read_inside(path: Path, root: Path, max_bytes: int) -> bytes:
     """Read a file of the folder `root` (already resolved) only if it really lives inside it
-    (symlinks out are refused). A file that is not a link costs one `lstat`, one `stat`, one
-    read: only links are resolved."""
+    (symlinks out are refused). A file that is not a link is opened without following links
+    (one swapped for a link meanwhile is refused) and checked on the open file: no path is
+    resolved but links."""
     candidate = root / path.name
     try:
         if candidate.is_symlink():
             real = candidate.resolve(strict=True)
             if not real.is_relative_to(root):
                 raise ArticleError("links outside the corpus folder; only files inside it are read")
+            flags = 0
         else:
-            real = candidate
-        status = real.stat()
+            real, flags = candidate, getattr(os, "O_NOFOLLOW", 0)
+        # (non-blocking: a FIFO named like an article must not hang the load; reads are unaffected)
+        descriptor = os.open(real, os.O_RDONLY | flags | getattr(os, "O_NONBLOCK", 0))
     except RuntimeError as exc:  # Python 3.11 reports a symlink loop so (3.13: OSError)
         raise ArticleError("symbolic link loop; the file cannot be read") from exc
     except OSError as exc:
         raise ArticleError(f"cannot be read ({exc.strerror or type(exc).__name__})") from exc
+    status = os.fstat(descriptor)
     if not stat.S_ISREG(status.st_mode):
+        os.close(descriptor)
         raise ArticleError("not a regular file")
-    if status.st_size > max_bytes:
-        raise ArticleError(f"file too large ({status.st_size:,} bytes; the limit is {max_bytes:,})")
-    with real.open("rb") as handle:
+    with open(descriptor, "rb") as handle:  # (closes the descriptor)
+        if status.st_size > max_bytes:
+            raise ArticleError(f"file too large ({status.st_size:,} bytes; the limit is {max_bytes:,})")
         raw = handle.read(max_bytes + 1)
     if len(raw) > max_bytes:
         raise ArticleError(f"file too large (more than {max_bytes:,} bytes)")
@@ -380,7 +385,7 @@ class _Parser:
         if window.pending is not None:
             try:
                 outcomes = list(window.pending)
-            except (BrokenProcessPool, OSError) as exc:
+            except (BrokenProcessPool, OSError, CancelledError) as exc:  # (cancelled: see below)
                 self._without_workers(exc)
         if len(outcomes) != len(window.todo):
             outcomes = list(map(_parse_outcome, *window.arguments()))
@@ -402,7 +407,8 @@ class _Parser:
                 self.parsed.put(window.keys[i], outcome)
         return [r for r in results if r is not None]
 
-    def _without_workers(self, exc: Exception) -> None:
+    def _without_workers(self, exc: BaseException) -> None:
+        """Parse here from now on; a window already handed over is cancelled and parsed here too."""
         log.warning("corpus: worker processes failed (%s); splitting the remaining files here", exc)
         self.close()
         self._pool = None

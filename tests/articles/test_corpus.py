@@ -240,6 +240,49 @@ def test_workers_that_cannot_write_the_cache_still_return_every_article(corpus_d
     assert not parsed.writable and not parsed.used
 
 
+def test_a_window_cancelled_when_the_workers_fail_later_is_parsed_here(corpus_dir, monkeypatch):
+    """The pool fails while the next window is handed over: the window it was still parsing is
+    cancelled, and parsed in this process instead (nothing lost, no crash)."""
+    from concurrent.futures import CancelledError
+
+    from bot.articles import corpus as corpus_module
+    from bot.articles.corpus import iter_articles
+
+    class FailingLater(InlinePool):
+        calls = 0
+
+        def map(self, fn, *iterables, chunksize=1):
+            FailingLater.calls += 1
+            if FailingLater.calls == 1:
+
+                def cancelled():
+                    raise CancelledError
+                    yield
+
+                return cancelled()
+            raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(corpus_module, "ProcessPoolExecutor", FailingLater)
+    monkeypatch.setattr(corpus_module, "PARALLEL_MIN_FILES", 2)
+    monkeypatch.setattr(corpus_module, "_WINDOW", 3)
+    for i in range(7):
+        write_article(corpus_dir, f"d{i}.md", f"Phrase {i}. Autre phrase.", title=f"D {i}", source="AFP")
+    problems: list = []
+    assert list(iter_articles(corpus_dir, problems, workers=2)) == list(iter_articles(corpus_dir, []))
+    assert not problems and FailingLater.calls == 2
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+def test_a_fifo_or_a_folder_named_like_an_article_is_refused_without_hanging(corpus_dir, kind):
+    import os
+
+    if kind == "fifo":
+        os.mkfifo(corpus_dir / "tube.md")
+    else:
+        (corpus_dir / "tube.md").mkdir()
+    assert "not a regular file" in problems_of(corpus_dir)["tube.md"]
+
+
 @pytest.mark.parametrize("failure", ["killed", "cannot start"])
 def test_when_worker_processes_die_the_files_are_split_here(corpus_dir, monkeypatch, failure):
     from concurrent.futures.process import BrokenProcessPool
