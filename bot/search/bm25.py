@@ -120,17 +120,18 @@ class Bm25Matrix:
         pair = tokens.astype(np.int64)
         pair *= num_docs
         pair += repeat_index(lengths)
-        pair.sort(kind="stable")
+        pair.sort()  # (equal keys are equal values: no need for a stable sort, nor its buffer)
         starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
-        tf = np.diff(np.r_[starts, len(pair)])
+        tf = _compact(np.diff(starts, append=len(pair)))
         unique = pair[starts]
-        del pair
-        term = (unique // num_docs).astype(np.int64)
+        del pair, starts
         doc = (unique % num_docs).astype(np.int32)
-        df = np.bincount(term, minlength=vocab_size)
+        unique //= num_docs  # (now the term of each posting, in place)
+        df = np.bincount(unique, minlength=vocab_size)
+        del unique
         indptr = np.zeros(vocab_size + 1, dtype=np.int64)
         np.cumsum(df, out=indptr[1:])
-        return cls.scored(doc, indptr, _compact(tf), lengths.astype(np.int32), params)
+        return cls.scored(doc, indptr, tf, lengths.astype(np.int32), params)
 
     @classmethod
     def scored(
