@@ -158,8 +158,11 @@ def sweep_temporary(folder: Path, older_than_seconds: float = 3600) -> int:
     age, so a write in progress is never touched); return how many went."""
     swept = 0
     cutoff = time.time() - older_than_seconds
-    with os.scandir(folder) as entries:  # (a glob matches every name against a pattern: slower)
-        leftovers = [entry for entry in entries if entry.name.startswith(TEMPORARY_PREFIX)]
+    try:
+        with os.scandir(folder) as entries:  # (a glob matches every name against a pattern: slower)
+            leftovers = [entry for entry in entries if entry.name.startswith(TEMPORARY_PREFIX)]
+    except OSError:  # gone or unreadable: nothing to sweep (the load reports the folder itself)
+        return 0
     for entry in leftovers:
         try:
             if entry.is_file() and entry.stat().st_mtime < cutoff:

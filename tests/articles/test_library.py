@@ -183,3 +183,9 @@ def test_temporary_files_left_by_killed_writes_are_swept_and_recent_ones_kept(co
     recent.write_text("being written", encoding="utf-8")
     assert QAService(corpus_dir).load().ok
     assert not old.exists() and recent.exists()
+
+
+def test_sweeping_a_folder_that_is_gone_sweeps_nothing(tmp_path):
+    from bot.articles import library
+
+    assert library.sweep_temporary(tmp_path / "gone") == 0
