@@ -59,6 +59,14 @@ def write_article(folder: Path, name: str, body: str, **meta: str) -> Path:
     return path
 
 
+def corpus_with_bundled_article(tmp_path: Path) -> Path:
+    """A new corpus folder (`tmp_path/corpus`) holding a copy of the bundled article, as `balad.md`."""
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "balad.md").write_bytes((BUNDLED_CORPUS / "sept-roquettes-balad.md").read_bytes())
+    return folder
+
+
 # Tiers: `make check` runs neither; `make test` runs everything.
 _SLOW_FIXTURES = {"embedded_service"}  # loads the embedding model and embeds the corpus
 # (they spawn run_bot.py or load the model)

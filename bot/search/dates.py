@@ -16,47 +16,14 @@ from dataclasses import dataclass
 
 from bot.text import fold
 
+# Month names, folded (no accents), January first: also what `question_types` counts as dates.
+FRENCH_MONTHS = ["janvier", "fevrier", "mars", "avril", "mai", "juin", "juillet", "aout", "septembre"]
+FRENCH_MONTHS += ["octobre", "novembre", "decembre"]
+ENGLISH_MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september"]
+ENGLISH_MONTHS += ["october", "november", "december"]
 _MONTHS = {
-    **{
-        m: n
-        for n, m in enumerate(
-            [
-                "janvier",
-                "fevrier",
-                "mars",
-                "avril",
-                "mai",
-                "juin",
-                "juillet",
-                "aout",
-                "septembre",
-                "octobre",
-                "novembre",
-                "decembre",
-            ],
-            1,
-        )
-    },
-    **{
-        m: n
-        for n, m in enumerate(
-            [
-                "january",
-                "february",
-                "march",
-                "april",
-                "may",
-                "june",
-                "july",
-                "august",
-                "september",
-                "october",
-                "november",
-                "december",
-            ],
-            1,
-        )
-    },
+    **{m: n for n, m in enumerate(FRENCH_MONTHS, 1)},
+    **{m: n for n, m in enumerate(ENGLISH_MONTHS, 1)},
 }
 _MONTH = "(" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + ")"
 _YEAR = r"((?:19|20)\d\d)"

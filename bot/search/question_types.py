@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from bot.search.dates import ENGLISH_MONTHS, FRENCH_MONTHS
 from bot.text import fold
 
 QUESTION_TYPES = ("combien", "quand", "qui", "où", "quel", "pourquoi", "comment", "other")
@@ -37,11 +38,13 @@ _QUANTITY = re.compile(
     r"|nine|ten|eleven|twelve|dozens?|hundreds?|thousands?|millions?|billions?|half|none)\b",
     re.IGNORECASE,
 )
+# English "may" is left out of the date words (a modal far more often than a month); after a
+# day's number it is a date (`_DATE_NUMBER`).
+_MONTH_WORDS = "|".join(FRENCH_MONTHS + [m for m in ENGLISH_MONTHS if m != "may"])
 _DATE = re.compile(
-    r"\b(1[0-9]{3}|20[0-9]{2})\b|\b(janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre"
-    r"|novembre|decembre|siecles?|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|hier|veille|lendemain"
-    r"|matin|soir|nuit|heures?|january|february|march|april|june|july|august|september|october|november"
-    r"|december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|century)\b",
+    rf"\b(1[0-9]{{3}}|20[0-9]{{2}})\b|\b({_MONTH_WORDS}|siecles?|lundi|mardi|mercredi|jeudi|vendredi"
+    r"|samedi|dimanche|hier|veille|lendemain|matin|soir|nuit|heures?|monday|tuesday|wednesday|thursday"
+    r"|friday|saturday|sunday|yesterday|century)\b",
     re.IGNORECASE,
 )
 # A capitalised word that does not start the sentence: a name of a person, body or place.
@@ -84,9 +87,7 @@ def expected_answer(question: str) -> str | None:
 
 # Numbers that are dates, not amounts: a day before a month ("le 15 février"), a year.
 _DATE_NUMBER = re.compile(
-    r"\b\d{1,2}(er)? (janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre"
-    r"|january|february|march|april|may|june|july|august|september|october|november|december)\b"
-    r"|\b(1[5-9]|20)\d\d\b"
+    rf"\b\d{{1,2}}(er)? ({'|'.join(FRENCH_MONTHS + ENGLISH_MONTHS)})\b|\b(1[5-9]|20)\d\d\b"
 )
 
 

@@ -84,11 +84,9 @@ def test_a_5000_character_question_is_answered_or_refused_quickly(engine):
 def test_an_answer_within_one_article_cites_only_it_and_an_unknown_article_means_everywhere(tmp_path):
     from bot.articles.corpus import load_corpus
     from bot.service import build_engine
-    from tests.conftest import BUNDLED_CORPUS, write_article
+    from tests.conftest import corpus_with_bundled_article, write_article
 
-    folder = tmp_path / "corpus"
-    folder.mkdir()
-    (folder / "balad.md").write_bytes((BUNDLED_CORPUS / "sept-roquettes-balad.md").read_bytes())
+    folder = corpus_with_bundled_article(tmp_path)
     write_article(
         folder,
         "roquettes-gaza.md",
@@ -110,11 +108,9 @@ def test_a_news_question_naming_the_story_in_the_title_is_answered_without_embed
     form of the verb ("repris"/"reprendre"): the question still counts as covered."""
     from bot.articles.corpus import load_corpus
     from bot.service import build_engine
-    from tests.conftest import BUNDLED_CORPUS, write_article
+    from tests.conftest import corpus_with_bundled_article, write_article
 
-    folder = tmp_path / "corpus"
-    folder.mkdir()
-    (folder / "balad.md").write_bytes((BUNDLED_CORPUS / "sept-roquettes-balad.md").read_bytes())
+    folder = corpus_with_bundled_article(tmp_path)
     write_article(
         folder,
         "fromagerie.md",

@@ -11,7 +11,7 @@ from bot.articles.corpus import load_corpus
 from bot.search import answer_news
 from bot.search.dates import latest_words, period_in
 from bot.service import build_engine
-from tests.conftest import BUNDLED_CORPUS, write_article
+from tests.conftest import corpus_with_bundled_article, write_article
 
 TODAY = dt.date(2026, 12, 2)  # a Wednesday
 
@@ -55,9 +55,7 @@ def test_asking_for_the_latest():
 
 @pytest.fixture
 def news(tmp_path):
-    folder = tmp_path / "corpus"
-    folder.mkdir()
-    (folder / "balad.md").write_bytes((BUNDLED_CORPUS / "sept-roquettes-balad.md").read_bytes())
+    folder = corpus_with_bundled_article(tmp_path)
     write_article(
         folder,
         "port-ferme.md",
@@ -106,9 +104,7 @@ def test_the_latest_news_comes_first(news):
 
 
 def test_the_same_sentence_in_two_articles_is_cited_from_the_newest(tmp_path):
-    folder = tmp_path / "corpus"
-    folder.mkdir()
-    (folder / "balad.md").write_bytes((BUNDLED_CORPUS / "sept-roquettes-balad.md").read_bytes())
+    folder = corpus_with_bundled_article(tmp_path)
     sentence = "La préfecture a interdit la baignade sur les plages de Crozon jusqu'à nouvel ordre."
     for name, published in (("afp-older", "2026-07-01"), ("afp-newer", "2026-07-03"), ("afp-undated", None)):
         meta = {"title": f"Baignade interdite ({name})", "source": "Test"}
