@@ -26,6 +26,8 @@ from bot.search.bm25 import Bm25Matrix, RankingParams, column_postings, repeat_i
 # Postings are folded in blocks of this many: the temporary arrays stay small, and no numpy call
 # holds the GIL for long.
 _FOLD_BLOCK = 1 << 20
+# Postings read to bound the k-th best total before the others are looked at (`_contenders`).
+_BOUND_BUDGET = 4096
 
 
 class FoldCancelled(Exception):
@@ -117,16 +119,39 @@ class FoldedMatrix:
         if among is not None:
             cand = np.asarray(among, dtype=np.int64)
         else:
-            # A sentence appears once per term at most: the k x terms best postings hold the k
-            # best sentences (all postings tied with the last are kept, for the tie order).
-            posted = scores[idx]
-            m = min(len(idx), k * len(term_ids))
-            threshold = -np.partition(-posted, m - 1)[m - 1]
-            cand = np.unique(idx[posted >= threshold]).astype(np.int64)
+            cand = self._contenders(scores, idx, term_ids, k)
         totals = scores[cand]
         order = np.lexsort((cand, -totals))[:k]
         order = order[totals[order] > 0]
         return cand[order], totals[order]
+
+    def _contenders(self, scores: np.ndarray, idx: np.ndarray, term_ids: Sequence[int], k: int) -> np.ndarray:
+        """The sentences that may be among the `k` best (all of them, ties with the k-th too).
+
+        A column's sentences are distinct, so the k-th best total among them is a lower bound of
+        the k-th best total overall: the shortest columns (the rarest terms, whose sentences tend
+        to score high) give a bound cheaply, and only postings at or above it are looked at. A
+        sentence appears once per term at most, so the k x terms best of those hold the k best
+        (the postings tied with the last are kept, for the tie order)."""
+        indptr = self.indptr
+        bound = -np.inf
+        spent = 0
+        for length, term in sorted((int(indptr[t + 1] - indptr[t]), t) for t in term_ids):
+            if length < k:
+                continue
+            if spent and spent + length > _BOUND_BUDGET:
+                break
+            column = np.take(scores, self.indices[indptr[term] : indptr[term + 1]])
+            bound = max(bound, float(np.partition(column, length - k)[length - k]))
+            spent += length
+        posted = np.take(scores, idx)
+        keep = posted >= bound
+        contenders = idx[keep]
+        m = min(len(idx), k * len(term_ids))
+        if len(contenders) > 4 * m:  # a loose bound: narrowed by the m-th best posting
+            posted = posted[keep]
+            contenders = contenders[posted >= np.partition(posted, len(posted) - m)[len(posted) - m]]
+        return np.unique(contenders).astype(np.int64)
 
 
 def _check(stop: threading.Event | None) -> None:

@@ -112,12 +112,13 @@ def test_one_pass_ranking_equals_scoring_every_sentence(index, question, k):
     assert [c.sentence for c in index.rank(ids, k)] == brute_force_top(index, ids, k)
 
 
-def random_corpus_index(seed: int) -> SearchIndex:
-    """Many short sentences over a small vocabulary: long postings, where the ranking prunes."""
+def random_corpus_index(seed: int, vocabulary_size: int = 60) -> SearchIndex:
+    """Many short sentences over a small vocabulary: long postings, where the ranking prunes
+    (a tiny vocabulary repeats sentences: many tied scores)."""
     from bot.articles.models import Article, Paragraph, Sentence
 
     rng = np.random.default_rng(seed)
-    vocabulary = [f"mot{i}" for i in range(60)]
+    vocabulary = [f"mot{i}" for i in range(vocabulary_size)]
     articles = []
     for a in range(40):
         paragraphs = []
@@ -157,6 +158,26 @@ def test_one_pass_ranking_is_exact_on_long_postings(seed, k):
         for cand in ranked:
             assert cand.sentence_score == pytest.approx(own[cand.sentence])
             assert cand.sentence_score + cand.context_score == pytest.approx(cand.score)
+
+
+@pytest.mark.parametrize("budget", [1, 40, 4096])
+@pytest.mark.parametrize(("seed", "vocabulary_size"), [(11, 60), (12, 4), (13, 2)])
+def test_the_bound_on_the_kth_best_never_drops_a_contender(monkeypatch, budget, seed, vocabulary_size):
+    """However few postings bound the k-th best total (one column, a few, all), and however many
+    sentences tie, the ranking is the one of scoring every sentence."""
+    from bot.search import folded as folded_module
+
+    monkeypatch.setattr(folded_module, "_BOUND_BUDGET", budget)
+    index = random_corpus_index(seed, vocabulary_size)
+    rng = np.random.default_rng(seed)
+    for k in (1, 2, 7, 40, 1000):
+        for _ in range(4):
+            ids = sorted({int(t) for t in rng.integers(0, len(index.vocab), size=rng.integers(1, 5))})
+            weights = {t: float(w) for t, w in zip(ids, rng.choice([0.0, 0.3, 1.0], len(ids)), strict=True)}
+            expected = sum(weights[t] * brute_force_totals(index, [t]) for t in ids)
+            scored = (i for i in range(index.size) if expected[i] > 1e-9)
+            order = sorted(scored, key=lambda i: (-expected[i], i))
+            assert [c.sentence for c in index.rank(ids, k, weights)] == order[:k]
 
 
 @pytest.mark.parametrize("seed", [6, 7])
