@@ -3,8 +3,9 @@
 For each size, the synthetic corpus of `benchmarks/scale.py` (same seed) is indexed by each engine
 in a fresh child process (so peak memory is its own), then the same PIAF questions are asked, one
 at a time, top 10:
-- Dépêche: `SearchIndex.build` over the articles, then `Engine.lexical_query` (analysis, typo
-  resolution, BM25 with the neighbours' and paragraph's share, exact top 10).
+- Dépêche: `SearchIndex.build` over the articles (two analysis worker processes), then
+  `Engine.lexical_query` (analysis, typo resolution, BM25 with the neighbours' and paragraph's
+  share, exact top 10).
 - Tantivy, sentence-only: one document per sentence, a French analyzer (lower case, French stop
   words, accent folding, Snowball stemmer), BM25; an in-memory index, one writer, then merged.
 - Tantivy + paragraph (`--paragraph-field`): the same plus a field holding the sentence's
@@ -12,9 +13,12 @@ at a time, top 10:
 - rank_bm25 (`--rank-bm25`): BM25Okapi over our analyzer's terms, full scan per question
   (at most 30 questions: about a second each at 1M).
 Build seconds include making the engine's documents from the articles, not generating them; peak
-MB is the child's largest resident size (the generated text included, the same for all).
-Ends with one JSON line per size.
-Usage: .venv/bin/python -m benchmarks.anchors [--sizes 100000 1000000] [--questions 300]
+MB is the child's largest resident size after its build (the generated text included, the same for
+all). The children build one after the other, then stay up and answer the questions in rounds, one
+engine after the other (`--rounds`, 5 by default): a change in the machine's load falls on every
+engine alike, instead of on whichever ran at that moment. p50 and p95 are over every round's
+timings (after 20 warm-up questions per child). Ends with one JSON line per size.
+Usage: .venv/bin/python -m benchmarks.anchors [--sizes 100000 1000000] [--questions 300] [--rounds 5]
        [--paragraph-field] [--rank-bm25]
 """
 
@@ -25,37 +29,35 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 
 from benchmarks.scale import peak_mb, percentiles, questions, rss_mb, synthetic_articles, synthetic_specs
 
 RANK_BM25_QUESTIONS = 30
 
 
-def timed_queries(search, qs: list[str]) -> tuple[float, float]:
-    """p50 and p95 milliseconds of `search(q)` over `qs`, after 20 warm-up questions."""
-    for q in qs[:20]:
-        search(q)
+def question_times(search, qs: list[str]) -> list[float]:
+    """Milliseconds of `search(q)` for each of `qs`, one at a time."""
     times = []
     for q in qs:
         start = time.perf_counter()
         search(q)
         times.append((time.perf_counter() - start) * 1000)
-    return percentiles(times)
+    return times
 
 
-def run_depeche(n: int, qs: list[str]) -> dict:
+def run_depeche(n: int) -> tuple[dict, Callable[[str], object]]:
     from bot.search.answer import Engine
     from bot.search.index import SearchIndex
 
     specs = synthetic_specs(n)
     before = rss_mb()
     start = time.perf_counter()
-    index = SearchIndex.build(synthetic_articles(specs))
+    index = SearchIndex.build(synthetic_articles(specs), workers=2)  # (Tantivy: two indexing threads)
     build_s = time.perf_counter() - start
     peak = peak_mb()
     engine = Engine(index)
-    p50, p95 = timed_queries(lambda q: engine.lexical_query(q, 10), qs)
-    return {"build_s": build_s, "p50_ms": p50, "p95_ms": p95, "peak_mb": peak, "corpus_mb": before}
+    return {"build_s": build_s, "peak_mb": peak, "corpus_mb": before}, lambda q: engine.lexical_query(q, 10)
 
 
 def french_analyzer():
@@ -72,7 +74,7 @@ def french_analyzer():
     )
 
 
-def run_tantivy(n: int, qs: list[str], paragraph_field: bool) -> dict:
+def run_tantivy(n: int, paragraph_field: bool) -> tuple[dict, Callable[[str], object]]:
     import tantivy
 
     specs = synthetic_specs(n)
@@ -108,11 +110,10 @@ def run_tantivy(n: int, qs: list[str], paragraph_field: bool) -> dict:
         query, _errors = index.parse_query_lenient(q, fields)
         return searcher.search(query, 10).hits
 
-    p50, p95 = timed_queries(search, qs)
-    return {"build_s": build_s, "p50_ms": p50, "p95_ms": p95, "peak_mb": peak, "corpus_mb": before}
+    return {"build_s": build_s, "peak_mb": peak, "corpus_mb": before}, search
 
 
-def run_rank_bm25(n: int, qs: list[str]) -> dict:
+def run_rank_bm25(n: int) -> tuple[dict, Callable[[str], object]]:
     from rank_bm25 import BM25Okapi
 
     from bot.text import analyzer
@@ -129,40 +130,71 @@ def run_rank_bm25(n: int, qs: list[str]) -> dict:
     def search(q: str):
         return bm25.get_scores(terms(q)).argsort()[-10:]
 
-    p50, p95 = timed_queries(search, qs[: RANK_BM25_QUESTIONS + 20])
-    return {"build_s": build_s, "p50_ms": p50, "p95_ms": p95, "peak_mb": peak, "corpus_mb": before}
+    return {"build_s": build_s, "peak_mb": peak, "corpus_mb": before}, search
 
 
-def child(engine: str, n: int, n_questions: int) -> dict:
+def serve(engine: str, n: int, n_questions: int) -> None:
+    """A child: build, print the build's figures, then time one round of the questions per line
+    read on stdin (a JSON list of milliseconds per round), until stdin closes."""
     qs = questions(n_questions)
     if engine == "depeche":
-        return run_depeche(n, qs)
-    if engine.startswith("tantivy"):
-        return run_tantivy(n, qs, paragraph_field=engine == "tantivy+paragraph")
-    return run_rank_bm25(n, qs)
+        stats, search = run_depeche(n)
+    elif engine.startswith("tantivy"):
+        stats, search = run_tantivy(n, paragraph_field=engine == "tantivy+paragraph")
+    else:
+        stats, search = run_rank_bm25(n)
+        qs = qs[:RANK_BM25_QUESTIONS]
+    question_times(search, qs[:2] if engine == "rank_bm25" else qs[:20])  # warm-up
+    print(json.dumps(stats), flush=True)
+    for _ in sys.stdin:
+        print(json.dumps(question_times(search, qs)), flush=True)
 
 
-def in_child(engine: str, n: int, n_questions: int) -> dict:
-    out = subprocess.run(
-        [sys.executable, "-m", "benchmarks.anchors", "--child", engine, str(n), str(n_questions)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+class Child:
+    """One engine in its own process, built, answering rounds of questions on request."""
+
+    def __init__(self, engine: str, n: int, n_questions: int) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.anchors", "--child", engine, str(n), str(n_questions)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.stats = json.loads(self._line())
+        self.times: list[float] = []
+
+    def _line(self) -> str:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the benchmark child exited with {self.process.wait()}")
+        return line
+
+    def round(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write("round\n")
+        self.process.stdin.flush()
+        self.times += json.loads(self._line())
+
+    def close(self) -> dict:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait()
+        p50, p95 = percentiles(self.times)
+        return {**self.stats, "p50_ms": p50, "p95_ms": p95}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--questions", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of questions per engine, alternated")
     parser.add_argument("--paragraph-field", action="store_true", help="also Tantivy with a paragraph field")
     parser.add_argument("--rank-bm25", action="store_true", help="also rank_bm25 (slow at 1M)")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        engine, n, n_questions = args.child[0], int(args.child[1]), int(args.child[2])
-        print(json.dumps(child(engine, n, n_questions)))
+        serve(args.child[0], int(args.child[1]), int(args.child[2]))
         return
     engines = ["depeche", "tantivy"]
     engines += ["tantivy+paragraph"] if args.paragraph_field else []
@@ -175,7 +207,12 @@ def main() -> None:
     }
     lines = []
     for n in args.sizes:
-        results = {engine: in_child(engine, n, args.questions) for engine in engines}
+        children = {engine: Child(engine, n, args.questions) for engine in engines}  # (built in turn)
+        for _ in range(args.rounds):
+            for engine, child in children.items():
+                if engine != "rank_bm25" or not child.times:  # (rank_bm25: one round, seconds each)
+                    child.round()
+        results = {engine: child.close() for engine, child in children.items()}
         print(f"\n{n:,} sentences")
         print("| engine | build s | p50 ms | p95 ms | peak MB (corpus text MB) |")
         print("|---|---|---|---|---|")

@@ -263,7 +263,8 @@ class QAService:
                     max_file_bytes=self.max_file_bytes,
                     parsed=parsed,
                     workers=self.parse_workers,
-                )
+                ),
+                workers=self.parse_workers,
             )
             if parsed is not None:
                 parsed.prune()

@@ -13,6 +13,7 @@ from bot.articles import library
 from bot.articles.corpus import (
     ArticleError,
     ParsedArticleCache,
+    exit_with_parent,
     iter_articles,
     load_corpus,
     read_articles,
@@ -77,6 +78,7 @@ __all__ = [
     "draft_from_html",
     "draft_from_paragraphs",
     "draft_from_upload",
+    "exit_with_parent",
     "fetch_page",
     "is_article_file",
     "iter_articles",

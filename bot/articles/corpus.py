@@ -305,7 +305,7 @@ def _parse_and_keep(
     return outcome, None
 
 
-def _exit_with_parent(parent: int) -> None:
+def exit_with_parent(parent: int) -> None:
     """In a worker process: exit as soon as the process that started it is gone (killed with
     -9, it cannot shut its pool down, and idle workers would otherwise stay for ever)."""
 
@@ -363,7 +363,7 @@ class _Parser:
             self._pool = ProcessPoolExecutor(
                 self.workers,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=_exit_with_parent,
+                initializer=exit_with_parent,
                 initargs=(os.getpid(),),
             )
         if self._pool is not None and len(window.todo) > 1:

@@ -214,12 +214,16 @@ class Bm25Matrix:
     ) -> np.ndarray:
         """Weighted scores of `docs` (sorted or not) for `term_ids`, by look-up in each column."""
         out = np.zeros(len(docs))
-        for i, term_id in enumerate(term_ids):
-            start = self.indptr[term_id]
-            column = self.indices[start : self.indptr[term_id + 1]]
-            if not len(column):
+        if not len(docs):
+            return out
+        bounds = self.indptr[np.asarray(term_ids, dtype=np.int64)].tolist()
+        ends = self.indptr[np.asarray(term_ids, dtype=np.int64) + 1].tolist()
+        for i, (start, end) in enumerate(zip(bounds, ends, strict=True)):
+            if start == end:
                 continue
-            pos = np.minimum(np.searchsorted(column, docs), len(column) - 1)
+            column = self.indices[start:end]
+            pos = column.searchsorted(docs)
+            np.minimum(pos, end - start - 1, out=pos)
             hit = column[pos] == docs
             out[hit] += self.data[start + pos[hit]] * (1.0 if weights is None else weights[i])
         return out

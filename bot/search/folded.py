@@ -28,6 +28,7 @@ from bot.search.bm25 import Bm25Matrix, RankingParams, column_postings, repeat_i
 _FOLD_BLOCK = 1 << 20
 # Postings read to bound the k-th best total before the others are looked at (`_contenders`).
 _BOUND_BUDGET = 4096
+_SMALL_QUESTION = 4096
 
 
 class FoldCancelled(Exception):
@@ -136,7 +137,9 @@ class FoldedMatrix:
         indptr = self.indptr
         bound = -np.inf
         spent = 0
-        for length, term in sorted((int(indptr[t + 1] - indptr[t]), t) for t in term_ids):
+        # (Few postings: looking at all of them costs less than bounding.)
+        bounding = len(idx) > _SMALL_QUESTION
+        for length, term in sorted((int(indptr[t + 1] - indptr[t]), t) for t in term_ids) if bounding else ():
             if length < k:
                 continue
             if spent and spent + length > _BOUND_BUDGET:

@@ -13,13 +13,13 @@ import threading
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import InitVar, dataclass, field
-from itertools import chain
 
 import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from bot.articles import Article, ArticleMeta, Corpus, corpus_version, sentence_id
+from bot.search.analysis import TermIds, analysed_batches
 from bot.search.bm25 import Bm25Matrix, RankingParams
 from bot.search.folded import FoldCancelled, FoldedMatrix
 from bot.search.texts import joined
@@ -54,35 +54,50 @@ class _Analysed:
     para_lengths: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
 
     @classmethod
-    def of(cls, articles: Iterable[Article], vocab: dict[str, int]) -> _Analysed:
-        """Analyse `articles`, adding their new terms to `vocab` (modified in place)."""
-        sent_tokens, sent_lengths = array("i"), array("i")
-        para_tokens, para_lengths = array("i"), array("i")
+    def of(cls, articles: Iterable[Article], vocab: dict[str, int], workers: int = 1) -> _Analysed:
+        """Analyse `articles`, adding their new terms to `vocab` (modified in place); with
+        `workers` > 1, a large corpus is analysed by that many worker processes."""
+        sent_pieces: list[np.ndarray] = []
+        para_pieces: list[np.ndarray] = []
+        sent_lengths: list[np.ndarray] = []
+        para_lengths: list[int] = []
         texts: list[str] = []
         sent_article = array("i")
         sent_paragraph = array("i")
         sent_para_index = array("i")
         sent_position = array("i")
         metas: list[ArticleMeta] = []
-        term_ids = _TermIds(vocab)
-        for a_idx, article in enumerate(articles):
-            title_ids = term_ids(article.title, article.language)
-            for paragraph in article.paragraphs:
-                para_length = len(title_ids)
-                para_tokens.extend(title_ids)
-                for position, sentence in enumerate(paragraph.sentences, start=1):
-                    ids = term_ids(sentence.text, article.language)
-                    sent_tokens.extend(ids)
-                    sent_lengths.append(len(ids))
-                    para_tokens.extend(ids)
-                    para_length += len(ids)
-                    texts.append(sentence.text)
-                    sent_article.append(a_idx)
-                    sent_paragraph.append(paragraph.number)
-                    sent_para_index.append(len(para_lengths))
-                    sent_position.append(position)
-                para_lengths.append(para_length)
-            metas.append(ArticleMeta.of(article))
+        for batch, ids, lengths in analysed_batches(articles, TermIds(vocab), workers):
+            starts = np.zeros(len(lengths) + 1, dtype=np.int64)
+            np.cumsum(lengths, out=starts[1:])
+            bounds = starts.tolist()
+            titles: list[int] = []  # each article's title text, in the batch's texts
+            ranges: list[int] = []  # each paragraph's title ids, then its sentences' ids
+            text = 0
+            for article in batch:
+                a_idx = len(metas)
+                titles.append(text)
+                title_start, title_end = bounds[text], bounds[text + 1]
+                text += 1
+                for paragraph in article.paragraphs:
+                    count = len(paragraph.sentences)
+                    ranges += (title_start, title_end, bounds[text], bounds[text + count])
+                    para_lengths.append(title_end - title_start + bounds[text + count] - bounds[text])
+                    para = len(para_lengths) - 1
+                    for position, sentence in enumerate(paragraph.sentences, start=1):
+                        texts.append(sentence.text)
+                        sent_article.append(a_idx)
+                        sent_paragraph.append(paragraph.number)
+                        sent_para_index.append(para)
+                        sent_position.append(position)
+                    text += count
+                metas.append(ArticleMeta.of(article))
+            is_title = np.zeros(len(lengths), dtype=bool)
+            is_title[titles] = True
+            sent_pieces.append(ids[~np.repeat(is_title, lengths)])
+            sent_lengths.append(lengths[~is_title])
+            pairs = np.array(ranges, dtype=np.int64).reshape(-1, 2)
+            para_pieces.append(_gathered(ids, pairs[:, 0], pairs[:, 1]))
         return cls(
             vocab=vocab,
             metas=metas,
@@ -91,10 +106,10 @@ class _Analysed:
             sent_paragraph=_as_array(sent_paragraph),
             sent_para_index=_as_array(sent_para_index),
             sent_position=_as_array(sent_position),
-            sent_tokens=_as_array(sent_tokens),
-            sent_lengths=_as_array(sent_lengths),
-            para_tokens=_as_array(para_tokens),
-            para_lengths=_as_array(para_lengths),
+            sent_tokens=_concatenated(sent_pieces),
+            sent_lengths=_concatenated(sent_lengths),
+            para_tokens=_concatenated(para_pieces),
+            para_lengths=np.array(para_lengths, dtype=np.int32),
         )
 
     def drop_tokens(self) -> None:
@@ -111,28 +126,15 @@ class _Analysed:
         )
 
 
-class _TermIds:
-    """Text -> vocabulary ids of its terms (new terms added), each word analysed once per build:
-    the same terms as `Analyzer.terms`, without making them again for every sentence."""
+def _gathered(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """`values[starts[0]:ends[0]]`, `values[starts[1]:ends[1]]`, ... one after the other."""
+    counts = ends - starts
+    shift = np.repeat(starts - (np.cumsum(counts) - counts), counts)
+    return values[shift + np.arange(len(shift), dtype=np.int64)]
 
-    def __init__(self, vocab: dict[str, int]) -> None:
-        self._vocab = vocab
-        self._of_word: dict[str, dict[str, tuple[int, ...]]] = {}  # language -> word -> ids
 
-    def __call__(self, text: str, language: str) -> list[int]:
-        of_word = self._of_word.setdefault(language, {})
-        words = analyzer(language).words(text)
-        known = list(map(of_word.get, words))  # (one C-level pass: most words are known)
-        if None in known:
-            vocab = self._vocab
-            for n, word in enumerate(words):
-                if known[n] is None:
-                    ids = of_word.get(word)
-                    if ids is None:
-                        terms = analyzer(language).word_terms(word)
-                        ids = of_word[word] = tuple(vocab.setdefault(t, len(vocab)) for t in terms)
-                    known[n] = ids
-        return list(chain.from_iterable(known))  # type: ignore[arg-type]
+def _concatenated(pieces: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(pieces).astype(np.int32, copy=False) if pieces else np.zeros(0, np.int32)
 
 
 def _as_array(values: array) -> np.ndarray:
@@ -199,15 +201,18 @@ class SearchIndex:
         return len(self.texts)
 
     @classmethod
-    def build(cls, corpus: Corpus | Iterable[Article], params: RankingParams | None = None) -> SearchIndex:
-        """Analyse every sentence and build both BM25 matrices.
+    def build(
+        cls, corpus: Corpus | Iterable[Article], params: RankingParams | None = None, workers: int = 1
+    ) -> SearchIndex:
+        """Analyse every sentence and build both BM25 matrices (a large corpus analysed by
+        `workers` processes, when more than one: `bot.search.analysis`).
 
         `corpus` may be a stream of articles (see `corpus.iter_articles`): each is indexed and
         dropped, so a large corpus never sits in memory twice.
         """
         articles = corpus.articles if isinstance(corpus, Corpus) else corpus
         params = params or RankingParams()
-        part = _Analysed.of(articles, {})
+        part = _Analysed.of(articles, {}, workers)
         matrices = part.matrices(params)
         part.drop_tokens()  # (hundreds of MB at 1M sentences, not needed by the fold that follows)
         return cls._assembled(part, matrices, params)
@@ -414,8 +419,8 @@ class SearchIndex:
             rows, totals = folded.top(ids, w, k, among)
         own = self.sentences.scores_at(ids, w, rows)
         return [
-            Candidate(int(row), float(total), float(sent), float(total - sent))
-            for row, total, sent in zip(rows, totals, own, strict=True)
+            Candidate(row, total, sent, total - sent)
+            for row, total, sent in zip(rows.tolist(), totals.tolist(), own.tolist(), strict=True)
         ]
 
     def _top_unfolded(

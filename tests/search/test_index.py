@@ -285,3 +285,86 @@ def test_a_stopped_fold_never_sets_the_matrix(monkeypatch):
     late.stop_folding()
     late._fold_now()  # what the background thread runs: the stop is seen at the first block
     assert late.folded is None and not late.wait_folded(timeout=0)
+
+
+def _index_arrays(index: SearchIndex) -> list:
+    return [
+        list(index.vocab.items()),
+        list(index.texts),
+        index.articles,
+        *(
+            getattr(matrix, name).tolist()
+            for matrix in (index.sentences, index.paragraphs, index.folded)
+            for name in ("data", "indices", "indptr")
+        ),
+        index.sent_para_index.tolist(),
+        index.sent_position.tolist(),
+    ]
+
+
+def _many_articles():
+    from bot.articles.models import Article, Paragraph, Sentence
+
+    rng = np.random.default_rng(5)
+    vocabulary = [f"mot{i}" for i in range(400)] + ["l'armée", "F-16", "2 500", "a-t-il", "Élysée"]
+    for a in range(60):
+        paragraphs = []
+        for p in range(1, int(rng.integers(1, 4)) + 1):
+            texts = [
+                " ".join(rng.choice(vocabulary, size=rng.integers(2, 9))) + "."
+                for _ in range(rng.integers(0, 4))
+            ]
+            sentences = tuple(Sentence(id=sentence_id(f"a{a}", p, i), text=t) for i, t in enumerate(texts, 1))
+            paragraphs.append(Paragraph(number=p, text=" ".join(texts), sentences=sentences))
+        yield Article(
+            id=f"a{a}",
+            title=f"Titre {vocabulary[a]} {a}",
+            source="test",
+            language="fr" if a % 5 else "en",
+            path=f"a{a}.md",
+            checksum=f"{a:064d}",
+            paragraphs=tuple(paragraphs),
+        )
+
+
+def test_worker_processes_build_the_same_index_as_one_process(monkeypatch):
+    """Analysed by two spawned workers (each with its own vocabulary), the index is the one-process
+    index to the bit: same term ids, matrices and folded scores."""
+    from bot.search import analysis
+
+    alone = SearchIndex.build(_many_articles())
+    monkeypatch.setattr(analysis, "PARALLEL_AFTER", 20)
+    monkeypatch.setattr(analysis, "BATCH_SENTENCES", 15)
+    together = SearchIndex.build(_many_articles(), workers=2)
+    assert _index_arrays(together) == _index_arrays(alone)
+
+
+class _BrokenPool:
+    """A process pool whose workers died: every batch handed over fails."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        self.shut = False
+
+    def submit(self, *args):
+        from concurrent.futures import Future
+        from concurrent.futures.process import BrokenProcessPool
+
+        future: Future = Future()
+        future.set_exception(BrokenProcessPool("a worker died"))
+        return future
+
+    def shutdown(self, **kwargs) -> None:
+        self.shut = True
+
+
+def test_when_the_analysis_workers_die_the_rest_is_analysed_here(monkeypatch, caplog):
+    from bot.search import analysis
+
+    alone = SearchIndex.build(_many_articles())
+    monkeypatch.setattr(analysis, "PARALLEL_AFTER", 20)
+    monkeypatch.setattr(analysis, "BATCH_SENTENCES", 15)
+    monkeypatch.setattr(analysis, "ProcessPoolExecutor", _BrokenPool)
+    with caplog.at_level("WARNING", logger="bot.search.analysis"):
+        rebuilt = SearchIndex.build(_many_articles(), workers=2)
+    assert _index_arrays(rebuilt) == _index_arrays(alone)
+    assert sum("analysis workers failed" in r.getMessage() for r in caplog.records) == 1
