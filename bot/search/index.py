@@ -57,10 +57,10 @@ class _Analysed:
     def of(cls, articles: Iterable[Article], vocab: dict[str, int], workers: int = 1) -> _Analysed:
         """Analyse `articles`, adding their new terms to `vocab` (modified in place); with
         `workers` > 1, a large corpus is analysed by that many worker processes."""
-        sent_pieces: list[np.ndarray] = []
-        para_pieces: list[np.ndarray] = []
-        sent_lengths: list[np.ndarray] = []
-        para_lengths: list[int] = []
+        # (Growing arrays, not lists of per-batch pieces: their memory comes back whole at the
+        # end, where pieces would leave holes among the sentence texts — 290 MB more at 1M.)
+        sent_tokens, sent_lengths = array("i"), array("i")
+        para_tokens, para_lengths = array("i"), array("i")
         texts: list[str] = []
         sent_article = array("i")
         sent_paragraph = array("i")
@@ -94,10 +94,10 @@ class _Analysed:
                 metas.append(ArticleMeta.of(article))
             is_title = np.zeros(len(lengths), dtype=bool)
             is_title[titles] = True
-            sent_pieces.append(ids[~np.repeat(is_title, lengths)])
-            sent_lengths.append(lengths[~is_title])
+            _extend(sent_tokens, ids[~np.repeat(is_title, lengths)])
+            _extend(sent_lengths, lengths[~is_title])
             pairs = np.array(ranges, dtype=np.int64).reshape(-1, 2)
-            para_pieces.append(_gathered(ids, pairs[:, 0], pairs[:, 1]))
+            _extend(para_tokens, _gathered(ids, pairs[:, 0], pairs[:, 1]))
         return cls(
             vocab=vocab,
             metas=metas,
@@ -106,10 +106,10 @@ class _Analysed:
             sent_paragraph=_as_array(sent_paragraph),
             sent_para_index=_as_array(sent_para_index),
             sent_position=_as_array(sent_position),
-            sent_tokens=_concatenated(sent_pieces),
-            sent_lengths=_concatenated(sent_lengths),
-            para_tokens=_concatenated(para_pieces),
-            para_lengths=np.array(para_lengths, dtype=np.int32),
+            sent_tokens=_as_array(sent_tokens),
+            sent_lengths=_as_array(sent_lengths),
+            para_tokens=_as_array(para_tokens),
+            para_lengths=_as_array(para_lengths),
         )
 
     def drop_tokens(self) -> None:
@@ -133,8 +133,8 @@ def _gathered(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.nd
     return values[shift + np.arange(len(shift), dtype=np.int64)]
 
 
-def _concatenated(pieces: list[np.ndarray]) -> np.ndarray:
-    return np.concatenate(pieces).astype(np.int32, copy=False) if pieces else np.zeros(0, np.int32)
+def _extend(values: array, more: np.ndarray) -> None:
+    values.frombytes(memoryview(np.ascontiguousarray(more, dtype=np.int32)).cast("B"))
 
 
 def _as_array(values: array) -> np.ndarray:

@@ -337,6 +337,12 @@ def test_worker_processes_build_the_same_index_as_one_process(monkeypatch):
     monkeypatch.setattr(analysis, "BATCH_SENTENCES", 15)
     together = SearchIndex.build(_many_articles(), workers=2)
     assert _index_arrays(together) == _index_arrays(alone)
+    # The texts it keeps were sent to the workers without pickle caching a UTF-8 copy in them.
+    import sys
+
+    accented = [t for t in together.texts if not t.isascii()]
+    assert accented
+    assert all(sys.getsizeof(t) == sys.getsizeof(t.encode().decode()) for t in accented)
 
 
 class _BrokenPool:
