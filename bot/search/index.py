@@ -134,7 +134,7 @@ def _gathered(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.nd
 
 
 def _extend(values: array, more: np.ndarray) -> None:
-    values.frombytes(memoryview(np.ascontiguousarray(more, dtype=np.int32)).cast("B"))
+    values.frombytes(np.ascontiguousarray(more, dtype=np.int32).data.cast("B"))
 
 
 def _as_array(values: array) -> np.ndarray:
