@@ -374,3 +374,40 @@ def test_when_the_analysis_workers_die_the_rest_is_analysed_here(monkeypatch, ca
         rebuilt = SearchIndex.build(_many_articles(), workers=2)
     assert _index_arrays(rebuilt) == _index_arrays(alone)
     assert sum("analysis workers failed" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_each_sentence_and_paragraph_is_indexed_where_it_stands():
+    """Positions, paragraph and article of every sentence, and every paragraph's terms (its
+    article's title's and its sentences'), as the articles give them — empty paragraphs and
+    English articles included."""
+    from bot.text import analyzer
+
+    articles = list(_many_articles())
+    index = SearchIndex.build(articles)
+    expected_rows, paragraph_terms = [], []
+    for a, article in enumerate(articles):
+        terms = analyzer(article.language).terms
+        for paragraph in article.paragraphs:
+            words = list(terms(article.title))
+            for position, sentence in enumerate(paragraph.sentences, start=1):
+                expected_rows.append((sentence.text, a, paragraph.number, len(paragraph_terms), position))
+                words += terms(sentence.text)
+            paragraph_terms.append(sorted(words))
+    rows = list(
+        zip(
+            index.texts,
+            index.sent_article.tolist(),
+            index.sent_paragraph.tolist(),
+            index.sent_para_index.tolist(),
+            index.sent_position.tolist(),
+            strict=True,
+        )
+    )
+    assert rows == expected_rows
+    para = index.paragraphs
+    found: list[list[str]] = [[] for _ in range(para.num_docs)]
+    for term_id in range(len(index.vocab)):
+        for k in range(para.indptr[term_id], para.indptr[term_id + 1]):
+            found[para.indices[k]] += [index.term(term_id)] * int(para.tf[k])
+    assert [sorted(f) for f in found] == paragraph_terms
+    assert para.lengths.tolist() == [len(t) for t in paragraph_terms]
