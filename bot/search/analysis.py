@@ -26,7 +26,7 @@ from bot.text import analyzer
 log = logging.getLogger(__name__)
 
 # Sentences analysed here before worker processes are started (small corpora never start them).
-PARALLEL_AFTER = 150_000
+PARALLEL_AFTER = 40_000
 # Sentences per batch handed to a worker.
 BATCH_SENTENCES = 4_000
 
