@@ -35,27 +35,13 @@ Batch = list[tuple[str, list[str]]]
 
 
 class TermIds:
-    """Text -> vocabulary ids of its terms (new terms added, and listed in `added`), each word
+    """Texts -> vocabulary ids of their terms (new terms added, and listed in `added`), each word
     analysed once: the same terms as `Analyzer.terms`, without making them again for every text."""
 
     def __init__(self, vocab: dict[str, int]) -> None:
         self.vocab = vocab
         self.added: list[str] = []
         self._of_word: dict[str, dict[str, tuple[int, ...]]] = {}  # language -> word -> ids
-
-    def __call__(self, text: str, language: str) -> list[int]:
-        of_word = self._of_word.setdefault(language, {})
-        words = analyzer(language).words(text)
-        known = list(map(of_word.get, words))  # (one C-level pass: most words are known)
-        if None in known:
-            for n, word in enumerate(words):
-                if known[n] is None:
-                    ids = of_word.get(word)
-                    if ids is None:
-                        terms = analyzer(language).word_terms(word)
-                        ids = of_word[word] = tuple(map(self.id_of, terms))
-                    known[n] = ids
-        return list(chain.from_iterable(known))  # type: ignore[arg-type]
 
     def id_of(self, term: str) -> int:
         """The id of `term`, a new one if it is new."""
@@ -70,11 +56,27 @@ class TermIds:
         ids: list[int] = []
         lengths: list[int] = []
         for language, texts in batch:
+            words_of = analyzer(language).words
+            of_word = self._of_word.setdefault(language, {})
             for text in texts:
-                terms = self(text, language)
-                ids += terms
-                lengths.append(len(terms))
+                words = words_of(text)
+                known = list(map(of_word.get, words))  # (one C-level pass: most words are known)
+                if None in known:
+                    self._learn(language, words, known)
+                before = len(ids)
+                ids += chain.from_iterable(known)  # type: ignore[arg-type]
+                lengths.append(len(ids) - before)
         return np.array(ids, dtype=np.int32), np.array(lengths, dtype=np.int32)
+
+    def _learn(self, language: str, words: list[str], known: list[tuple[int, ...] | None]) -> None:
+        """Fill in `known` for the words seen for the first time (analysed, their terms given ids)."""
+        of_word = self._of_word[language]
+        for n, word in enumerate(words):
+            if known[n] is None:
+                ids = of_word.get(word)
+                if ids is None:
+                    ids = of_word[word] = tuple(map(self.id_of, analyzer(language).word_terms(word)))
+                known[n] = ids
 
 
 _WORKER_TERMS: TermIds | None = None
