@@ -28,6 +28,7 @@ from bot.search.bm25 import Bm25Matrix, RankingParams, column_postings, repeat_i
 _FOLD_BLOCK = 1 << 20
 # Postings read to bound the k-th best total before the others are looked at (`_contenders`).
 _BOUND_BUDGET = 4096
+# Questions with at most this many postings look at all of them (cheaper than bounding).
 _SMALL_QUESTION = 4096
 
 
@@ -137,7 +138,6 @@ class FoldedMatrix:
         indptr = self.indptr
         bound = -np.inf
         spent = 0
-        # (Few postings: looking at all of them costs less than bounding.)
         bounding = len(idx) > _SMALL_QUESTION
         for length, term in sorted((int(indptr[t + 1] - indptr[t]), t) for t in term_ids) if bounding else ():
             if length < k:
