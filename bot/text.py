@@ -31,6 +31,7 @@ _LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss", "ø": "o", "đ":
 
 # Thousands written with a space ("2 500", "4 000") are one number, not two.
 _THOUSANDS = re.compile(r"(?<=\d) (?=\d{3}(?!\d))")
+_DIGIT_SPACE_DIGIT = re.compile(r"\d \d")  # (a cheaper search first: most texts have none)
 # A term is a decimal number ("14,2") or a run of letters/digits joined by hyphens or
 # apostrophes ("al-assad", "f-16", "l'armee", "aujourd'hui").
 _TERM = re.compile(r"\d+(?:[.,]\d+)+|[^\W_]+(?:['-][^\W_]+)*")
@@ -123,12 +124,16 @@ def clean_text(text: str) -> str:
     """Normalise Unicode (NFC), drop invisible/control characters, unify apostrophes and spaces."""
     if not text.isascii() and not unicodedata.is_normalized("NFC", text):
         text = unicodedata.normalize("NFC", text)
-    text = _INVISIBLE_BMP.sub("", text)
+    # A printable text has no control, format, surrogate or private-use character of the BMP and
+    # no space but the ASCII one: most texts skip two regular expressions (str's own C check).
+    printable = text.isprintable()
+    if not printable:
+        text = _INVISIBLE_BMP.sub("", text)
     if not text.isascii() and _ASTRAL.search(text):
         text = _INVISIBLE_ASTRAL.sub("", text)
     if "`" in text or "’" in text or "‘" in text or "ʼ" in text or "´" in text:
         text = text.translate(_APOSTROPHES)
-    return _SPACES.sub(" ", text)
+    return _SPACES.sub(" ", text) if not printable or "  " in text else text
 
 
 def fold(text: str) -> str:
@@ -242,7 +247,8 @@ class Analyzer:
 
     def words(self, text: str) -> list[str]:
         """The words of `text` that `terms` analyses one by one (with `word_terms`), in order."""
-        return _TERM.findall(_THOUSANDS.sub("", clean_text(text)))
+        text = clean_text(text)
+        return _TERM.findall(_THOUSANDS.sub("", text) if _DIGIT_SPACE_DIGIT.search(text) else text)
 
     def word_terms(self, word: str) -> tuple[str, ...]:
         """Index terms of one already-cleaned word (cached); a name of `bot/data/aliases.txt`

@@ -263,3 +263,40 @@ def test_the_saved_unicode_ranges_are_this_pythons_or_are_scanned_again(monkeypa
     assert text._unicode_ranges() == scanned
     other.write_text("not json", encoding="utf-8")
     assert text._unicode_ranges() == scanned
+
+
+def _clean_every_time(text: str) -> str:
+    """`clean_text` as it was before its short cuts: every regular expression on every text."""
+    import unicodedata
+
+    from bot import text as t
+
+    if not text.isascii() and not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    text = t._INVISIBLE_BMP.sub("", text)
+    if not text.isascii() and t._ASTRAL.search(text):
+        text = t._INVISIBLE_ASTRAL.sub("", text)
+    if any(c in text for c in "`’‘ʼ´"):
+        text = text.translate(t._APOSTROPHES)
+    return t._SPACES.sub(" ", text)
+
+
+TRICKY_PIECES = st.sampled_from(
+    [
+        *"ab é1 2 3\t\n'’`-,.",
+        *("\u00a0", "\u200b", "\u0301", "e\u0301", "\u00ad", "\ufeff", "\u2003", "\u3000", "  ", "2 500"),
+        *("\U000e0001", "\U000e0100", "\U0001f600", "\U000f0000", "\ud800", "\x00", "\x85"),
+    ]
+)
+
+
+@settings(deadline=None)
+@given(st.lists(st.one_of(TRICKY_PIECES, st.text(max_size=5)), max_size=14).map("".join))
+def test_the_clean_up_short_cuts_change_nothing(text):
+    """Printable texts skip two regular expressions, texts without "digit space digit" the
+    thousands one: the words are those of running them all."""
+    from bot import text as t
+
+    assert clean_text(text) == _clean_every_time(text)
+    expected = t._TERM.findall(t._THOUSANDS.sub("", _clean_every_time(text)))
+    assert fr.words(text) == expected
