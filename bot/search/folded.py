@@ -134,12 +134,15 @@ class FoldedMatrix:
         the k-th best total overall: the shortest columns (the rarest terms, whose sentences tend
         to score high) give a bound cheaply, and only postings at or above it are looked at. A
         sentence appears once per term at most, so the k x terms best of those hold the k best
-        (the postings tied with the last are kept, for the tie order)."""
+        (the postings tied with the last are kept, for the tie order). A question with few
+        postings looks at them all."""
         indptr = self.indptr
         bound = -np.inf
         spent = 0
-        bounding = len(idx) > _SMALL_QUESTION
-        for length, term in sorted((int(indptr[t + 1] - indptr[t]), t) for t in term_ids) if bounding else ():
+        shortest_first = (
+            sorted((int(indptr[t + 1] - indptr[t]), t) for t in term_ids) if len(idx) > _SMALL_QUESTION else []
+        )
+        for length, term in shortest_first:
             if length < k:
                 continue
             if spent and spent + length > _BOUND_BUDGET:
