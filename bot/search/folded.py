@@ -139,10 +139,8 @@ class FoldedMatrix:
         indptr = self.indptr
         bound = -np.inf
         spent = 0
-        shortest_first = (
-            sorted((int(indptr[t + 1] - indptr[t]), t) for t in term_ids) if len(idx) > _SMALL_QUESTION else []
-        )
-        for length, term in shortest_first:
+        shortest_first = sorted((int(indptr[t + 1] - indptr[t]), t) for t in term_ids)
+        for length, term in shortest_first if len(idx) > _SMALL_QUESTION else []:
             if length < k:
                 continue
             if spent and spent + length > _BOUND_BUDGET:
