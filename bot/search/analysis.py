@@ -9,6 +9,7 @@ build gives it (the same index to the bit). Should the workers fail, the rest is
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -80,6 +81,14 @@ class TermIds:
 
 
 _WORKER_TERMS: TermIds | None = None
+# Workers yield to the process that started them (which may be serving questions meanwhile).
+WORKER_NICENESS = 5
+
+
+def _start_worker(parent: int) -> None:
+    exit_with_parent(parent)
+    with contextlib.suppress(OSError):
+        os.nice(WORKER_NICENESS)
 
 
 def _encoded(batch: Batch) -> list[tuple[str, list[bytes]]]:
@@ -160,7 +169,7 @@ class _Analysis:
             self._pool = ProcessPoolExecutor(
                 self.workers,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=exit_with_parent,
+                initializer=_start_worker,
                 initargs=(os.getpid(),),
             )
         if self._pool is None:
