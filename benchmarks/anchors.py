@@ -14,7 +14,8 @@ at a time, top 10:
   (at most 30 questions: about a second each at 1M).
 Build seconds include making the engine's documents from the articles, not generating them; peak
 MB is the child's largest resident size after its build (the generated text included, the same for
-all). The children build one after the other, then stay up and answer the questions in rounds, one
+all); Dépêche's analysis workers are processes of their own, whose largest is printed apart.
+The children build one after the other, then stay up and answer the questions in rounds, one
 engine after the other (`--rounds`, 5 by default): a change in the machine's load falls on every
 engine alike, instead of on whichever ran at that moment. p50 and p95 are over every round's
 timings (after 20 warm-up questions per child). Ends with one JSON line per size.
@@ -26,10 +27,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from benchmarks.scale import peak_mb, percentiles, questions, rss_mb, synthetic_articles, synthetic_specs
 
@@ -46,6 +50,37 @@ def question_times(search, qs: list[str]) -> list[float]:
     return times
 
 
+class WorkersPeak:
+    """The largest high-water resident size (VmHWM) among this process's child processes while
+    the block runs, sampled every 0.1 s. (`RUSAGE_CHILDREN` would not do: a spawned child's
+    maximum includes the parent's pages at the moment it was forked, before its exec.)"""
+
+    def __init__(self) -> None:
+        self.largest = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> WorkersPeak:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        me = str(os.getpid())
+        while not self._stop.wait(0.1):
+            for pid in filter(str.isdigit, os.listdir("/proc")):
+                try:
+                    lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+                except OSError:  # (gone meanwhile)
+                    continue
+                status = dict(line.split(":", 1) for line in lines if ":" in line)
+                if status.get("PPid", "").strip() == me and "VmHWM" in status:
+                    self.largest = max(self.largest, int(status["VmHWM"].split()[0]) / 1024)
+
+
 def run_depeche(n: int) -> tuple[dict, Callable[[str], object]]:
     from bot.search.answer import Engine
     from bot.search.index import SearchIndex
@@ -53,11 +88,13 @@ def run_depeche(n: int) -> tuple[dict, Callable[[str], object]]:
     specs = synthetic_specs(n)
     before = rss_mb()
     start = time.perf_counter()
-    index = SearchIndex.build(synthetic_articles(specs), workers=2)  # (Tantivy: two indexing threads)
+    with WorkersPeak() as workers:  # (the analysis workers are processes of their own)
+        index = SearchIndex.build(synthetic_articles(specs), workers=2)  # (Tantivy: two indexing threads)
     build_s = time.perf_counter() - start
     peak = peak_mb()
     engine = Engine(index)
-    return {"build_s": build_s, "peak_mb": peak, "corpus_mb": before}, lambda q: engine.lexical_query(q, 10)
+    stats = {"build_s": build_s, "peak_mb": peak, "corpus_mb": before, "workers_peak_mb": workers.largest}
+    return stats, lambda q: engine.lexical_query(q, 10)
 
 
 def french_analyzer():
@@ -222,6 +259,7 @@ def main() -> None:
                 f"| {r['peak_mb']:,.0f} ({r['corpus_mb']:,.0f}) |"
             )
         d, t = results["depeche"], results["tantivy"]
+        print(f"(Dépêche's analysis workers, beside that peak: each at most {d['workers_peak_mb']:,.0f} MB)")
         print(
             f"Dépêche / Tantivy: p50 ×{d['p50_ms'] / t['p50_ms']:.2f}, p95 ×{d['p95_ms'] / t['p95_ms']:.2f}"
         )
@@ -235,6 +273,7 @@ def main() -> None:
                 "depeche_build_s": round(d["build_s"], 2),
                 "tantivy_build_s": round(t["build_s"], 2),
                 "depeche_peak_mb": round(d["peak_mb"], 1),
+                "depeche_workers_peak_mb": round(d["workers_peak_mb"], 1),
             }
         )
     for line in lines:

@@ -115,17 +115,18 @@ def _analyse_in_worker(
     return os.getpid(), terms.added, ids, lengths
 
 
-def _batches(articles: Iterable[Article]) -> Iterator[tuple[list[Article], Batch]]:
+def _batches(articles: Iterable[Article]) -> Iterator[tuple[list[Article], Batch, int]]:
+    """`articles` in batches of about `BATCH_SENTENCES` sentences, with their texts and count."""
     batch: list[Article] = []
     size = 0
     for article in articles:
         batch.append(article)
         size += article.sentence_count
         if size >= BATCH_SENTENCES:
-            yield batch, _texts(batch)
+            yield batch, _texts(batch), size
             batch, size = [], 0
     if batch:
-        yield batch, _texts(batch)
+        yield batch, _texts(batch), size
 
 
 def _texts(articles: list[Article]) -> Batch:
@@ -141,8 +142,8 @@ def analysed_batches(
     pending: deque[tuple[list[Article], Batch, Future | None]] = deque()
     seen = 0
     try:
-        for batch_articles, batch in _batches(articles):
-            seen += sum(a.sentence_count for a in batch_articles)
+        for batch_articles, batch, size in _batches(articles):
+            seen += size
             pending.append((batch_articles, batch, analysis.submit(batch, start=seen > PARALLEL_AFTER)))
             # (a window of batches at the workers; one analysed here is done in its turn)
             while pending and (len(pending) > 2 * analysis.workers or pending[0][2] is None):

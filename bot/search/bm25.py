@@ -216,9 +216,9 @@ class Bm25Matrix:
         out = np.zeros(len(docs))
         if not len(docs):
             return out
-        bounds = self.indptr[np.asarray(term_ids, dtype=np.int64)].tolist()
-        ends = self.indptr[np.asarray(term_ids, dtype=np.int64) + 1].tolist()
-        for i, (start, end) in enumerate(zip(bounds, ends, strict=True)):
+        terms = np.asarray(term_ids, dtype=np.int64)
+        starts, ends = self.indptr[terms].tolist(), self.indptr[terms + 1].tolist()
+        for i, (start, end) in enumerate(zip(starts, ends, strict=True)):
             if start == end:
                 continue
             column = self.indices[start:end]

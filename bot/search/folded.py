@@ -136,18 +136,7 @@ class FoldedMatrix:
         sentence appears once per term at most, so the k x terms best of those hold the k best
         (the postings tied with the last are kept, for the tie order). A question with few
         postings looks at them all."""
-        indptr = self.indptr
-        bound = -np.inf
-        spent = 0
-        shortest_first = sorted((int(indptr[t + 1] - indptr[t]), t) for t in term_ids)
-        for length, term in shortest_first if len(idx) > _SMALL_QUESTION else []:
-            if length < k:
-                continue
-            if spent and spent + length > _BOUND_BUDGET:
-                break
-            column = np.take(scores, self.indices[indptr[term] : indptr[term + 1]])
-            bound = max(bound, float(np.partition(column, length - k)[length - k]))
-            spent += length
+        bound = self._kth_best_bound(scores, term_ids, k) if len(idx) > _SMALL_QUESTION else -np.inf
         posted = np.take(scores, idx)
         keep = posted >= bound
         contenders = idx[keep]
@@ -156,6 +145,22 @@ class FoldedMatrix:
             posted = posted[keep]
             contenders = contenders[posted >= np.partition(posted, len(posted) - m)[len(posted) - m]]
         return np.unique(contenders).astype(np.int64)
+
+    def _kth_best_bound(self, scores: np.ndarray, term_ids: Sequence[int], k: int) -> float:
+        """The largest k-th best total among the sentences of each of the shortest columns
+        (`_BOUND_BUDGET` postings in all, the shortest always): a lower bound of the k-th best."""
+        indptr = self.indptr
+        bound = -np.inf
+        spent = 0
+        for length, term in sorted((int(indptr[t + 1] - indptr[t]), t) for t in term_ids):
+            if length < k:
+                continue
+            if spent and spent + length > _BOUND_BUDGET:
+                break
+            column = np.take(scores, self.indices[indptr[term] : indptr[term + 1]])
+            bound = max(bound, float(np.partition(column, length - k)[length - k]))
+            spent += length
+        return bound
 
 
 def _check(stop: threading.Event | None) -> None:
