@@ -32,6 +32,10 @@ class RankingParams:
     fuzzy_min_length: int = 4
 
 
+# Postings (or tokens) per block of the build's arithmetic: temporaries of a few MB.
+_BLOCK = 1 << 20
+
+
 def _compact(tf: np.ndarray) -> np.ndarray:
     """Term frequencies in the smallest unsigned type that holds them (uint16 in practice)."""
     return tf.astype(np.uint16 if tf.max(initial=0) <= np.iinfo(np.uint16).max else np.uint32)
@@ -57,6 +61,22 @@ def repeat_index(lengths: np.ndarray, offsets: np.ndarray | None = None) -> np.n
         return run
     run_start = ends - lengths
     return offsets[run] + (np.arange(total) - run_start[run])
+
+
+def term_of(indptr: np.ndarray, begin: int, end: int) -> np.ndarray:
+    """The term (column) of postings `begin` .. `end` - 1 of a CSC matrix."""
+    return np.searchsorted(indptr, np.arange(begin, end, dtype=np.int64), side="right") - 1
+
+
+def _add_run_numbers(values: np.ndarray, lengths: np.ndarray) -> None:
+    """Add to each position of `values` its run number, for runs of the given lengths (in
+    blocks of runs: no temporary the size of `values`)."""
+    ends = np.cumsum(lengths, dtype=np.int64)
+    runs = max(1, _BLOCK // max(1, int(ends[-1]) // max(1, len(lengths)))) if len(lengths) else 1
+    for first in range(0, len(lengths), runs):
+        last = min(first + runs, len(lengths))
+        begin, end = int(ends[first] - lengths[first]), int(ends[last - 1])
+        values[begin:end] += repeat_index(lengths[first:last]) + first
 
 
 def column_postings(
@@ -128,16 +148,30 @@ class Bm25Matrix:
         # (Built in place: at 1M sentences each int64 temporary of this size is 200 MB.)
         pair = tokens.astype(np.int64)
         pair *= num_docs
-        pair += repeat_index(lengths)
+        _add_run_numbers(pair, lengths)
         pair.sort()  # (equal keys are equal values: no need for a stable sort, nor its buffer)
-        starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
-        tf = _compact(np.diff(starts, append=len(pair)))
-        unique = pair[starts]
+        is_first = np.empty(len(pair), dtype=bool)
+        is_first[0] = True
+        np.not_equal(pair[1:], pair[:-1], out=is_first[1:])
+        starts = np.flatnonzero(is_first)
+        del is_first
+        # Each posting's document, term frequency and term, block by block (no temporary of
+        # the postings' size but `starts`).
+        doc = np.empty(len(starts), dtype=np.int32)
+        tf = np.empty(len(starts), dtype=np.uint32)
+        df = np.zeros(vocab_size, dtype=np.int64)
+        for begin in range(0, len(starts), _BLOCK):
+            end = min(begin + _BLOCK, len(starts))
+            first = pair[starts[begin:end]]
+            doc[begin:end] = first % num_docs
+            first //= num_docs  # (now the term of each posting)
+            df += np.bincount(first, minlength=vocab_size)
+            following = starts[begin + 1 : end + 1]  # (where the next posting's run begins)
+            if end == len(starts):
+                following = np.append(following, len(pair))
+            tf[begin:end] = following - starts[begin:end]
         del pair, starts
-        doc = (unique % num_docs).astype(np.int32)
-        unique //= num_docs  # (now the term of each posting, in place)
-        df = np.bincount(unique, minlength=vocab_size)
-        del unique
+        tf = _compact(tf)
         indptr = np.zeros(vocab_size + 1, dtype=np.int64)
         np.cumsum(df, out=indptr[1:])
         return cls.scored(doc, indptr, tf, lengths.astype(np.int32), params)
@@ -159,16 +193,19 @@ class Bm25Matrix:
         idf = np.log1p((num_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
         mean = lengths.astype(np.int64).mean() if num_docs else 0.0
         norm = params.k1 * (1 - params.b + params.b * lengths.astype(np.int64) / max(mean, 1e-9))
-        if term is None:
-            term = repeat_index(df)
-        tf32 = tf.astype(np.float32)
-        # idf * tf / (tf + norm), in float32, with two temporaries instead of five (same
-        # operations in the same order: the same scores to the bit).
-        denominator = norm.astype(np.float32)[indices]
-        denominator += tf32
-        data = idf[term]
-        data *= tf32
-        data /= denominator
+        norm32 = norm.astype(np.float32)
+        data = np.empty(len(indices), dtype=np.float32)
+        # idf * tf / (tf + norm), in float32, block by block (the temporaries stay small; the
+        # same operations in the same order: the same scores to the bit).
+        for begin in range(0, len(indices), _BLOCK):
+            end = min(begin + _BLOCK, len(indices))
+            tf32 = tf[begin:end].astype(np.float32)
+            denominator = norm32[indices[begin:end]]
+            denominator += tf32
+            scores = idf[term[begin:end] if term is not None else term_of(indptr, begin, end)]
+            scores *= tf32
+            scores /= denominator
+            data[begin:end] = scores
         return cls(data, indices, indptr, num_docs, tf, lengths)
 
     def merged(self, extra: Bm25Matrix, params: RankingParams) -> Bm25Matrix:

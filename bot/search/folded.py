@@ -21,11 +21,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.search.bm25 import Bm25Matrix, RankingParams, column_postings, repeat_index
+from bot.search.bm25 import Bm25Matrix, RankingParams, column_postings, term_of
 
 # Postings are folded in blocks of this many: the temporary arrays stay small, and no numpy call
-# holds the GIL for long.
+# holds the GIL for long. (A paragraph posting becomes one per sentence of its paragraph: those
+# blocks are smaller.)
 _FOLD_BLOCK = 1 << 20
+_PARAGRAPH_BLOCK = 1 << 18
 # Postings read to bound the k-th best total before the others are looked at (`_contenders`).
 _BOUND_BUDGET = 4096
 # Questions with at most this many postings look at all of them (cheaper than bounding).
@@ -69,37 +71,39 @@ class FoldedMatrix:
         vocab_size = max(len(sentences.indptr), len(paragraphs.indptr)) - 1
         p_indptr = _padded(paragraphs.indptr, vocab_size)
         p_doc = paragraphs.indices
-        lengths = np.diff(para_start).astype(np.int32)[p_doc]  # (int32: 60 MB less at 1M)
-        total = int(lengths.sum(dtype=np.int64))
+        size = np.diff(para_start)  # each paragraph's count of sentences
+        total = int(np.bincount(p_doc, minlength=len(size)) @ size)
         # Where each paragraph posting begins (int32 while it fits: 60 MB less at 1M).
         offset = np.zeros(len(p_doc) + 1, dtype=np.int32 if total < 2**31 else np.int64)
-        np.cumsum(lengths, out=offset[1:])
         indices = np.empty(total, dtype=np.int32)
         data = np.empty(total, dtype=np.float32)
         weight = np.float32(params.paragraph_weight)
         # (In blocks: numpy's repeat holds the GIL, and a rebuild runs beside the event loop.)
-        for block in _blocks(len(p_doc)):
+        for block in _blocks(len(p_doc), _PARAGRAPH_BLOCK):
             _check(stop)
+            count = size[p_doc[block]]
+            ends = offset[block.start + 1 : block.stop + 1]
+            np.cumsum(count, out=ends)
+            np.add(ends, offset[block.start], out=ends)
             within = slice(offset[block.start], offset[block.stop])
-            count = lengths[block]
             shift = np.repeat(para_start[p_doc[block]] - offset[block.start : block.stop], count)
             indices[within] = shift + np.arange(within.start, within.stop, dtype=np.int64)
             data[within] = np.repeat(paragraphs.data[block] * weight, count)
-        del lengths  # (not needed by the sentence postings)
         num_paragraphs = max(paragraphs.num_docs, 1)
-        # Sorted by term, then paragraph; built in place (at 1M each int64 array here is 125 MB).
-        p_key = repeat_index(np.diff(p_indptr))  # the term of each paragraph posting
-        p_key *= num_paragraphs
-        p_key += p_doc
         s_indptr = _padded(sentences.indptr, vocab_size)
         neighbour = np.float32(params.neighbour_weight)
-        for block in _blocks(len(sentences.indices)):
+        for block in _blocks(len(sentences.indices), _FOLD_BLOCK):
             _check(stop)
             doc = sentences.indices[block].astype(np.int64)
             value = sentences.data[block]
             para = sent_para_index[doc].astype(np.int64)
-            key = _term_of(s_indptr, block.start, block.stop) * num_paragraphs + para
-            place = offset[np.searchsorted(p_key, key)] + (doc - para_start[para])
+            term = term_of(s_indptr, block.start, block.stop)
+            # The paragraph postings of the block's terms, keyed (term, paragraph) as the block's
+            # are: both sorted, so each sentence posting's paragraph posting is found by search.
+            low, high = int(p_indptr[term[0]]), int(p_indptr[term[-1] + 1])
+            p_key = term_of(p_indptr, low, high) * num_paragraphs + p_doc[low:high]
+            found = low + np.searchsorted(p_key, term * num_paragraphs + para)
+            place = offset[found] + (doc - para_start[para])
             data[place] += value
             has_next = doc + 1 < para_start[para + 1]
             data[place[has_next] + 1] += neighbour * value[has_next]
@@ -180,13 +184,8 @@ def _check(stop: threading.Event | None) -> None:
         raise FoldCancelled
 
 
-def _blocks(n: int) -> list[slice]:
-    return [slice(begin, min(begin + _FOLD_BLOCK, n)) for begin in range(0, n, _FOLD_BLOCK)]
-
-
-def _term_of(indptr: np.ndarray, begin: int, end: int) -> np.ndarray:
-    """The term (column) of postings `begin` .. `end` - 1 of a CSC matrix."""
-    return np.searchsorted(indptr, np.arange(begin, end, dtype=np.int64), side="right") - 1
+def _blocks(n: int, size: int) -> list[slice]:
+    return [slice(begin, min(begin + size, n)) for begin in range(0, n, size)]
 
 
 def _padded(indptr: np.ndarray, vocab_size: int) -> np.ndarray:

@@ -351,6 +351,32 @@ def test_worker_processes_build_the_same_index_as_one_process(monkeypatch):
     assert all(sys.getsizeof(t) == sys.getsizeof(t.encode().decode()) for t in accented)
 
 
+def _with_tf(index: SearchIndex) -> list:
+    return [*_index_arrays(index), *(m.tf.tolist() for m in (index.sentences, index.paragraphs))]
+
+
+@pytest.mark.parametrize("block", [1, 3, 7])
+def test_the_build_in_small_blocks_makes_the_same_index(monkeypatch, block):
+    """The matrices, their scores and the fold are made block by block (to bound their memory):
+    blocks of a few postings, cutting through terms, paragraphs and documents, give the index
+    of one block, and so does an update (rescored from terms it is given)."""
+    from bot.search import bm25, folded
+
+    articles = list(_many_articles())
+    whole = SearchIndex.build(articles)
+    # (an update needs every paragraph to hold a sentence)
+    full = [a for a in articles if all(p.sentences for p in a.paragraphs)]
+    grown = SearchIndex.build(full[:25]).updated(full[25:], [full[3].id])
+    assert grown.wait_folded(timeout=30)
+    monkeypatch.setattr(bm25, "_BLOCK", block)
+    monkeypatch.setattr(folded, "_FOLD_BLOCK", block + 1)
+    monkeypatch.setattr(folded, "_PARAGRAPH_BLOCK", block)
+    assert _with_tf(SearchIndex.build(articles)) == _with_tf(whole)
+    small = SearchIndex.build(full[:25]).updated(full[25:], [full[3].id])
+    assert small.wait_folded(timeout=30)
+    assert _with_tf(small) == _with_tf(grown)
+
+
 class _BrokenPool:
     """A process pool whose workers died: every batch handed over fails."""
 
