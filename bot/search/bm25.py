@@ -145,7 +145,7 @@ class Bm25Matrix:
             )
         lengths = lengths.astype(np.int64)
         # Sort by (term, doc): equal pairs become runs, whose length is the term frequency.
-        # (Built in place: at 1M sentences each int64 temporary of this size is 200 MB.)
+        # (Built in place: at 1M sentences an int64 array of this size is ~130 MB.)
         pair = tokens.astype(np.int64)
         pair *= num_docs
         _add_run_numbers(pair, lengths)
