@@ -21,9 +21,9 @@ from rapidfuzz.distance import Levenshtein
 
 from bot.articles import Article, ArticleMeta, Corpus, corpus_version, sentence_id
 from bot.search.analysis import TermIds, analysed_batches
-from bot.search.bm25 import Bm25Matrix, RankingParams
+from bot.search.bm25 import Bm25Matrix, RankingParams, concatenated_slices
 from bot.search.folded import FoldCancelled, FoldedMatrix
-from bot.search.texts import joined
+from bot.search.texts import PackedTexts, joined
 from bot.search.titles import ArticleTitles
 from bot.text import analyzer
 
@@ -62,7 +62,9 @@ class _Analysed:
         # end, where pieces would leave holes among the sentence texts — 290 MB more at 1M.)
         sent_tokens, sent_lengths = array("i"), array("i")
         para_tokens, para_lengths = array("i"), array("i")
-        texts: list[str] = []
+        # The sentence texts, packed as UTF-8 (`PackedTexts`: 263 -> ~180 MB at 1M sentences,
+        # and what the index cache stores), batch by batch.
+        text_blob, text_sizes = bytearray(), array("q")
         sent_article = array("i")
         sent_paragraph = array("i")
         sent_para_index = array("i")
@@ -73,6 +75,7 @@ class _Analysed:
             np.cumsum(lengths, out=starts[1:])
             bounds = starts.tolist()
             titles: list[int] = []  # each article's title text, in the batch's texts
+            texts: list[str] = []
             ranges: list[int] = []  # each paragraph's title ids, then its sentences' ids
             text = 0
             for article in batch:
@@ -93,16 +96,19 @@ class _Analysed:
                         sent_position.append(position)
                     text += count
                 metas.append(ArticleMeta.of(article))
+            encoded = [text.encode("utf-8", "surrogatepass") for text in texts]
+            text_blob += b"".join(encoded)
+            text_sizes.extend(map(len, encoded))
             is_title = np.zeros(len(lengths), dtype=bool)
             is_title[titles] = True
             _extend(sent_tokens, ids[~np.repeat(is_title, lengths)])
             _extend(sent_lengths, lengths[~is_title])
             pairs = np.array(ranges, dtype=np.int64).reshape(-1, 2)
-            _extend(para_tokens, _gathered(ids, pairs[:, 0], pairs[:, 1]))
+            _extend(para_tokens, concatenated_slices(ids, pairs[:, 0], pairs[:, 1]))
         return cls(
             vocab=vocab,
             metas=metas,
-            texts=texts,
+            texts=_packed(text_blob, text_sizes),
             sent_article=_as_array(sent_article),
             sent_paragraph=_as_array(sent_paragraph),
             sent_para_index=_as_array(sent_para_index),
@@ -128,15 +134,14 @@ class _Analysed:
             return sentences, paragraphs.result()
 
 
-def _gathered(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """`values[starts[0]:ends[0]]`, `values[starts[1]:ends[1]]`, ... one after the other."""
-    counts = ends - starts
-    shift = np.repeat(starts - (np.cumsum(counts) - counts), counts)
-    return values[shift + np.arange(len(shift), dtype=np.int64)]
-
-
 def _extend(values: array, more: np.ndarray) -> None:
     values.frombytes(np.ascontiguousarray(more, dtype=np.int32).data.cast("B"))
+
+
+def _packed(blob: bytearray, sizes: array) -> PackedTexts:
+    offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
+    np.cumsum(np.frombuffer(sizes, dtype=np.int64), out=offsets[1:])
+    return PackedTexts(np.frombuffer(blob, dtype=np.uint8), offsets)
 
 
 def _as_array(values: array) -> np.ndarray:
@@ -151,7 +156,7 @@ class SearchIndex:
     params: RankingParams
     articles: tuple[ArticleMeta, ...]
     languages: tuple[str, ...]
-    texts: Sequence[str]  # a list, or `PackedTexts` when read back from the cache
+    texts: Sequence[str]  # `PackedTexts` when built or read back from the cache
     sent_article: np.ndarray  # article index of each sentence
     sent_paragraph: np.ndarray  # paragraph number (0 = summary) of each sentence
     sent_para_index: np.ndarray  # global paragraph index of each sentence
@@ -324,7 +329,7 @@ class SearchIndex:
         part = _Analysed(
             vocab=self.vocab,
             metas=[meta for meta, keep in zip(self.articles, keep_article, strict=True) if keep],
-            texts=[self.texts[int(i)] for i in rows],
+            texts=PackedTexts.pack(self.texts).taken(rows),
             sent_article=renumber_article[self.sent_article[rows]].astype(np.int32),
             sent_paragraph=self.sent_paragraph[rows],
             sent_para_index=renumber_paragraph[self.sent_para_index[rows]].astype(np.int32),

@@ -12,6 +12,8 @@ from typing import overload
 
 import numpy as np
 
+from bot.search.bm25 import concatenated_slices
+
 
 class PackedTexts(Sequence[str]):
     """A read-only sequence of strings over `blob` (uint8) cut at `offsets` (len + 1 int64)."""
@@ -27,10 +29,18 @@ class PackedTexts(Sequence[str]):
         """The texts, packed (a `PackedTexts` is returned as it is)."""
         if isinstance(texts, PackedTexts):
             return texts
-        encoded = [t.encode("utf-8") for t in texts]
+        encoded = [t.encode("utf-8", "surrogatepass") for t in texts]
         offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
         np.cumsum([len(e) for e in encoded], out=offsets[1:])
         return cls(np.frombuffer(b"".join(encoded), dtype=np.uint8), offsets)
+
+    def taken(self, rows: np.ndarray) -> PackedTexts:
+        """The texts at `rows` (in that order), packed: their bytes copied, none decoded."""
+        rows = np.asarray(rows, dtype=np.int64)
+        starts, ends = self.offsets[rows], self.offsets[rows + 1]
+        offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(ends - starts, out=offsets[1:])
+        return PackedTexts(concatenated_slices(self.blob, starts, ends), offsets)
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -49,13 +59,13 @@ class PackedTexts(Sequence[str]):
         if not 0 <= position < size:
             raise IndexError("text index out of range")
         start, end = self.offsets[position], self.offsets[position + 1]
-        return self.blob[start:end].tobytes().decode("utf-8")
+        return self.blob[start:end].tobytes().decode("utf-8", "surrogatepass")
 
     def __iter__(self) -> Iterator[str]:
         data = self.blob.tobytes()
         offsets = self.offsets.tolist()
         for start, end in itertools.pairwise(offsets):
-            yield data[start:end].decode("utf-8")
+            yield data[start:end].decode("utf-8", "surrogatepass")
 
 
 def joined(first: Sequence[str], second: Sequence[str]) -> Sequence[str]:

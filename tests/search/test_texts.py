@@ -30,3 +30,30 @@ def test_offsets_that_do_not_fit_the_blob_are_refused():
     for offsets in ([0, 2], [1, 3], [0, 2, 1, 3], []):
         with pytest.raises(ValueError, match="offsets"):
             PackedTexts(blob, np.array(offsets, dtype=np.int64))
+
+
+def test_texts_taken_by_rows_stay_packed_in_the_rows_order():
+    packed = PackedTexts.pack(TEXTS)
+    taken = packed.taken(np.array([3, 0, 1]))
+    assert isinstance(taken, PackedTexts)
+    assert list(taken) == [TEXTS[3], TEXTS[0], TEXTS[1]]
+    assert list(packed.taken(np.array([], dtype=np.int64))) == []
+
+
+def test_a_lone_surrogate_survives_packing():
+    """Any Python string packs and reads back (the index holds what the articles hold)."""
+    odd = ["avant \ud800 après", "fin"]
+    assert list(PackedTexts.pack(odd)) == odd
+    assert PackedTexts.pack(odd)[0] == odd[0]
+
+
+def test_a_built_index_keeps_its_texts_packed():
+    from bot.articles.corpus import load_corpus
+    from bot.search.index import SearchIndex
+    from tests.conftest import BUNDLED_CORPUS
+
+    corpus = load_corpus(BUNDLED_CORPUS)
+    index = SearchIndex.build(corpus)
+    assert isinstance(index.texts, PackedTexts)
+    expected = [s.text for a in corpus.articles for p in a.paragraphs for s in p.sentences]
+    assert list(index.texts) == expected
