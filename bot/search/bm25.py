@@ -63,13 +63,6 @@ def repeat_index(lengths: np.ndarray, offsets: np.ndarray | None = None) -> np.n
     return offsets[run] + (np.arange(total) - run_start[run])
 
 
-def concatenated_slices(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """`values[starts[0]:ends[0]]`, `values[starts[1]:ends[1]]`, ... one after the other."""
-    counts = ends - starts
-    shift = np.repeat(starts - (np.cumsum(counts) - counts), counts)
-    return values[shift + np.arange(len(shift), dtype=np.int64)]
-
-
 def term_of(indptr: np.ndarray, begin: int, end: int) -> np.ndarray:
     """The term (column) of postings `begin` .. `end` - 1 of a CSC matrix."""
     return np.searchsorted(indptr, np.arange(begin, end, dtype=np.int64), side="right") - 1

@@ -21,7 +21,7 @@ from rapidfuzz.distance import Levenshtein
 
 from bot.articles import Article, ArticleMeta, Corpus, corpus_version, sentence_id
 from bot.search.analysis import TermIds, analysed_batches
-from bot.search.bm25 import Bm25Matrix, RankingParams, concatenated_slices
+from bot.search.bm25 import Bm25Matrix, RankingParams
 from bot.search.folded import FoldCancelled, FoldedMatrix
 from bot.search.texts import PackedTexts, joined
 from bot.search.titles import ArticleTitles
@@ -104,7 +104,7 @@ class _Analysed:
             _extend(sent_tokens, ids[~np.repeat(is_title, lengths)])
             _extend(sent_lengths, lengths[~is_title])
             pairs = np.array(ranges, dtype=np.int64).reshape(-1, 2)
-            _extend(para_tokens, concatenated_slices(ids, pairs[:, 0], pairs[:, 1]))
+            _extend(para_tokens, _gathered(ids, pairs[:, 0], pairs[:, 1]))
         return cls(
             vocab=vocab,
             metas=metas,
@@ -132,6 +132,13 @@ class _Analysed:
             paragraphs = pool.submit(Bm25Matrix.build, self.para_tokens, self.para_lengths, size, params)
             sentences = Bm25Matrix.build(self.sent_tokens, self.sent_lengths, size, params)
             return sentences, paragraphs.result()
+
+
+def _gathered(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """`values[starts[0]:ends[0]]`, `values[starts[1]:ends[1]]`, ... one after the other."""
+    counts = ends - starts
+    shift = np.repeat(starts - (np.cumsum(counts) - counts), counts)
+    return values[shift + np.arange(len(shift), dtype=np.int64)]
 
 
 def _extend(values: array, more: np.ndarray) -> None:

@@ -12,8 +12,6 @@ from typing import overload
 
 import numpy as np
 
-from bot.search.bm25 import concatenated_slices
-
 
 class PackedTexts(Sequence[str]):
     """A read-only sequence of strings over `blob` (uint8) cut at `offsets` (len + 1 int64)."""
@@ -35,12 +33,18 @@ class PackedTexts(Sequence[str]):
         return cls(np.frombuffer(b"".join(encoded), dtype=np.uint8), offsets)
 
     def taken(self, rows: np.ndarray) -> PackedTexts:
-        """The texts at `rows` (in that order), packed: their bytes copied, none decoded."""
+        """The texts at `rows` (in that order), packed: their bytes copied a run of consecutive
+        rows at a time (an index keeps whole articles: a few runs), none decoded."""
         rows = np.asarray(rows, dtype=np.int64)
-        starts, ends = self.offsets[rows], self.offsets[rows + 1]
         offsets = np.zeros(len(rows) + 1, dtype=np.int64)
-        np.cumsum(ends - starts, out=offsets[1:])
-        return PackedTexts(concatenated_slices(self.blob, starts, ends), offsets)
+        np.cumsum(self.offsets[rows + 1] - self.offsets[rows], out=offsets[1:])
+        breaks = np.flatnonzero(np.diff(rows) != 1) + 1
+        firsts = rows[np.concatenate(([0], breaks))] if len(rows) else rows
+        lasts = rows[np.concatenate((breaks - 1, [len(rows) - 1]))] if len(rows) else rows
+        starts, ends = self.offsets[firsts].tolist(), self.offsets[lasts + 1].tolist()
+        pieces = [self.blob[start:end] for start, end in zip(starts, ends, strict=True)]
+        blob = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.uint8)
+        return PackedTexts(blob, offsets)
 
     def __len__(self) -> int:
         return len(self.offsets) - 1

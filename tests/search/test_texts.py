@@ -57,3 +57,11 @@ def test_a_built_index_keeps_its_texts_packed():
     assert isinstance(index.texts, PackedTexts)
     expected = [s.text for a in corpus.articles for p in a.paragraphs for s in p.sentences]
     assert list(index.texts) == expected
+
+
+def test_texts_taken_in_runs_and_out_of_order():
+    texts = [f"phrase {i} é" * (i % 3) for i in range(40)]
+    packed = PackedTexts.pack(texts)
+    rng = np.random.default_rng(0)
+    for rows in ([0, 1, 2, 10, 11, 39], list(range(40)), [5], rng.permutation(40)[:25].tolist()):
+        assert list(packed.taken(np.array(rows))) == [texts[r] for r in rows]
