@@ -31,8 +31,11 @@ PARALLEL_AFTER = 40_000
 # Sentences per batch handed to a worker.
 BATCH_SENTENCES = 4_000
 
-# One batch: per article, its language and its texts (title first, then each sentence).
-Batch = list[tuple[str, list[str]]]
+# Texts to analyse: per article, its language and its texts (title first, then each sentence).
+Texts = list[tuple[str, list[str]]]
+# One batch as handed over: the same, its texts encoded as UTF-8 once (the index keeps the
+# sentences' bytes; a worker decodes them, where pickle would have encoded them again).
+Batch = list[tuple[str, list[bytes]]]
 
 
 class TermIds:
@@ -52,7 +55,7 @@ class TermIds:
             self.added.append(term)
         return term_id
 
-    def batch(self, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
+    def batch(self, batch: Texts) -> tuple[np.ndarray, np.ndarray]:
         """The term ids of every text of `batch`, one after the other, and each text's count."""
         ids: list[int] = []
         lengths: list[int] = []
@@ -91,27 +94,20 @@ def _start_worker(parent: int) -> None:
         os.nice(WORKER_NICENESS)
 
 
-def _encoded(batch: Batch) -> list[tuple[str, list[bytes]]]:
-    """A batch as sent to a worker: its texts encoded here, not by pickle (which would keep a
-    UTF-8 copy inside every non-ASCII text the index holds on to: 140 MB at 1M sentences)."""
+def _decoded(batch: Batch) -> Texts:
     return [
-        (language, [text.encode("utf-8", "surrogatepass") for text in texts]) for language, texts in batch
+        (language, [text.decode("utf-8", "surrogatepass") for text in texts]) for language, texts in batch
     ]
 
 
-def _analyse_in_worker(
-    encoded: list[tuple[str, list[bytes]]],
-) -> tuple[int, list[str], np.ndarray, np.ndarray]:
+def _analyse_in_worker(batch: Batch) -> tuple[int, list[str], np.ndarray, np.ndarray]:
     """In a worker: the batch's ids in this worker's own vocabulary, with the terms it added."""
     global _WORKER_TERMS
     if _WORKER_TERMS is None:
         _WORKER_TERMS = TermIds({})
     terms = _WORKER_TERMS
     terms.added = []
-    batch = [
-        (language, [text.decode("utf-8", "surrogatepass") for text in texts]) for language, texts in encoded
-    ]
-    ids, lengths = terms.batch(batch)
+    ids, lengths = terms.batch(_decoded(batch))
     return os.getpid(), terms.added, ids, lengths
 
 
@@ -130,14 +126,19 @@ def _batches(articles: Iterable[Article]) -> Iterator[tuple[list[Article], Batch
 
 
 def _texts(articles: list[Article]) -> Batch:
-    return [(a.language, [a.title, *(s.text for p in a.paragraphs for s in p.sentences)]) for a in articles]
+    batch: Batch = []
+    for article in articles:
+        texts = [article.title, *(s.text for p in article.paragraphs for s in p.sentences)]
+        batch.append((article.language, [text.encode("utf-8", "surrogatepass") for text in texts]))
+    return batch
 
 
 def analysed_batches(
     articles: Iterable[Article], term_ids: TermIds, workers: int
-) -> Iterator[tuple[list[Article], np.ndarray, np.ndarray]]:
-    """Batches of `articles`, in order, with the ids (in `term_ids`' vocabulary) of each one's
-    texts — per article its title, then each sentence — and each text's count of ids."""
+) -> Iterator[tuple[list[Article], Batch, np.ndarray, np.ndarray]]:
+    """Batches of `articles`, in order, with their texts (UTF-8) and the ids (in `term_ids`'
+    vocabulary) of those texts — per article its title, then each sentence — and each text's
+    count of ids."""
     analysis = _Analysis(term_ids, workers)
     pending: deque[tuple[list[Article], Batch, Future | None]] = deque()
     seen = 0
@@ -176,14 +177,14 @@ class _Analysis:
         if self._pool is None:
             return None
         try:
-            return self._pool.submit(_analyse_in_worker, _encoded(batch))
+            return self._pool.submit(_analyse_in_worker, batch)
         except (BrokenProcessPool, OSError, RuntimeError) as exc:
             self._without_workers(exc)
             return None
 
     def collect(
         self, articles: list[Article], batch: Batch, future: Future | None
-    ) -> tuple[list[Article], np.ndarray, np.ndarray]:
+    ) -> tuple[list[Article], Batch, np.ndarray, np.ndarray]:
         """A batch's ids here: read from its worker (mapped to this vocabulary), or analysed now.
         Once a worker has failed, every batch left is analysed here (a lost result would leave
         its worker's later ids unmapped)."""
@@ -196,8 +197,8 @@ class _Analysis:
                 new = np.fromiter(map(self.term_ids.id_of, added), dtype=np.int32, count=len(added))
                 remap = np.concatenate((self._remaps.get(pid, np.zeros(0, np.int32)), new))
                 self._remaps[pid] = remap
-                return articles, remap[ids], lengths
-        return articles, *self.term_ids.batch(batch)
+                return articles, batch, remap[ids], lengths
+        return articles, batch, *self.term_ids.batch(_decoded(batch))
 
     def _without_workers(self, exc: BaseException) -> None:
         log.warning("index: analysis workers failed (%s); analysing the rest here", exc)

@@ -41,7 +41,7 @@ def _compact(tf: np.ndarray) -> np.ndarray:
     return tf.astype(np.uint16 if tf.max(initial=0) <= np.iinfo(np.uint16).max else np.uint32)
 
 
-def _padded(indptr: np.ndarray, vocab_size: int) -> np.ndarray:
+def padded(indptr: np.ndarray, vocab_size: int) -> np.ndarray:
     """`indptr` extended to `vocab_size` terms (terms it did not know have empty columns)."""
     if len(indptr) - 1 >= vocab_size:
         return indptr
@@ -63,6 +63,11 @@ def repeat_index(lengths: np.ndarray, offsets: np.ndarray | None = None) -> np.n
     return offsets[run] + (np.arange(total) - run_start[run])
 
 
+def blocks(n: int, size: int) -> list[slice]:
+    """0 .. n - 1 in slices of `size` (the last one shorter)."""
+    return [slice(begin, min(begin + size, n)) for begin in range(0, n, size)]
+
+
 def term_of(indptr: np.ndarray, begin: int, end: int) -> np.ndarray:
     """The term (column) of postings `begin` .. `end` - 1 of a CSC matrix."""
     return np.searchsorted(indptr, np.arange(begin, end, dtype=np.int64), side="right") - 1
@@ -72,7 +77,8 @@ def _add_run_numbers(values: np.ndarray, lengths: np.ndarray) -> None:
     """Add to each position of `values` its run number, for runs of the given lengths (in
     blocks of runs: no temporary the size of `values`)."""
     ends = np.cumsum(lengths, dtype=np.int64)
-    runs = max(1, _BLOCK // max(1, int(ends[-1]) // max(1, len(lengths)))) if len(lengths) else 1
+    mean_length = int(ends[-1]) // len(lengths) if len(lengths) else 0
+    runs = max(1, _BLOCK // max(1, mean_length))  # (runs per block: about `_BLOCK` positions)
     for first in range(0, len(lengths), runs):
         last = min(first + runs, len(lengths))
         begin, end = int(ends[first] - lengths[first]), int(ends[last - 1])
@@ -160,16 +166,15 @@ class Bm25Matrix:
         doc = np.empty(len(starts), dtype=np.int32)
         tf = np.empty(len(starts), dtype=np.uint32)
         df = np.zeros(vocab_size, dtype=np.int64)
-        for begin in range(0, len(starts), _BLOCK):
-            end = min(begin + _BLOCK, len(starts))
-            first = pair[starts[begin:end]]
-            doc[begin:end] = first % num_docs
+        for block in blocks(len(starts), _BLOCK):
+            first = pair[starts[block]]
+            doc[block] = first % num_docs
             first //= num_docs  # (now the term of each posting)
             df += np.bincount(first, minlength=vocab_size)
-            following = starts[begin + 1 : end + 1]  # (where the next posting's run begins)
-            if end == len(starts):
+            following = starts[block.start + 1 : block.stop + 1]  # (where the next run begins)
+            if block.stop == len(starts):
                 following = np.append(following, len(pair))
-            tf[begin:end] = following - starts[begin:end]
+            tf[block] = following - starts[block]
         del pair, starts
         tf = _compact(tf)
         indptr = np.zeros(vocab_size + 1, dtype=np.int64)
@@ -197,15 +202,14 @@ class Bm25Matrix:
         data = np.empty(len(indices), dtype=np.float32)
         # idf * tf / (tf + norm), in float32, block by block (the temporaries stay small; the
         # same operations in the same order: the same scores to the bit).
-        for begin in range(0, len(indices), _BLOCK):
-            end = min(begin + _BLOCK, len(indices))
-            tf32 = tf[begin:end].astype(np.float32)
-            denominator = norm32[indices[begin:end]]
+        for block in blocks(len(indices), _BLOCK):
+            tf32 = tf[block].astype(np.float32)
+            denominator = norm32[indices[block]]
             denominator += tf32
-            scores = idf[term[begin:end] if term is not None else term_of(indptr, begin, end)]
+            scores = idf[term[block] if term is not None else term_of(indptr, block.start, block.stop)]
             scores *= tf32
             scores /= denominator
-            data[begin:end] = scores
+            data[block] = scores
         return cls(data, indices, indptr, num_docs, tf, lengths)
 
     def merged(self, extra: Bm25Matrix, params: RankingParams) -> Bm25Matrix:
@@ -216,8 +220,8 @@ class Bm25Matrix:
         assert self.tf is not None and self.lengths is not None and extra.tf is not None
         assert extra.lengths is not None
         vocab_size = max(len(self.indptr), len(extra.indptr)) - 1
-        mine = np.diff(_padded(self.indptr, vocab_size))
-        theirs = np.diff(_padded(extra.indptr, vocab_size))
+        mine = np.diff(padded(self.indptr, vocab_size))
+        theirs = np.diff(padded(extra.indptr, vocab_size))
         indptr = np.zeros(vocab_size + 1, dtype=np.int64)
         np.cumsum(mine + theirs, out=indptr[1:])
         term = repeat_index(mine + theirs)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.search.bm25 import Bm25Matrix, RankingParams, column_postings, term_of
+from bot.search.bm25 import Bm25Matrix, RankingParams, blocks, column_postings, padded, term_of
 
 # Postings are folded in blocks of this many: the temporary arrays stay small, and no numpy call
 # holds the GIL for long. (A paragraph posting becomes one per sentence of its paragraph: those
@@ -69,7 +69,7 @@ class FoldedMatrix:
         (already sorted); the sentence postings are then added at their place and their
         neighbours', found by search among the paragraph postings: no sort, no duplicates."""
         vocab_size = max(len(sentences.indptr), len(paragraphs.indptr)) - 1
-        p_indptr = _padded(paragraphs.indptr, vocab_size)
+        p_indptr = padded(paragraphs.indptr, vocab_size)
         p_doc = paragraphs.indices
         size = np.diff(para_start)  # each paragraph's count of sentences
         total = int(np.bincount(p_doc, minlength=len(size)) @ size)
@@ -79,7 +79,7 @@ class FoldedMatrix:
         data = np.empty(total, dtype=np.float32)
         weight = np.float32(params.paragraph_weight)
         # (In blocks: numpy's repeat holds the GIL, and a rebuild runs beside the event loop.)
-        for block in _blocks(len(p_doc), _PARAGRAPH_BLOCK):
+        for block in blocks(len(p_doc), _PARAGRAPH_BLOCK):
             _check(stop)
             count = size[p_doc[block]]
             ends = offset[block.start + 1 : block.stop + 1]
@@ -90,9 +90,9 @@ class FoldedMatrix:
             indices[within] = shift + np.arange(within.start, within.stop, dtype=np.int64)
             data[within] = np.repeat(paragraphs.data[block] * weight, count)
         num_paragraphs = max(paragraphs.num_docs, 1)
-        s_indptr = _padded(sentences.indptr, vocab_size)
+        s_indptr = padded(sentences.indptr, vocab_size)
         neighbour = np.float32(params.neighbour_weight)
-        for block in _blocks(len(sentences.indices), _FOLD_BLOCK):
+        for block in blocks(len(sentences.indices), _FOLD_BLOCK):
             _check(stop)
             doc = sentences.indices[block].astype(np.int64)
             value = sentences.data[block]
@@ -182,13 +182,3 @@ class FoldedMatrix:
 def _check(stop: threading.Event | None) -> None:
     if stop is not None and stop.is_set():
         raise FoldCancelled
-
-
-def _blocks(n: int, size: int) -> list[slice]:
-    return [slice(begin, min(begin + size, n)) for begin in range(0, n, size)]
-
-
-def _padded(indptr: np.ndarray, vocab_size: int) -> np.ndarray:
-    if len(indptr) - 1 >= vocab_size:
-        return indptr
-    return np.concatenate((indptr, np.full(vocab_size + 1 - len(indptr), indptr[-1], dtype=indptr.dtype)))

@@ -63,19 +63,18 @@ class _Analysed:
         sent_tokens, sent_lengths = array("i"), array("i")
         para_tokens, para_lengths = array("i"), array("i")
         # The sentence texts, packed as UTF-8 (`PackedTexts`: 263 -> ~180 MB at 1M sentences,
-        # and what the index cache stores), batch by batch.
+        # and what the index cache stores), from each batch's encoded texts.
         text_blob, text_sizes = bytearray(), array("q")
         sent_article = array("i")
         sent_paragraph = array("i")
         sent_para_index = array("i")
         sent_position = array("i")
         metas: list[ArticleMeta] = []
-        for batch, ids, lengths in analysed_batches(articles, TermIds(vocab), workers):
+        for batch, encoded, ids, lengths in analysed_batches(articles, TermIds(vocab), workers):
             starts = np.zeros(len(lengths) + 1, dtype=np.int64)
             np.cumsum(lengths, out=starts[1:])
             bounds = starts.tolist()
             titles: list[int] = []  # each article's title text, in the batch's texts
-            texts: list[str] = []
             ranges: list[int] = []  # each paragraph's title ids, then its sentences' ids
             text = 0
             for article in batch:
@@ -88,17 +87,16 @@ class _Analysed:
                     ranges += (title_start, title_end, bounds[text], bounds[text + count])
                     para_lengths.append(title_end - title_start + bounds[text + count] - bounds[text])
                     para = len(para_lengths) - 1
-                    for position, sentence in enumerate(paragraph.sentences, start=1):
-                        texts.append(sentence.text)
+                    for position in range(1, count + 1):
                         sent_article.append(a_idx)
                         sent_paragraph.append(paragraph.number)
                         sent_para_index.append(para)
                         sent_position.append(position)
                     text += count
                 metas.append(ArticleMeta.of(article))
-            encoded = [text.encode("utf-8", "surrogatepass") for text in texts]
-            text_blob += b"".join(encoded)
-            text_sizes.extend(map(len, encoded))
+            sentences = [text for _, texts in encoded for text in texts[1:]]  # (titles left out)
+            text_blob += b"".join(sentences)
+            text_sizes.extend(map(len, sentences))
             is_title = np.zeros(len(lengths), dtype=bool)
             is_title[titles] = True
             _extend(sent_tokens, ids[~np.repeat(is_title, lengths)])
