@@ -23,6 +23,7 @@ from bot.articles import Article, ArticleMeta, Corpus, corpus_version, sentence_
 from bot.search.analysis import TermIds, analysed_batches
 from bot.search.bm25 import Bm25Matrix, RankingParams
 from bot.search.folded import FoldCancelled, FoldedMatrix
+from bot.search.garbage import automatic_collections_paused, collect_young
 from bot.search.texts import PackedTexts, joined
 from bot.search.titles import ArticleTitles
 from bot.text import analyzer
@@ -70,39 +71,25 @@ class _Analysed:
         sent_para_index = array("i")
         sent_position = array("i")
         metas: list[ArticleMeta] = []
-        for batch, encoded, ids, lengths in analysed_batches(articles, TermIds(vocab), workers):
-            starts = np.zeros(len(lengths) + 1, dtype=np.int64)
-            np.cumsum(lengths, out=starts[1:])
-            bounds = starts.tolist()
-            titles: list[int] = []  # each article's title text, in the batch's texts
-            ranges: list[int] = []  # each paragraph's title ids, then its sentences' ids
-            text = 0
-            for article in batch:
-                a_idx = len(metas)
-                titles.append(text)
-                title_start, title_end = bounds[text], bounds[text + 1]
-                text += 1
-                for paragraph in article.paragraphs:
-                    count = len(paragraph.sentences)
-                    ranges += (title_start, title_end, bounds[text], bounds[text + count])
-                    para_lengths.append(title_end - title_start + bounds[text + count] - bounds[text])
-                    para = len(para_lengths) - 1
-                    for position in range(1, count + 1):
-                        sent_article.append(a_idx)
-                        sent_paragraph.append(paragraph.number)
-                        sent_para_index.append(para)
-                        sent_position.append(position)
-                    text += count
-                metas.append(ArticleMeta.of(article))
-            sentences = [text for _, texts in encoded for text in texts[1:]]  # (titles left out)
-            text_blob += b"".join(sentences)
-            text_sizes.extend(map(len, sentences))
-            is_title = np.zeros(len(lengths), dtype=bool)
-            is_title[titles] = True
-            _extend(sent_tokens, ids[~np.repeat(is_title, lengths)])
-            _extend(sent_lengths, lengths[~is_title])
-            pairs = np.array(ranges, dtype=np.int64).reshape(-1, 2)
-            _extend(para_tokens, _gathered(ids, pairs[:, 0], pairs[:, 1]))
+        with automatic_collections_paused():
+            for batch, encoded, ids, lengths in analysed_batches(articles, TermIds(vocab), workers):
+                collect_young()
+                layout = _BatchLayout.of(batch, lengths)
+                sentence_paragraph = np.repeat(np.arange(len(layout.number)), layout.sentence_counts)
+                _extend(sent_article, len(metas) + layout.article[sentence_paragraph])
+                _extend(sent_paragraph, layout.number[sentence_paragraph])
+                _extend(sent_para_index, len(para_lengths) + sentence_paragraph)
+                _extend(sent_position, layout.positions())
+                metas += map(ArticleMeta.of, batch)
+                sentences = [text for _, texts in encoded for text in texts[1:]]  # (titles left out)
+                text_blob += b"".join(sentences)
+                text_sizes.extend(map(len, sentences))
+                _extend(sent_tokens, ids[~np.repeat(layout.is_title, lengths)])
+                _extend(sent_lengths, lengths[~layout.is_title])
+                # a paragraph's terms: its article's title's, then its sentences'
+                title, body = layout.title_ids, layout.sentence_ids
+                _extend(para_lengths, (title[:, 1] - title[:, 0]) + (body[:, 1] - body[:, 0]))
+                _extend(para_tokens, _gathered(ids, np.column_stack((title, body)).reshape(-1, 2)))
         return cls(
             vocab=vocab,
             metas=metas,
@@ -132,8 +119,62 @@ class _Analysed:
             return sentences, paragraphs.result()
 
 
-def _gathered(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """`values[starts[0]:ends[0]]`, `values[starts[1]:ends[1]]`, ... one after the other."""
+@dataclass(frozen=True)
+class _BatchLayout:
+    """Where a batch's texts (per article its title, then each sentence) sit: per paragraph its
+    article (counted in the batch), number, sentence count, and its title's and sentences' ranges
+    of term ids (start, end); which texts are titles."""
+
+    article: np.ndarray
+    number: np.ndarray
+    sentence_counts: np.ndarray
+    title_ids: np.ndarray
+    sentence_ids: np.ndarray
+    is_title: np.ndarray
+
+    @classmethod
+    def of(cls, articles: list[Article], lengths: np.ndarray) -> _BatchLayout:
+        """The layout of `articles`' texts, each text giving `lengths[i]` term ids."""
+        article: list[int] = []
+        number: list[int] = []
+        counts: list[int] = []
+        titles: list[int] = []  # each title's text
+        firsts: list[int] = []  # each paragraph's first sentence's text
+        text = 0
+        for a, item in enumerate(articles):
+            titles.append(text)
+            text += 1
+            for paragraph in item.paragraphs:
+                article.append(a)
+                number.append(paragraph.number)
+                counts.append(len(paragraph.sentences))
+                firsts.append(text)
+                text += counts[-1]
+        bounds = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=bounds[1:])
+        of_article = np.array(article, dtype=np.int64)
+        paragraph_title = np.array(titles, dtype=np.int64)[of_article]
+        first, count = np.array(firsts, dtype=np.int64), np.array(counts, dtype=np.int64)
+        is_title = np.zeros(len(lengths), dtype=bool)
+        is_title[titles] = True
+        return cls(
+            article=of_article,
+            number=np.array(number, dtype=np.int64),
+            sentence_counts=count,
+            title_ids=np.column_stack((bounds[paragraph_title], bounds[paragraph_title + 1])),
+            sentence_ids=np.column_stack((bounds[first], bounds[first + count])),
+            is_title=is_title,
+        )
+
+    def positions(self) -> np.ndarray:
+        """Each sentence's position in its paragraph, from 1."""
+        counts = self.sentence_counts
+        return 1 + np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+
+
+def _gathered(values: np.ndarray, ranges: np.ndarray) -> np.ndarray:
+    """`values[start:end]` for each (start, end) row of `ranges`, one after the other."""
+    starts, ends = ranges[:, 0], ranges[:, 1]
     counts = ends - starts
     shift = np.repeat(starts - (np.cumsum(counts) - counts), counts)
     return values[shift + np.arange(len(shift), dtype=np.int64)]
