@@ -69,8 +69,13 @@ def blocks(n: int, size: int) -> list[slice]:
 
 
 def term_of(indptr: np.ndarray, begin: int, end: int) -> np.ndarray:
-    """The term (column) of postings `begin` .. `end` - 1 of a CSC matrix."""
-    return np.searchsorted(indptr, np.arange(begin, end, dtype=np.int64), side="right") - 1
+    """The term (column) of postings `begin` .. `end` - 1 of a CSC matrix (the columns' lengths
+    within the range, repeated: a fifth of a search per posting's time)."""
+    if end <= begin:
+        return np.zeros(0, np.int64)
+    first = int(np.searchsorted(indptr, begin, side="right")) - 1
+    last = int(np.searchsorted(indptr, end - 1, side="right")) - 1
+    return first + repeat_index(np.diff(np.clip(indptr[first : last + 2], begin, end)))
 
 
 def _add_run_numbers(values: np.ndarray, lengths: np.ndarray) -> None:

@@ -442,3 +442,16 @@ def test_each_sentence_and_paragraph_is_indexed_where_it_stands():
             found[para.indices[k]] += [index.term(term_id)] * int(para.tf[k])
     assert [sorted(f) for f in found] == paragraph_terms
     assert para.lengths.tolist() == [len(t) for t in paragraph_terms]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_each_postings_term_is_its_columns(seed):
+    from bot.search.bm25 import term_of
+
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(0, 4, size=30) * (rng.random(30) < 0.7)  # (empty columns too)
+    indptr = np.concatenate(([0], np.cumsum(lengths)))
+    every = np.repeat(np.arange(30), lengths)
+    for begin in range(int(indptr[-1]) + 1):
+        for end in range(begin, int(indptr[-1]) + 1):
+            assert term_of(indptr, begin, end).tolist() == every[begin:end].tolist()
