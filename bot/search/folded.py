@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
@@ -91,26 +93,20 @@ class FoldedMatrix:
             shift = np.repeat(para_start[p_doc[block]] - offset[block.start : block.stop], count)
             indices[within] = shift + np.arange(within.start, within.stop, dtype=np.int64)
             data[within] = np.repeat(paragraphs.data[block] * weight, count)
-        num_paragraphs = max(paragraphs.num_docs, 1)
         s_indptr = padded(sentences.indptr, vocab_size)
-        neighbour = np.float32(params.neighbour_weight)
-        for block in blocks(len(sentences.indices), _FOLD_BLOCK):
-            _check(stop)
-            doc = sentences.indices[block].astype(np.int64)
-            value = sentences.data[block]
-            para = sent_para_index[doc].astype(np.int64)
-            term = term_of(s_indptr, block.start, block.stop)
-            # The paragraph postings of the block's terms, keyed (term, paragraph) as the block's
-            # are: both sorted, so each sentence posting's paragraph posting is found by search.
-            low, high = int(p_indptr[term[0]]), int(p_indptr[term[-1] + 1])
-            p_key = term_of(p_indptr, low, high) * num_paragraphs + p_doc[low:high]
-            found = low + np.searchsorted(p_key, term * num_paragraphs + para)
-            place = offset[found] + (doc - para_start[para])
-            data[place] += value
-            has_next = doc + 1 < para_start[para + 1]
-            data[place[has_next] + 1] += neighbour * value[has_next]
-            has_prev = doc > para_start[para]
-            data[place[has_prev] - 1] += neighbour * value[has_prev]
+        add = _SentenceAdder(
+            sentences, s_indptr, p_indptr, p_doc, offset, sent_para_index, para_start, data,
+            max(paragraphs.num_docs, 1), params,
+        )  # fmt: skip
+        # In blocks of whole terms: a place's shares (own, then its neighbours') are then added in
+        # the same order whatever the blocks, and the same float32 sums come out. Two halves of
+        # the blocks side by side: a term's postings land in its own slice of `data`.
+        parts = _term_blocks(s_indptr, len(sentences.indices), _FOLD_BLOCK)
+        half = len(parts) // 2
+        with ThreadPoolExecutor(1, thread_name_prefix="depeche-fold") as pool:
+            second = pool.submit(add.postings, parts[half:], stop)
+            add.postings(parts[:half], stop)
+            second.result()
         return cls(data, indices, offset[p_indptr].astype(np.int64), len(sent_para_index))
 
     def top(
@@ -179,6 +175,56 @@ class FoldedMatrix:
             bound = max(bound, float(np.partition(column, length - k)[length - k]))
             spent += length
         return bound
+
+
+@dataclass(frozen=True)
+class _SentenceAdder:
+    """Adds sentence postings (and their neighbours' share) into the folded structure."""
+
+    sentences: Bm25Matrix
+    s_indptr: np.ndarray
+    p_indptr: np.ndarray
+    p_doc: np.ndarray
+    offset: np.ndarray
+    sent_para_index: np.ndarray
+    para_start: np.ndarray
+    data: np.ndarray
+    num_paragraphs: int
+    params: RankingParams
+
+    def postings(self, parts: list[slice], stop: threading.Event | None) -> None:
+        """Add the sentence postings of `parts`, block by block."""
+        num_paragraphs = self.num_paragraphs
+        neighbour = np.float32(self.params.neighbour_weight)
+        data, para_start, p_indptr = self.data, self.para_start, self.p_indptr
+        for block in parts:
+            _check(stop)
+            doc = self.sentences.indices[block].astype(np.int64)
+            value = self.sentences.data[block]
+            para = self.sent_para_index[doc].astype(np.int64)
+            term = term_of(self.s_indptr, block.start, block.stop)
+            # The paragraph postings of the block's terms, keyed (term, paragraph) as the block's
+            # are: both sorted, so each sentence posting's paragraph posting is found by search.
+            low, high = int(p_indptr[term[0]]), int(p_indptr[term[-1] + 1])
+            p_key = term_of(p_indptr, low, high) * num_paragraphs + self.p_doc[low:high]
+            found = low + np.searchsorted(p_key, term * num_paragraphs + para)
+            place = self.offset[found] + (doc - para_start[para])
+            data[place] += value
+            has_next = doc + 1 < para_start[para + 1]
+            data[place[has_next] + 1] += neighbour * value[has_next]
+            has_prev = doc > para_start[para]
+            data[place[has_prev] - 1] += neighbour * value[has_prev]
+
+
+def _term_blocks(indptr: np.ndarray, count: int, size: int) -> list[slice]:
+    """Postings 0 .. `count` - 1 of a CSC matrix in blocks of about `size`, cut between terms
+    only (a term longer than `size` is a block of its own)."""
+    if not count:
+        return []
+    targets = np.arange(size, count, size)
+    cuts = np.unique(indptr[np.searchsorted(indptr, targets, side="right") - 1])
+    edges = [0, *(int(c) for c in cuts if 0 < c < count), count]
+    return [slice(a, b) for a, b in pairwise(edges)]
 
 
 def _check(stop: threading.Event | None) -> None:

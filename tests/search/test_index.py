@@ -357,8 +357,9 @@ def _with_tf(index: SearchIndex) -> list:
 @pytest.mark.parametrize("block", [1, 3, 7])
 def test_the_build_in_small_blocks_makes_the_same_index(monkeypatch, block):
     """The matrices, their scores and the fold are made block by block (to bound their memory):
-    blocks of a few postings, cutting through terms, paragraphs and documents, give the index
-    of one block, and so does an update (rescored from terms it is given)."""
+    blocks of a few postings, cutting through terms (the fold's: between terms, in two threads),
+    paragraphs and documents, give the index of one block to the bit, and so does an update
+    (rescored from terms it is given)."""
     from bot.search import bm25, folded
 
     articles = list(_many_articles())
