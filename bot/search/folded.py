@@ -25,10 +25,11 @@ import numpy as np
 
 from bot.search.bm25 import Bm25Matrix, RankingParams, blocks, column_postings, padded, term_of
 
-# Postings are folded in blocks of this many: the temporary arrays stay small, and no numpy call
-# holds the GIL for long. (A paragraph posting becomes one per sentence of its paragraph: those
-# blocks are smaller.)
-_FOLD_BLOCK = 1 << 20
+# Postings are folded in blocks of about this many (sentence postings: two blocks at a time, in
+# two threads): the temporary arrays stay small (at 1M sentences, blocks of 1 << 20 in two threads
+# raised the build's peak by 75 MB), and no numpy call holds the GIL for long. (A paragraph
+# posting becomes one per sentence of its paragraph: those blocks are smaller.)
+_FOLD_BLOCK = 1 << 19
 _PARAGRAPH_BLOCK = 1 << 18
 # Postings read to bound the k-th best total before the others are looked at (`_contenders`),
 # the shortest column's always: at 100k sentences a question's top() took 108 -> 89 us at 4096 ->
