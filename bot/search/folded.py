@@ -26,14 +26,14 @@ import numpy as np
 from bot.search.bm25 import Bm25Matrix, RankingParams, blocks, column_postings, padded, term_of
 
 # Postings are folded in blocks of about this many (sentence postings: two blocks at a time, in
-# two threads): the temporary arrays stay small (at 1M sentences, blocks of 1 << 20 in two threads
-# raised the build's peak by 75 MB), and no numpy call holds the GIL for long. (A paragraph
+# two threads): the temporary arrays stay small (twice this size in two threads raised the 1M
+# build's peak: `benchmarks.anchors`), and no numpy call holds the GIL for long. (A paragraph
 # posting becomes one per sentence of its paragraph: those blocks are smaller.)
 _FOLD_BLOCK = 1 << 19
 _PARAGRAPH_BLOCK = 1 << 18
 # Postings read to bound the k-th best total before the others are looked at (`_contenders`),
-# the shortest column's always: at 100k sentences a question's top() took 108 -> 89 us at 4096 ->
-# 256 (600 PIAF questions that are not the benchmark's), the same at 1M.
+# the shortest column's always: a tighter bound from more columns costs more than it saves, at
+# 100k sentences (at 1M: the same either way; docs/performance.md, #20's fifth pass).
 _BOUND_BUDGET = 256
 # Questions with at most this many postings look at all of them (cheaper than bounding).
 _SMALL_QUESTION = 4096

@@ -2,8 +2,8 @@
 
 Indexing a large corpus makes millions of short-lived objects (article models, texts, word
 lists). Those still alive at a collection are promoted, and each time promoted objects grow by a
-quarter the collector walks every object of the process: at 1M sentences, 6,000 collections took
-9-10 s of the main process's ~19 s (`benchmarks.anchors`). Reference counting frees these objects
+quarter the collector walks every object of the process: at 1M sentences, about half of the
+main process's time (docs/performance.md, #20's fifth pass). Reference counting frees these objects
 (a build's collections found no cycle to free), so while any build runs, automatic collections are
 off; between batches the build collects young objects only if many are still alive, which a
 batch's own objects are not once it is done: cycles left behind are still freed.
