@@ -21,7 +21,7 @@ from rapidfuzz.distance import Levenshtein
 
 from bot.articles import Article, ArticleMeta, Corpus, corpus_version, sentence_id
 from bot.search.analysis import TermIds, analysed_batches
-from bot.search.bm25 import Bm25Matrix, RankingParams
+from bot.search.bm25 import Bm25Matrix, RankingParams, repeat_index
 from bot.search.folded import FoldCancelled, FoldedMatrix
 from bot.search.garbage import automatic_collections_paused, collect_young
 from bot.search.texts import PackedTexts, joined
@@ -75,7 +75,7 @@ class _Analysed:
             for batch, encoded, ids, lengths in analysed_batches(articles, TermIds(vocab), workers):
                 collect_young()
                 layout = _BatchLayout.of(batch, lengths)
-                sentence_paragraph = np.repeat(np.arange(len(layout.number)), layout.sentence_counts)
+                sentence_paragraph = repeat_index(layout.sentence_counts)
                 _extend(sent_article, len(metas) + layout.article[sentence_paragraph])
                 _extend(sent_paragraph, layout.number[sentence_paragraph])
                 _extend(sent_para_index, len(para_lengths) + sentence_paragraph)
@@ -168,16 +168,13 @@ class _BatchLayout:
 
     def positions(self) -> np.ndarray:
         """Each sentence's position in its paragraph, from 1."""
-        counts = self.sentence_counts
-        return 1 + np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        return repeat_index(self.sentence_counts, np.ones(len(self.sentence_counts), dtype=np.int64))
 
 
 def _gathered(values: np.ndarray, ranges: np.ndarray) -> np.ndarray:
     """`values[start:end]` for each (start, end) row of `ranges`, one after the other."""
     starts, ends = ranges[:, 0], ranges[:, 1]
-    counts = ends - starts
-    shift = np.repeat(starts - (np.cumsum(counts) - counts), counts)
-    return values[shift + np.arange(len(shift), dtype=np.int64)]
+    return values[repeat_index(ends - starts, starts)]
 
 
 def _extend(values: array, more: np.ndarray) -> None:
