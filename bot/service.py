@@ -306,9 +306,12 @@ class QAService:
                     return
             key, index, problems, stats = pending
             try:
-                cache.save(self._cache_of("index"), key, index, problems)
+                saved = cache.save(self._cache_of("index"), key, index, problems)
             except OSError:
                 log.warning("could not write the index cache in %s; serving without it", self.cache_dir)
+            else:
+                if not cache.adopt_saved(saved, index):
+                    log.info("the index cache could not be read back; serving the built index as it is")
             cache.write_stat_cache(self._stat_file, stats)
 
     def wait_for_cache(self, timeout: float | None = None) -> bool:

@@ -356,6 +356,51 @@ class SearchIndex:
             self._folded.wait(timeout)
         return self.folded is not None
 
+    def adopt_arrays(self, saved: SearchIndex) -> bool:
+        """Serve from `saved`'s arrays — this index as the cache wrote it, memory-mapped — and let
+        this index's own copies go: a process that built an index then holds what a restart
+        holds (pages of files, read on demand and evictable), not a second copy in its own
+        memory. Only an index of the same articles, vocabulary and array shapes is adopted
+        (False otherwise, nothing changed); a fold still running here keeps its own result."""
+        mine, theirs = self._arrays(), saved._arrays()
+        if (
+            saved.version != self.version
+            or saved.params != self.params
+            or saved.size != self.size
+            or len(saved.vocab) != len(self.vocab)
+            or mine.keys() != theirs.keys()
+            or any((a.shape, a.dtype) != (theirs[k].shape, theirs[k].dtype) for k, a in mine.items())
+        ):
+            return False
+        # (Attribute by attribute: a question answered meanwhile may read some old, some new
+        # arrays, which hold the same values.)
+        self.texts = saved.texts
+        self.sent_article, self.sent_paragraph = saved.sent_article, saved.sent_paragraph
+        self.sent_para_index, self.sent_position = saved.sent_para_index, saved.sent_position
+        self.sentences, self.paragraphs = saved.sentences, saved.paragraphs
+        if self.folded is not None and saved.folded is not None:
+            self.folded = saved.folded
+        return True
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        """The index's arrays by name (None-valued ones left out)."""
+        texts = PackedTexts.pack(self.texts)
+        found: dict[str, np.ndarray | None] = {
+            "texts.blob": texts.blob,
+            "texts.offsets": texts.offsets,
+            "sent_article": self.sent_article,
+            "sent_paragraph": self.sent_paragraph,
+            "sent_para_index": self.sent_para_index,
+            "sent_position": self.sent_position,
+        }
+        for name, matrix in (("sentences", self.sentences), ("paragraphs", self.paragraphs)):
+            for part in ("data", "indices", "indptr", "tf", "lengths"):
+                found[f"{name}.{part}"] = getattr(matrix, part)
+        if self.folded is not None:
+            for part in ("data", "indices", "indptr"):
+                found[f"folded.{part}"] = getattr(self.folded, part)
+        return {name: array for name, array in found.items() if array is not None}
+
     def _without(self, keep_article: np.ndarray) -> SearchIndex:
         """This index with only the articles where `keep_article` is True."""
         if self.sentences.tf is None or self.paragraphs.tf is None:

@@ -219,6 +219,14 @@ def _write(cache_dir: Path, tmp: Path, key: str, index: SearchIndex, problems: l
     return final
 
 
+def adopt_saved(folder: Path, index: SearchIndex) -> bool:
+    """After `save`: `index` (which may be serving) takes the saved arrays, memory-mapped, in
+    place of its own copies (`SearchIndex.adopt_arrays`), so a build leaves the process holding
+    what a restart would. False, and nothing changed, when the saved entry cannot be read back."""
+    cached = load(folder.parent, folder.name)
+    return cached is not None and index.adopt_arrays(cached.index)
+
+
 def _read_verified(folder: Path) -> dict[str, list[int]]:
     """The stat of each array when its checksum was last verified (empty when unknown)."""
     try:

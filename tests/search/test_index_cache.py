@@ -192,3 +192,45 @@ def test_an_array_changed_in_place_is_checked_again_and_an_unchanged_one_is_not(
     assert service.load().ok and not service.last_load_from_cache
     assert "sentences.data.npy" in hashed
     assert "Au moins sept" in service.engine.answer(QUESTION).results[0].text
+
+
+def _file_mapped(array) -> bool:
+    """Whether `array`'s memory is a mapping of a file (some base of it is a `mmap`)."""
+    import mmap
+
+    base = array
+    while base is not None:
+        if isinstance(base, mmap.mmap):
+            return True
+        base = getattr(base, "base", None)
+    return False
+
+
+def test_a_built_index_once_saved_serves_from_the_mapped_cache_and_answers_the_same(corpus_dir, tmp_path):
+    """After its first load (a build) and the cache's save, the served index holds the saved
+    arrays, file-mapped, as a restart would: its own copies are let go, its answers unchanged."""
+    built = QAService(corpus_dir)  # (no cache: the index as built, in memory)
+    assert built.load().ok and not _file_mapped(built.engine.index.folded.data)
+    service = QAService(corpus_dir, cache_dir=tmp_path / "cache")
+    assert service.load().ok and not service.last_load_from_cache
+    index = service.engine.index
+    assert service.wait_for_cache(30)
+    assert service.engine.index is index and index.folded is not None
+    for array in (index.folded.data, index.folded.indices, index.sentences.data, index.paragraphs.tf,
+                  index.texts.blob, index.sent_para_index):  # fmt: skip
+        assert _file_mapped(array)
+    answers = [[r.model_dump() for r in s.engine.answer(QUESTION).results] for s in (built, service)]
+    assert answers[0] == answers[1] and answers[0]
+
+
+def test_an_index_does_not_adopt_the_arrays_of_another(corpus_dir, tmp_path):
+    """A saved index of other articles (or shapes) is refused: nothing of the served one changes."""
+    first = QAService(corpus_dir, cache_dir=tmp_path / "one")
+    assert first.load().ok and first.wait_for_cache(30)
+    write_article(corpus_dir, "neuf.md", "Le pont de Mossoul a rouvert.", title="Pont", source="T")
+    second = QAService(corpus_dir)
+    assert second.load().ok
+    index = second.engine.index
+    own = index.folded.data
+    assert not index.adopt_arrays(first.engine.index)
+    assert index.folded.data is own and not _file_mapped(index.sentences.data)
