@@ -160,6 +160,28 @@ def test_one_pass_ranking_is_exact_on_long_postings(seed, k):
             assert cand.sentence_score + cand.context_score == pytest.approx(cand.score)
 
 
+@pytest.mark.parametrize("seed", [4, 5])
+def test_the_own_scores_of_chosen_sentences_are_each_columns_weighted_values(seed):
+    """`scores_at` (the kept sentences' own BM25): per term in order, the column's value where
+    the sentence has the term, weighted in float32, summed in float64 — to the bit, for weights
+    other than 1, sentences in any order, repeated, or without the terms."""
+    index = random_corpus_index(seed)
+    matrix = index.sentences
+    rng = np.random.default_rng(seed)
+    for _ in range(10):
+        ids = sorted({int(t) for t in rng.integers(0, len(index.vocab), size=rng.integers(1, 6))})
+        weights = [float(w) for w in rng.uniform(0.1, 2.0, size=len(ids))] if rng.random() < 0.5 else None
+        docs = rng.integers(0, index.size, size=rng.integers(1, 30))
+        expected = np.zeros(len(docs))
+        for n, term in enumerate(ids):
+            column = np.zeros(index.size, dtype=np.float32)
+            span = slice(matrix.indptr[term], matrix.indptr[term + 1])
+            column[matrix.indices[span]] = matrix.data[span] * np.float32(1.0 if weights is None else weights[n])
+            expected += column[docs]
+        assert np.array_equal(matrix.scores_at(ids, weights, docs), expected)
+    assert len(matrix.scores_at([0], None, np.zeros(0, np.int64))) == 0
+
+
 @pytest.mark.parametrize("sweep_after", [0, 10**9])  # contenders by their postings / by a sweep
 @pytest.mark.parametrize("budget", [1, 40, 4096])
 @pytest.mark.parametrize(("seed", "vocabulary_size"), [(11, 60), (12, 4), (13, 2)])
