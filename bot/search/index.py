@@ -360,14 +360,14 @@ class SearchIndex:
         """Serve from `saved`'s arrays — this index as the cache wrote it, memory-mapped — and let
         this index's own copies go: a process that built an index then holds what a restart
         holds (pages of files, read on demand and evictable), not a second copy in its own
-        memory. Only an index of the same articles, vocabulary and array shapes is adopted
-        (False otherwise, nothing changed); a fold still running here keeps its own result."""
+        memory. Only an index of the same articles, constants, term ids and array shapes is
+        adopted (False otherwise, nothing changed)."""
         mine, theirs = self._arrays(), saved._arrays()
         if (
             saved.version != self.version
             or saved.params != self.params
             or saved.size != self.size
-            or len(saved.vocab) != len(self.vocab)
+            or saved.vocab != self.vocab  # (term ids index the matrices' columns)
             or mine.keys() != theirs.keys()
             or any((a.shape, a.dtype) != (theirs[k].shape, theirs[k].dtype) for k, a in mine.items())
         ):

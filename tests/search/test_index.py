@@ -176,7 +176,8 @@ def test_the_own_scores_of_chosen_sentences_are_each_columns_weighted_values(see
         for n, term in enumerate(ids):
             column = np.zeros(index.size, dtype=np.float32)
             span = slice(matrix.indptr[term], matrix.indptr[term + 1])
-            column[matrix.indices[span]] = matrix.data[span] * np.float32(1.0 if weights is None else weights[n])
+            weight = np.float32(1.0 if weights is None else weights[n])
+            column[matrix.indices[span]] = matrix.data[span] * weight
             expected += column[docs]
         assert np.array_equal(matrix.scores_at(ids, weights, docs), expected)
     assert len(matrix.scores_at([0], None, np.zeros(0, np.int64))) == 0
