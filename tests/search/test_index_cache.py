@@ -234,3 +234,37 @@ def test_an_index_does_not_adopt_the_arrays_of_another(corpus_dir, tmp_path):
     own = index.folded.data
     assert not index.adopt_arrays(first.engine.index)
     assert index.folded.data is own and not _file_mapped(index.sentences.data)
+
+
+def test_questions_answered_while_arrays_are_adopted_get_the_same_answers(corpus_dir, tmp_path):
+    """Adoption swaps the served index's arrays one attribute at a time while questions run in
+    other threads: whatever mix of old and new arrays a question reads, its answer is the same."""
+    import threading
+
+    service = QAService(corpus_dir, cache_dir=tmp_path / "cache")
+    assert service.load().ok and service.wait_for_cache(30)
+    [entry] = (tmp_path / "cache" / "index").glob("*/*")
+    index, engine = service.engine.index, service.engine
+    built = QAService(corpus_dir)  # (the answers of the index as built, without a cache)
+    assert built.load().ok
+    expected = [r.model_dump() for r in built.engine.answer(QUESTION).results]
+    copies = [cache.load(entry.parent, entry.name).index for _ in range(2)]  # (two mappings of it)
+    stop, differing, asked = threading.Event(), [], [0]
+
+    def ask() -> None:
+        while not stop.is_set():
+            asked[0] += 1
+            if [r.model_dump() for r in engine.answer(QUESTION).results] != expected:
+                differing.append(asked[0])
+
+    thread = threading.Thread(target=ask)
+    thread.start()
+    try:
+        n = 0
+        while asked[0] < 30 and n < 100_000:  # (until questions were answered meanwhile)
+            assert index.adopt_arrays(copies[n % 2])
+            n += 1
+    finally:
+        stop.set()
+        thread.join()
+    assert asked[0] >= 30 and differing == []
