@@ -30,12 +30,19 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks.scale import peak_mb, percentiles, questions, rss_mb, synthetic_articles, synthetic_specs
+from benchmarks.scale import (
+    BackgroundSampler,
+    peak_mb,
+    percentiles,
+    questions,
+    rss_mb,
+    synthetic_articles,
+    synthetic_specs,
+)
 
 RANK_BM25_QUESTIONS = 30
 
@@ -50,35 +57,25 @@ def question_times(search, qs: list[str]) -> list[float]:
     return times
 
 
-class WorkersPeak:
+class WorkersPeak(BackgroundSampler):
     """The largest high-water resident size (VmHWM) among this process's child processes while
     the block runs, sampled every 0.1 s. (`RUSAGE_CHILDREN` would not do: a spawned child's
     maximum includes the parent's pages at the moment it was forked, before its exec.)"""
 
     def __init__(self) -> None:
+        super().__init__()
         self.largest = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
 
-    def __enter__(self) -> WorkersPeak:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _sample(self) -> None:
+    def sample(self) -> None:
         me = str(os.getpid())
-        while not self._stop.wait(0.1):
-            for pid in filter(str.isdigit, os.listdir("/proc")):
-                try:
-                    lines = Path(f"/proc/{pid}/status").read_text().splitlines()
-                except OSError:  # (gone meanwhile)
-                    continue
-                status = dict(line.split(":", 1) for line in lines if ":" in line)
-                if status.get("PPid", "").strip() == me and "VmHWM" in status:
-                    self.largest = max(self.largest, int(status["VmHWM"].split()[0]) / 1024)
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+            except OSError:  # (gone meanwhile)
+                continue
+            status = dict(line.split(":", 1) for line in lines if ":" in line)
+            if status.get("PPid", "").strip() == me and "VmHWM" in status:
+                self.largest = max(self.largest, int(status["VmHWM"].split()[0]) / 1024)
 
 
 def run_depeche(n: int) -> tuple[dict, Callable[[str], object]]:

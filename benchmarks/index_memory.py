@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from benchmarks.scale import peak_mb, rss_mb, synthetic_articles, synthetic_specs
+from benchmarks.scale import BackgroundSampler, peak_mb, rss_mb, synthetic_articles, synthetic_specs
 from bot.search.bm25 import Bm25Matrix
 from bot.search.folded import FoldedMatrix
 from bot.search.index import SearchIndex
@@ -27,27 +27,19 @@ from bot.search.index import SearchIndex
 MB = 2**20
 
 
-class StageSampler:
+class StageSampler(BackgroundSampler):
     """Largest resident size (MB) seen under each stage name, sampled every 10 ms."""
 
+    interval = 0.01
+
     def __init__(self, first: str) -> None:
+        super().__init__()
         self.stage = first
         self.largest: dict[str, float] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
 
-    def __enter__(self) -> StageSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _sample(self) -> None:
-        while not self._stop.wait(0.01):
-            stage = self.stage
-            self.largest[stage] = max(self.largest.get(stage, 0.0), rss_mb())
+    def sample(self) -> None:
+        stage = self.stage
+        self.largest[stage] = max(self.largest.get(stage, 0.0), rss_mb())
 
     def entering(self, stage: str, call: Callable, after: str) -> Callable:
         """`call`, with the stage set to `stage` while it runs (in any thread) and to `after`
