@@ -362,11 +362,10 @@ class SearchIndex:
         holds (pages of files, read on demand and evictable), not a second copy in its own
         memory. Only an index of the same articles, constants, term ids and array shapes is
         adopted (False otherwise, nothing changed)."""
-        mine, theirs = self._arrays(), saved._arrays()
+        mine, theirs = self.arrays(), saved.arrays()
         if (
             saved.version != self.version
             or saved.params != self.params
-            or saved.size != self.size
             or saved.vocab != self.vocab  # (term ids index the matrices' columns)
             or mine.keys() != theirs.keys()
             or any((a.shape, a.dtype) != (theirs[k].shape, theirs[k].dtype) for k, a in mine.items())
@@ -378,28 +377,31 @@ class SearchIndex:
         self.sent_article, self.sent_paragraph = saved.sent_article, saved.sent_paragraph
         self.sent_para_index, self.sent_position = saved.sent_para_index, saved.sent_position
         self.sentences, self.paragraphs = saved.sentences, saved.paragraphs
-        if self.folded is not None and saved.folded is not None:
+        if saved.folded is not None:  # (else neither has it: a fold running here keeps its result)
             self.folded = saved.folded
         return True
 
-    def _arrays(self) -> dict[str, np.ndarray]:
-        """The index's arrays by name (None-valued ones left out)."""
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The index's arrays by the names the index cache stores them under (term frequencies
+        and lengths only when the matrix keeps both; the folded matrix only once folded)."""
         texts = PackedTexts.pack(self.texts)
-        found: dict[str, np.ndarray | None] = {
-            "texts.blob": texts.blob,
-            "texts.offsets": texts.offsets,
+        found = {
             "sent_article": self.sent_article,
             "sent_paragraph": self.sent_paragraph,
             "sent_para_index": self.sent_para_index,
             "sent_position": self.sent_position,
         }
         for name, matrix in (("sentences", self.sentences), ("paragraphs", self.paragraphs)):
-            for part in ("data", "indices", "indptr", "tf", "lengths"):
-                found[f"{name}.{part}"] = getattr(matrix, part)
+            found |= {
+                f"{name}.data": matrix.data,
+                f"{name}.indices": matrix.indices,
+                f"{name}.indptr": matrix.indptr,
+            }
+            if matrix.tf is not None and matrix.lengths is not None:  # what an update in place needs
+                found |= {f"{name}.tf": matrix.tf, f"{name}.lengths": matrix.lengths}
         if self.folded is not None:
-            for part in ("data", "indices", "indptr"):
-                found[f"folded.{part}"] = getattr(self.folded, part)
-        return {name: array for name, array in found.items() if array is not None}
+            found |= {f"folded.{part}": getattr(self.folded, part) for part in ("data", "indices", "indptr")}
+        return found | {"texts.offsets": texts.offsets, "texts.blob": texts.blob}
 
     def _without(self, keep_article: np.ndarray) -> SearchIndex:
         """This index with only the articles where `keep_article` is True."""

@@ -170,24 +170,8 @@ def save(cache_dir: Path, key: str, index: SearchIndex, problems: list[LoadProbl
 
 def _write(cache_dir: Path, tmp: Path, key: str, index: SearchIndex, problems: list[LoadProblem]) -> Path:
     tmp.mkdir()
-    arrays: dict[str, np.ndarray] = {name: getattr(index, name) for name in _ARRAYS}
-    for name in _MATRICES:
-        matrix: Bm25Matrix = getattr(index, name)
-        arrays[f"{name}.data"] = matrix.data
-        arrays[f"{name}.indices"] = matrix.indices
-        arrays[f"{name}.indptr"] = matrix.indptr
-        if matrix.tf is not None and matrix.lengths is not None:  # what an update in place needs
-            arrays[f"{name}.tf"] = matrix.tf
-            arrays[f"{name}.lengths"] = matrix.lengths
-    if index.folded is not None:
-        arrays["folded.data"] = index.folded.data
-        arrays["folded.indices"] = index.folded.indices
-        arrays["folded.indptr"] = index.folded.indptr
-    packed = PackedTexts.pack(index.texts)
-    arrays["texts.offsets"] = packed.offsets
-    arrays["texts.blob"] = packed.blob
     hashes = {}
-    for name, array in arrays.items():
+    for name, array in index.arrays().items():
         np.save(tmp / f"{name}.npy", np.ascontiguousarray(array))
         hashes[name] = _sha256(tmp / f"{name}.npy")
     terms = [""] * len(index.vocab)
