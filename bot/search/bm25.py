@@ -78,6 +78,36 @@ def term_of(indptr: np.ndarray, begin: int, end: int) -> np.ndarray:
     return first + repeat_index(np.diff(np.clip(indptr[first : last + 2], begin, end)))
 
 
+def sorted_pair_postings(
+    pair: np.ndarray, num_docs: int, first_term: int, num_terms: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """From sorted keys `term * num_docs + doc` (one per token; terms `first_term` ..
+    `first_term + num_terms - 1`): each posting's document (int32) and term frequency (uint32),
+    and each term's document frequency. Block by block: no temporary of the postings' size but
+    the runs' starts."""
+    if not len(pair):
+        return np.zeros(0, np.int32), np.zeros(0, np.uint32), np.zeros(num_terms, np.int64)
+    is_first = np.empty(len(pair), dtype=bool)
+    is_first[0] = True
+    np.not_equal(pair[1:], pair[:-1], out=is_first[1:])
+    starts = np.flatnonzero(is_first)
+    del is_first
+    doc = np.empty(len(starts), dtype=np.int32)
+    tf = np.empty(len(starts), dtype=np.uint32)
+    df = np.zeros(num_terms, dtype=np.int64)
+    for block in blocks(len(starts), _BLOCK):
+        first = pair[starts[block]]
+        doc[block] = first % num_docs
+        first //= num_docs  # (now the term of each posting)
+        first -= first_term
+        df += np.bincount(first, minlength=num_terms)
+        following = starts[block.start + 1 : block.stop + 1]  # (where the next run begins)
+        if block.stop == len(starts):
+            following = np.append(following, len(pair))
+        tf[block] = following - starts[block]
+    return doc, tf, df
+
+
 def _add_run_numbers(values: np.ndarray, lengths: np.ndarray) -> None:
     """Add to each position of `values` its run number, for runs of the given lengths (in
     blocks of runs: no temporary the size of `values`)."""
@@ -163,30 +193,11 @@ class Bm25Matrix:
         pair *= num_docs
         _add_run_numbers(pair, lengths)
         pair.sort()  # (equal keys are equal values: no need for a stable sort, nor its buffer)
-        is_first = np.empty(len(pair), dtype=bool)
-        is_first[0] = True
-        np.not_equal(pair[1:], pair[:-1], out=is_first[1:])
-        starts = np.flatnonzero(is_first)
-        del is_first
-        # Each posting's document, term frequency and term, block by block (no temporary of
-        # the postings' size but `starts`).
-        doc = np.empty(len(starts), dtype=np.int32)
-        tf = np.empty(len(starts), dtype=np.uint32)
-        df = np.zeros(vocab_size, dtype=np.int64)
-        for block in blocks(len(starts), _BLOCK):
-            first = pair[starts[block]]
-            doc[block] = first % num_docs
-            first //= num_docs  # (now the term of each posting)
-            df += np.bincount(first, minlength=vocab_size)
-            following = starts[block.start + 1 : block.stop + 1]  # (where the next run begins)
-            if block.stop == len(starts):
-                following = np.append(following, len(pair))
-            tf[block] = following - starts[block]
-        del pair, starts
-        tf = _compact(tf)
+        doc, tf, df = sorted_pair_postings(pair, num_docs, 0, vocab_size)
+        del pair
         indptr = np.zeros(vocab_size + 1, dtype=np.int64)
         np.cumsum(df, out=indptr[1:])
-        return cls.scored(doc, indptr, tf, lengths.astype(np.int32), params)
+        return cls.scored(doc, indptr, _compact(tf), lengths.astype(np.int32), params)
 
     @classmethod
     def scored(

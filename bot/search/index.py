@@ -14,6 +14,7 @@ from array import array
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import InitVar, dataclass, field
+from pathlib import Path
 
 import numpy as np
 from rapidfuzz import process
@@ -22,6 +23,7 @@ from rapidfuzz.distance import Levenshtein
 from bot.articles import Article, ArticleMeta, Corpus, corpus_version, sentence_id
 from bot.search.analysis import TermIds, analysed_batches
 from bot.search.bm25 import Bm25Matrix, RankingParams, repeat_index
+from bot.search.disk_build import Field, NpyWriter, build_matrices, saved
 from bot.search.folded import FoldCancelled, FoldedMatrix
 from bot.search.garbage import automatic_collections_paused, collect_young
 from bot.search.texts import PackedTexts, joined
@@ -54,18 +56,29 @@ class _Analysed:
     sent_lengths: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
     para_tokens: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
     para_lengths: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    # With a folder: the term ids are in these files instead (`sent_tokens`, `para_tokens` empty).
+    token_files: tuple[NpyWriter, NpyWriter] | None = None
 
     @classmethod
-    def of(cls, articles: Iterable[Article], vocab: dict[str, int], workers: int = 1) -> _Analysed:
+    def of(
+        cls, articles: Iterable[Article], vocab: dict[str, int], workers: int = 1, folder: Path | None = None
+    ) -> _Analysed:
         """Analyse `articles`, adding their new terms to `vocab` (modified in place); with
-        `workers` > 1, a large corpus is analysed by that many worker processes."""
+        `workers` > 1, a large corpus is analysed by that many worker processes. With `folder`,
+        the term ids and the texts are written to files there as they come, not held."""
         # (Growing arrays, not lists of per-batch pieces: their memory comes back whole at the
         # end, where pieces would leave holes among the sentence texts — 290 MB more at 1M.)
-        sent_tokens, sent_lengths = array("i"), array("i")
-        para_tokens, para_lengths = array("i"), array("i")
+        sent_tokens: array | NpyWriter = array("i")
+        para_tokens: array | NpyWriter = array("i")
+        sent_lengths, para_lengths = array("i"), array("i")
         # The sentence texts, packed as UTF-8 (`PackedTexts`: 263 -> ~180 MB at 1M sentences,
         # and what the index cache stores), from each batch's encoded texts.
-        text_blob, text_sizes = bytearray(), array("q")
+        text_blob: array | NpyWriter = array("B")
+        text_sizes = array("q")
+        if folder is not None:
+            sent_tokens = NpyWriter(folder / "sentences.tokens.npy", np.int32)
+            para_tokens = NpyWriter(folder / "paragraphs.tokens.npy", np.int32)
+            text_blob = NpyWriter(folder / "texts.blob.npy", np.uint8)
         sent_article = array("i")
         sent_paragraph = array("i")
         sent_para_index = array("i")
@@ -82,7 +95,7 @@ class _Analysed:
                 _extend(sent_position, layout.positions())
                 metas += map(ArticleMeta.of, batch)
                 sentences = [text for _, texts in encoded for text in texts[1:]]  # (titles left out)
-                text_blob += b"".join(sentences)
+                text_blob.frombytes(b"".join(sentences))
                 text_sizes.extend(map(len, sentences))
                 _extend(sent_tokens, ids[~np.repeat(layout.is_title, lengths)])
                 _extend(sent_lengths, lengths[~layout.is_title])
@@ -90,6 +103,9 @@ class _Analysed:
                 title, body = layout.title_ids, layout.sentence_ids
                 _extend(para_lengths, (title[:, 1] - title[:, 0]) + (body[:, 1] - body[:, 0]))
                 _extend(para_tokens, _gathered(ids, np.column_stack((title, body)).reshape(-1, 2)))
+        token_files = None
+        if isinstance(sent_tokens, NpyWriter) and isinstance(para_tokens, NpyWriter):
+            token_files = (sent_tokens, para_tokens)
         return cls(
             vocab=vocab,
             metas=metas,
@@ -98,10 +114,11 @@ class _Analysed:
             sent_paragraph=_as_array(sent_paragraph),
             sent_para_index=_as_array(sent_para_index),
             sent_position=_as_array(sent_position),
-            sent_tokens=_as_array(sent_tokens),
+            sent_tokens=_held(sent_tokens),
             sent_lengths=_as_array(sent_lengths),
-            para_tokens=_as_array(para_tokens),
+            para_tokens=_held(para_tokens),
             para_lengths=_as_array(para_lengths),
+            token_files=token_files,
         )
 
     def drop_tokens(self) -> None:
@@ -177,14 +194,21 @@ def _gathered(values: np.ndarray, ranges: np.ndarray) -> np.ndarray:
     return values[repeat_index(ends - starts, starts)]
 
 
-def _extend(values: array, more: np.ndarray) -> None:
+def _extend(values: array | NpyWriter, more: np.ndarray) -> None:
     values.frombytes(np.ascontiguousarray(more, dtype=np.int32).data.cast("B"))
 
 
-def _packed(blob: bytearray, sizes: array) -> PackedTexts:
+def _packed(blob: array | NpyWriter, sizes: array) -> PackedTexts:
     offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
     np.cumsum(np.frombuffer(sizes, dtype=np.int64), out=offsets[1:])
+    if isinstance(blob, NpyWriter):
+        return PackedTexts(blob.mapped(), offsets)
     return PackedTexts(np.frombuffer(blob, dtype=np.uint8), offsets)
+
+
+def _held(values: array | NpyWriter) -> np.ndarray:
+    """The values held in memory (none when they went to a file)."""
+    return _as_array(values) if isinstance(values, array) else np.zeros(0, np.int32)
 
 
 def _as_array(values: array) -> np.ndarray:
@@ -252,20 +276,64 @@ class SearchIndex:
 
     @classmethod
     def build(
-        cls, corpus: Corpus | Iterable[Article], params: RankingParams | None = None, workers: int = 1
+        cls,
+        corpus: Corpus | Iterable[Article],
+        params: RankingParams | None = None,
+        workers: int = 1,
+        folder: Path | None = None,
     ) -> SearchIndex:
         """Analyse every sentence and build both BM25 matrices (a large corpus analysed by
         `workers` processes, when more than one: `bot.search.analysis`).
 
         `corpus` may be a stream of articles (see `corpus.iter_articles`): each is indexed and
-        dropped, so a large corpus never sits in memory twice.
+        dropped, so a large corpus never sits in memory twice. With `folder` (new or empty), the
+        index is built in bounded memory straight into `.npy` files there, the index cache's
+        arrays (`bot.search.disk_build`), and serves from them memory-mapped: the same arrays.
         """
         articles = corpus.articles if isinstance(corpus, Corpus) else corpus
         params = params or RankingParams()
+        if folder is not None:
+            return cls._built_in(Path(folder), articles, params, workers)
         part = _Analysed.of(articles, {}, workers)
         matrices = part.matrices(params)
         part.drop_tokens()  # (hundreds of MB at 1M sentences, not needed by the fold that follows)
         return cls._assembled(part, matrices, params)
+
+    @classmethod
+    def _built_in(
+        cls, folder: Path, articles: Iterable[Article], params: RankingParams, workers: int
+    ) -> SearchIndex:
+        folder.mkdir(parents=True, exist_ok=True)
+        part = _Analysed.of(articles, {}, workers, folder)
+        assert part.token_files is not None
+        for tokens in part.token_files:
+            tokens.close()
+        sentences, paragraphs, folded = build_matrices(
+            Field(part.token_files[0], part.sent_lengths),
+            Field(part.token_files[1], part.para_lengths),
+            len(part.vocab),
+            part.sent_para_index,
+            params,
+            folder,
+        )
+        for tokens in part.token_files:
+            tokens.path.unlink()
+        texts = PackedTexts.pack(part.texts)
+        return cls(
+            version=corpus_version(part.metas),
+            params=params,
+            articles=tuple(part.metas),
+            languages=tuple(sorted({m.language for m in part.metas})),
+            texts=PackedTexts(texts.blob, saved(folder, "texts.offsets", texts.offsets)),
+            sent_article=saved(folder, "sent_article", part.sent_article),
+            sent_paragraph=saved(folder, "sent_paragraph", part.sent_paragraph),
+            sent_para_index=saved(folder, "sent_para_index", part.sent_para_index),
+            sent_position=saved(folder, "sent_position", part.sent_position),
+            vocab=part.vocab,
+            sentences=sentences,
+            paragraphs=paragraphs,
+            folded=folded,
+        )
 
     @classmethod
     def _assembled(

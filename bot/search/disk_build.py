@@ -1,0 +1,280 @@
+"""A large index's matrices built in bounded memory, straight into `.npy` files.
+
+Built in memory (`SearchIndex.build` without a folder), an index holds every term id, both BM25
+matrices and the folded matrix at once: ~1.5 GB at 1M sentences. Built here, the analysis has
+written the term ids to files (`NpyWriter`); the vocabulary is cut into ranges of consecutive
+term ids, each worth about `RANGE_ENTRIES` folded entries; each range's (term, document) keys
+are gathered into one file, then, one range at a time, read back, its columns of the sentence
+and paragraph matrices built and folded by the same code as in memory, and appended to the
+index's files. A column depends only on its term's postings and on collection statistics that
+are known before any range (the number of documents, their lengths), so the files hold the
+in-memory build's arrays, bit for bit (tests), ready to be served memory-mapped — the index
+cache's layout, so a first load's build is its cache entry.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from itertools import pairwise
+from pathlib import Path
+
+import numpy as np
+
+from bot.search.bm25 import Bm25Matrix, RankingParams, repeat_index, sorted_pair_postings
+from bot.search.folded import FoldedMatrix
+
+# Folded entries per range of terms (one range's arrays and temporaries: ~100 MB).
+RANGE_ENTRIES = 1 << 22
+# Tokens per chunk when the keys are gathered by range.
+_CHUNK_TOKENS = 1 << 21
+_HEADER = 128  # bytes of a `.npy` header of one dimension, as `np.save` writes it
+
+
+class NpyWriter:
+    """A one-dimensional `.npy` file written piece by piece (its header once the length is
+    known): the same bytes `np.save` writes for the whole array."""
+
+    def __init__(self, path: Path, dtype: np.dtype | type) -> None:
+        self.path = path
+        self.dtype = np.dtype(dtype)
+        self.length = 0
+        self._file: io.BufferedWriter | None = path.open("wb")
+        self._file.write(bytes(_HEADER))
+
+    def frombytes(self, data: bytes | memoryview) -> None:
+        """Append raw values of this file's type (as `array.array.frombytes`)."""
+        assert self._file is not None, "closed"
+        self._file.write(data)
+        self.length += len(data) // self.dtype.itemsize
+
+    def append(self, values: np.ndarray) -> None:
+        """Append `values` (cast to this file's type)."""
+        self.frombytes(np.ascontiguousarray(values, dtype=self.dtype).data.cast("B"))
+
+    def close(self) -> None:
+        """Write the header; the file is then a complete `.npy`."""
+        if self._file is None:
+            return
+        header = io.BytesIO()
+        fields = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False}
+        np.lib.format.write_array_header_1_0(header, fields | {"shape": (self.length,)})
+        if len(header.getvalue()) != _HEADER:
+            raise ValueError(f"unexpected .npy header size for {self.path.name}")
+        self._file.seek(0)
+        self._file.write(header.getvalue())
+        self._file.close()
+        self._file = None
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        """Values `start` .. `stop` - 1, read (not mapped: they do not stay in this process)."""
+        assert self._file is None, "read a closed file"
+        return np.fromfile(
+            self.path, dtype=self.dtype, count=stop - start, offset=_HEADER + start * self.dtype.itemsize
+        )
+
+    def mapped(self) -> np.ndarray:
+        """The closed file's array, memory-mapped read-only."""
+        self.close()
+        return mapped(self.path)
+
+
+def saved(folder: Path, name: str, values: np.ndarray) -> np.ndarray:
+    """`values` written whole to `folder/name.npy`, returned memory-mapped."""
+    np.save(folder / f"{name}.npy", np.ascontiguousarray(values))
+    return mapped(folder / f"{name}.npy")
+
+
+def mapped(path: Path) -> np.ndarray:
+    """A `.npy` file's array, memory-mapped read-only (a plain ndarray view: slicing a
+    `np.memmap` runs Python code on every call)."""
+    return np.asarray(np.load(path, mmap_mode="r", allow_pickle=False))
+
+
+@dataclass(frozen=True)
+class Field:
+    """One matrix's documents: their term ids, one after the other (in a file), and lengths."""
+
+    tokens: NpyWriter
+    lengths: np.ndarray
+
+    def bounds(self) -> np.ndarray:
+        """Where each document's term ids begin (and the last ends)."""
+        out = np.zeros(len(self.lengths) + 1, dtype=np.int64)
+        np.cumsum(self.lengths, out=out[1:])
+        return out
+
+    def chunks(self) -> Iterator[tuple[slice, np.ndarray]]:
+        """(documents, their term ids one after the other) in chunks of whole documents of
+        about `_CHUNK_TOKENS` term ids."""
+        bounds = self.bounds()
+        cuts = np.searchsorted(bounds, np.arange(_CHUNK_TOKENS, bounds[-1], _CHUNK_TOKENS))
+        edges = np.unique(np.concatenate(([0], cuts, [len(self.lengths)])))
+        for first, last in zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True):
+            yield slice(first, last), self.tokens.read(int(bounds[first]), int(bounds[last]))
+
+    def term_counts(self, vocab_size: int) -> np.ndarray:
+        """How many times each term occurs."""
+        counts = np.zeros(vocab_size, dtype=np.int64)
+        for _, ids in self.chunks():
+            counts += np.bincount(ids, minlength=vocab_size)
+        return counts
+
+
+@dataclass(frozen=True)
+class RangeKeys:
+    """A field's keys `term * documents + document`, one per token, in a file grouped by term
+    range: range r's are `offsets[r]` .. `offsets[r + 1]` - 1 (unsorted)."""
+
+    path: Path
+    offsets: np.ndarray
+
+    @classmethod
+    def gathered(cls, field: Field, cuts: np.ndarray, counts: np.ndarray, path: Path) -> RangeKeys:
+        """Write `field`'s keys to `path`, grouped by the term ranges that `cuts` bound, whose
+        token counts per term are `counts`."""
+        num_docs = len(field.lengths)
+        per_range = np.add.reduceat(counts, cuts[:-1]) if len(counts) else np.zeros(0, np.int64)
+        offsets = np.zeros(len(cuts), dtype=np.int64)
+        np.cumsum(per_range, out=offsets[1:])
+        cursor = offsets[:-1].copy()
+        with path.open("wb") as handle:
+            handle.truncate(int(offsets[-1]) * 8)
+            fd = handle.fileno()
+            for docs, ids in field.chunks():
+                keys = ids.astype(np.int64)
+                keys *= num_docs
+                keys += docs.start + repeat_index(field.lengths[docs])
+                keys.sort()  # (the ranges are then consecutive, and each range's keys sorted runs)
+                edges = np.searchsorted(keys, cuts[1:-1].astype(np.int64) * num_docs)
+                for r, piece in enumerate(np.split(keys, edges)):
+                    if len(piece):
+                        os.pwrite(fd, piece.data.cast("B"), int(cursor[r]) * 8)
+                        cursor[r] += len(piece)
+        return cls(path, offsets)
+
+    def read(self, r: int) -> np.ndarray:
+        """Range r's keys, sorted."""
+        start, stop = int(self.offsets[r]), int(self.offsets[r + 1])
+        keys = np.fromfile(self.path, dtype=np.int64, count=stop - start, offset=start * 8)
+        keys.sort(kind="stable")  # (sorted runs, one per chunk: merged)
+        return keys
+
+
+def term_ranges(
+    sentence_counts: np.ndarray, paragraph_counts: np.ndarray, mean_paragraph: float
+) -> np.ndarray:
+    """Cuts of the vocabulary (0 first, its size last) into ranges of about `RANGE_ENTRIES`
+    folded entries each (a paragraph's term is folded into each of its sentences; a term
+    with more is a range of its own)."""
+    work = sentence_counts + paragraph_counts * mean_paragraph
+    cumulative = np.cumsum(work)
+    total = float(cumulative[-1]) if len(cumulative) else 0.0
+    cuts = np.searchsorted(cumulative, np.arange(RANGE_ENTRIES, total, RANGE_ENTRIES), side="right")
+    return np.unique(np.concatenate(([0], cuts, [len(work)]))).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class _Outputs:
+    """The files one matrix is appended to, range by range, and its column starts so far."""
+
+    data: NpyWriter
+    indices: NpyWriter
+    tf: NpyWriter | None
+    indptr: list[np.ndarray]
+
+    @classmethod
+    def of(cls, folder: Path, name: str, tf_type: type | None) -> _Outputs:
+        return cls(
+            NpyWriter(folder / f"{name}.data.npy", np.float32),
+            NpyWriter(folder / f"{name}.indices.npy", np.int32),
+            NpyWriter(folder / f"{name}.tf.npy", tf_type) if tf_type else None,
+            [np.zeros(1, np.int64)],
+        )
+
+    def append(
+        self, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, tf: np.ndarray | None
+    ) -> None:
+        """Append one range's columns."""
+        self.data.append(data)
+        self.indices.append(indices)
+        self.indptr.append(indptr[1:] + self.indptr[-1][-1])
+        if self.tf is not None:
+            assert tf is not None
+            self.tf.append(tf)
+
+    def closed(self, folder: Path, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+        """(data, indices, indptr, tf), complete and memory-mapped."""
+        indptr = saved(folder, f"{name}.indptr", np.concatenate(self.indptr))
+        tf = self.tf.mapped() if self.tf is not None else None
+        return self.data.mapped(), self.indices.mapped(), indptr, tf
+
+
+def build_matrices(
+    sentences: Field,
+    paragraphs: Field,
+    vocab_size: int,
+    sent_para_index: np.ndarray,
+    params: RankingParams,
+    folder: Path,
+) -> tuple[Bm25Matrix, Bm25Matrix, FoldedMatrix]:
+    """The sentence, paragraph and folded matrices of the fields, written range by range to
+    `folder` (with the documents' lengths) and returned memory-mapped; sentence `s` is in
+    paragraph `sent_para_index[s]`."""
+    num_sentences, num_paragraphs = len(sentences.lengths), len(paragraphs.lengths)
+    para_start = np.zeros(num_paragraphs + 1, dtype=np.int64)
+    np.cumsum(np.bincount(sent_para_index, minlength=num_paragraphs), out=para_start[1:])
+    counts = sentences.term_counts(vocab_size), paragraphs.term_counts(vocab_size)
+    cuts = term_ranges(*counts, num_sentences / max(num_paragraphs, 1))
+    keys = (
+        RangeKeys.gathered(sentences, cuts, counts[0], folder / "sentences.keys"),
+        RangeKeys.gathered(paragraphs, cuts, counts[1], folder / "paragraphs.keys"),
+    )
+    # Term frequencies in the type the in-memory build gives them (uint16 whenever they fit;
+    # past a document of 65,535 terms, uint32 here where they might still fit).
+    longest = max(int(sentences.lengths.max(initial=0)), int(paragraphs.lengths.max(initial=0)))
+    tf_type = np.uint16 if longest <= np.iinfo(np.uint16).max else np.uint32
+    names = ("sentences", "paragraphs")
+    outputs = {name: _Outputs.of(folder, name, tf_type) for name in names}
+    folded_out = _Outputs.of(folder, "folded", None)
+    with ThreadPoolExecutor(1, thread_name_prefix="depeche-bm25") as pool:
+        for r, (lo, hi) in enumerate(pairwise(cuts.tolist())):
+            pending = pool.submit(_range_matrix, keys[1], r, lo, hi, paragraphs.lengths, params, tf_type)
+            own = _range_matrix(keys[0], r, lo, hi, sentences.lengths, params, tf_type)
+            context = pending.result()
+            folded = FoldedMatrix.fold(own, context, sent_para_index, para_start, params)
+            for name, matrix in zip(names, (own, context), strict=True):
+                outputs[name].append(matrix.data, matrix.indices, matrix.indptr, matrix.tf)
+            folded_out.append(folded.data, folded.indices, folded.indptr, None)
+            del own, context, folded
+    for key_file in keys:
+        key_file.path.unlink()
+    matrices = []
+    for name, field in zip(names, (sentences, paragraphs), strict=True):
+        data, indices, indptr, tf = outputs[name].closed(folder, name)
+        lengths = saved(folder, f"{name}.lengths", field.lengths.astype(np.int32))
+        matrices.append(Bm25Matrix(data, indices, indptr, len(field.lengths), tf, lengths))
+    data, indices, indptr, _ = folded_out.closed(folder, "folded")
+    return matrices[0], matrices[1], FoldedMatrix(data, indices, indptr, num_sentences)
+
+
+def _range_matrix(
+    keys: RangeKeys,
+    r: int,
+    lo: int,
+    hi: int,
+    lengths: np.ndarray,
+    params: RankingParams,
+    tf_type: type,
+) -> Bm25Matrix:
+    """The BM25 matrix of terms `lo` .. `hi` - 1 (range r; as columns 0 .. hi - lo - 1), scored
+    with the whole field's statistics."""
+    pair = keys.read(r)
+    doc, tf, df = sorted_pair_postings(pair, len(lengths), lo, hi - lo)
+    del pair
+    indptr = np.zeros(hi - lo + 1, dtype=np.int64)
+    np.cumsum(df, out=indptr[1:])
+    return Bm25Matrix.scored(doc, indptr, tf.astype(tf_type), lengths.astype(np.int32), params)

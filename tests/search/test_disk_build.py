@@ -1,0 +1,99 @@
+"""An index built into a folder, range of terms by range (`bot.search.disk_build`), is the index
+built in memory: every array to the bit, every file the bytes `np.save` writes, served mapped."""
+
+from __future__ import annotations
+
+import io
+import mmap
+
+import numpy as np
+import pytest
+
+from bot.articles.corpus import load_corpus
+from bot.search import disk_build
+from bot.search.index import SearchIndex
+from tests.conftest import BUNDLED_CORPUS
+from tests.search.test_incremental_index import random_article
+
+
+def _articles(seed: int, count: int = 40) -> list:
+    rng = np.random.default_rng(seed)
+    return [random_article(rng, n) for n in range(count)]
+
+
+def _assert_same(built: SearchIndex, expected: SearchIndex) -> None:
+    mine, theirs = built.arrays(), expected.arrays()
+    assert mine.keys() == theirs.keys()
+    for name, values in theirs.items():
+        assert mine[name].dtype == values.dtype, name
+        assert np.array_equal(mine[name], values), name
+    assert built.vocab == expected.vocab
+    assert (built.version, built.articles, built.languages) == (
+        expected.version,
+        expected.articles,
+        expected.languages,
+    )
+    assert list(built.texts) == list(expected.texts)
+
+
+def _is_mapped(values: np.ndarray) -> bool:
+    base = values
+    while isinstance(base, np.ndarray) and base.base is not None:
+        base = base.base
+    return isinstance(base, mmap.mmap)
+
+
+@pytest.mark.parametrize(("entries", "chunk"), [(1 << 22, 1 << 21), (40, 64), (1, 5)])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_built_in_ranges_it_is_the_index_built_in_memory(tmp_path, monkeypatch, entries, chunk, seed):
+    """One range or a range per term, the keys gathered in one chunk or in chunks of a few
+    documents: the same arrays, and files holding exactly what `np.save` writes of them (the
+    index cache's files), served memory-mapped; nothing else is left in the folder."""
+    monkeypatch.setattr(disk_build, "RANGE_ENTRIES", entries)
+    monkeypatch.setattr(disk_build, "_CHUNK_TOKENS", chunk)
+    articles = _articles(seed)
+    built = SearchIndex.build(articles, folder=tmp_path / "index")
+    expected = SearchIndex.build(articles)
+    _assert_same(built, expected)
+    arrays = expected.arrays()
+    assert sorted(p.name for p in (tmp_path / "index").iterdir()) == sorted(f"{n}.npy" for n in arrays)
+    for name, values in arrays.items():
+        saved = io.BytesIO()
+        np.save(saved, np.ascontiguousarray(values))
+        assert (tmp_path / "index" / f"{name}.npy").read_bytes() == saved.getvalue(), name
+    assert all(_is_mapped(values) for values in built.arrays().values())
+
+
+def test_its_answers_are_the_in_memory_index_answers(tmp_path, monkeypatch):
+    """On the bundled corpus, in many small ranges: the same ranked sentences and scores."""
+    monkeypatch.setattr(disk_build, "RANGE_ENTRIES", 500)
+    corpus = load_corpus(BUNDLED_CORPUS)
+    built = SearchIndex.build(corpus, folder=tmp_path / "index")
+    expected = SearchIndex.build(corpus)
+    _assert_same(built, expected)
+    for question in ("Combien de roquettes ont frappé la base ?", "Qui a parlé au nom du Pentagone ?"):
+        ids = [t for t in expected.resolve_terms(expected.query_terms(question)).values() if t is not None]
+        assert built.rank(ids, 10) == expected.rank(ids, 10) != []
+
+
+def test_worker_processes_and_an_empty_corpus(tmp_path, monkeypatch):
+    from bot.search import analysis
+
+    monkeypatch.setattr(analysis, "PARALLEL_AFTER", 20)
+    monkeypatch.setattr(analysis, "BATCH_SENTENCES", 15)
+    monkeypatch.setattr(disk_build, "RANGE_ENTRIES", 30)
+    articles = _articles(7, count=25)
+    _assert_same(SearchIndex.build(articles, workers=2, folder=tmp_path / "a"), SearchIndex.build(articles))
+    empty = SearchIndex.build([], folder=tmp_path / "b")
+    _assert_same(empty, SearchIndex.build([]))
+    assert empty.size == 0 and not empty.vocab
+
+
+def test_an_index_built_in_a_folder_updates_as_one_built_in_memory(tmp_path):
+    """Feeds update a served index in place: from mapped arrays as from its own."""
+    articles = _articles(3)
+    built = SearchIndex.build(articles[:30], folder=tmp_path / "index")
+    grown = built.updated(articles[30:], [articles[4].id])
+    expected = SearchIndex.build(articles[:30]).updated(articles[30:], [articles[4].id])
+    assert grown.wait_folded(timeout=30) and expected.wait_folded(timeout=30)
+    _assert_same(grown, expected)
