@@ -3,9 +3,11 @@
 For each size, the synthetic corpus of `benchmarks/scale.py` (same seed) is indexed by each engine
 in a fresh child process (so peak memory is its own), then the same PIAF questions are asked, one
 at a time, top 10:
-- Dépêche: `SearchIndex.build` over the articles (two analysis worker processes), then
-  `Engine.lexical_query` (analysis, typo resolution, BM25 with the neighbours' and paragraph's
-  share, exact top 10).
+- Dépêche: `SearchIndex.build` over the articles (two analysis worker processes) into a
+  temporary folder — as the bot's first load builds its index cache: in bounded memory, the
+  arrays written to files and served memory-mapped — then `Engine.lexical_query` (analysis, typo
+  resolution, BM25 with the neighbours' and paragraph's share, exact top 10). `--in-memory`
+  adds the same index built in memory, as an update in place or a run without cache builds it.
 - Tantivy, sentence-only: one document per sentence, a French analyzer (lower case, French stop
   words, accent folding, Snowball stemmer), BM25; an in-memory index, one writer, then merged.
 - Tantivy + paragraph (`--paragraph-field`): the same plus a field holding the sentence's
@@ -14,13 +16,14 @@ at a time, top 10:
   (at most 30 questions: about a second each at 1M).
 Build seconds include making the engine's documents from the articles, not generating them; peak
 MB is the child's largest resident size after its build (the generated text included, the same for
-all); Dépêche's analysis workers are processes of their own, whose largest is printed apart.
+all), and again after all its questions (pages of mapped files a question read count then);
+Dépêche's analysis workers are processes of their own, whose largest is printed apart.
 The children build one after the other, then stay up and answer the questions in rounds, one
 engine after the other (`--rounds`, 5 by default): a change in the machine's load falls on every
 engine alike, instead of on whichever ran at that moment. p50 and p95 are over every round's
 timings (after 20 warm-up questions per child). Ends with one JSON line per size.
 Usage: .venv/bin/python -m benchmarks.anchors [--sizes 100000 1000000] [--questions 300] [--rounds 5]
-       [--paragraph-field] [--rank-bm25]
+       [--paragraph-field] [--rank-bm25] [--in-memory]
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -78,7 +82,7 @@ class WorkersPeak(BackgroundSampler):
                 self.largest = max(self.largest, int(status["VmHWM"].split()[0]) / 1024)
 
 
-def run_depeche(n: int) -> tuple[dict, Callable[[str], object]]:
+def run_depeche(n: int, folder: Path | None) -> tuple[dict, Callable[[str], object]]:
     from bot.search.answer import Engine
     from bot.search.index import SearchIndex
 
@@ -86,7 +90,8 @@ def run_depeche(n: int) -> tuple[dict, Callable[[str], object]]:
     before = rss_mb()
     start = time.perf_counter()
     with WorkersPeak() as workers:  # (the analysis workers are processes of their own)
-        index = SearchIndex.build(synthetic_articles(specs), workers=2)  # (Tantivy: two indexing threads)
+        # (Tantivy: two indexing threads)
+        index = SearchIndex.build(synthetic_articles(specs), workers=2, folder=folder)
     build_s = time.perf_counter() - start
     peak = peak_mb()
     engine = Engine(index)
@@ -171,8 +176,9 @@ def serve(engine: str, n: int, n_questions: int) -> None:
     """A child: build, print the build's figures, then time one round of the questions per line
     read on stdin (a JSON list of milliseconds per round), until stdin closes."""
     qs = questions(n_questions)
-    if engine == "depeche":
-        stats, search = run_depeche(n)
+    folder = tempfile.TemporaryDirectory(prefix="depeche-anchors-")  # (removed when the child ends)
+    if engine.startswith("depeche"):
+        stats, search = run_depeche(n, None if engine == "depeche-memory" else Path(folder.name) / "index")
     elif engine.startswith("tantivy"):
         stats, search = run_tantivy(n, paragraph_field=engine == "tantivy+paragraph")
     else:
@@ -182,6 +188,7 @@ def serve(engine: str, n: int, n_questions: int) -> None:
     print(json.dumps(stats), flush=True)
     for _ in sys.stdin:
         print(json.dumps(question_times(search, qs)), flush=True)
+    print(json.dumps({"peak_after_mb": peak_mb()}), flush=True)
 
 
 class Child:
@@ -213,9 +220,10 @@ class Child:
     def close(self) -> dict:
         assert self.process.stdin is not None
         self.process.stdin.close()
+        after = json.loads(self._line())
         self.process.wait()
         p50, p95 = percentiles(self.times)
-        return {**self.stats, "p50_ms": p50, "p95_ms": p95}
+        return {**self.stats, **after, "p50_ms": p50, "p95_ms": p95}
 
 
 def main() -> None:
@@ -225,16 +233,18 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="rounds of questions per engine, alternated")
     parser.add_argument("--paragraph-field", action="store_true", help="also Tantivy with a paragraph field")
     parser.add_argument("--rank-bm25", action="store_true", help="also rank_bm25 (slow at 1M)")
+    parser.add_argument("--in-memory", action="store_true", help="also Dépêche's index built in memory")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         serve(args.child[0], int(args.child[1]), int(args.child[2]))
         return
-    engines = ["depeche", "tantivy"]
+    engines = ["depeche", *(["depeche-memory"] if args.in_memory else []), "tantivy"]
     engines += ["tantivy+paragraph"] if args.paragraph_field else []
     engines += ["rank_bm25"] if args.rank_bm25 else []
     names = {
         "depeche": "Dépêche SearchIndex (context ranking, top 10)",
+        "depeche-memory": "Dépêche, the same built in memory",
         "tantivy": "Tantivy, French analyzer, sentences only",
         "tantivy+paragraph": "Tantivy, same + a paragraph field",
         "rank_bm25": f"rank_bm25 ({RANK_BM25_QUESTIONS} questions)",
@@ -248,12 +258,12 @@ def main() -> None:
                     child.round()
         results = {engine: child.close() for engine, child in children.items()}
         print(f"\n{n:,} sentences")
-        print("| engine | build s | p50 ms | p95 ms | peak MB (corpus text MB) |")
-        print("|---|---|---|---|---|")
+        print("| engine | build s | p50 ms | p95 ms | peak MB (corpus text MB) | peak MB after questions |")
+        print("|---|---|---|---|---|---|")
         for engine, r in results.items():
             print(
                 f"| {names[engine]} | {r['build_s']:.1f} | {r['p50_ms']:.2f} | {r['p95_ms']:.2f} "
-                f"| {r['peak_mb']:,.0f} ({r['corpus_mb']:,.0f}) |"
+                f"| {r['peak_mb']:,.0f} ({r['corpus_mb']:,.0f}) | {r['peak_after_mb']:,.0f} |"
             )
         d, t = results["depeche"], results["tantivy"]
         print(f"(Dépêche's analysis workers, beside that peak: each at most {d['workers_peak_mb']:,.0f} MB)")
@@ -270,6 +280,8 @@ def main() -> None:
                 "depeche_build_s": round(d["build_s"], 2),
                 "tantivy_build_s": round(t["build_s"], 2),
                 "depeche_peak_mb": round(d["peak_mb"], 1),
+                "depeche_peak_after_questions_mb": round(d["peak_after_mb"], 1),
+                "tantivy_peak_mb": round(t["peak_mb"], 1),
                 "depeche_workers_peak_mb": round(d["workers_peak_mb"], 1),
             }
         )

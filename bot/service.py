@@ -6,13 +6,22 @@ import asyncio
 import datetime as dt
 import hashlib
 import logging
+import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.articles import Corpus, LoadProblem, ParsedArticleCache, iter_articles, library, read_articles
+from bot.articles import (
+    Article,
+    Corpus,
+    LoadProblem,
+    ParsedArticleCache,
+    iter_articles,
+    library,
+    read_articles,
+)
 from bot.search import (
     EmbeddingCache,
     Encoder,
@@ -256,16 +265,7 @@ class QAService:
         index = self._updated_index(files, problems, parsed)
         if index is None:
             problems = []
-            index = SearchIndex.build(
-                iter_articles(
-                    self.corpus_dir,
-                    problems,
-                    max_file_bytes=self.max_file_bytes,
-                    parsed=parsed,
-                    workers=self.parse_workers,
-                ),
-                workers=self.parse_workers,
-            )
+            index = self._built_index(problems, parsed)
             if parsed is not None:
                 parsed.prune()
         for problem in problems:
@@ -278,6 +278,36 @@ class QAService:
             # saved once it serves (see `load`), with the file stats of this version
             self._unsaved = (key, index, problems, dict(self._stats or {}))
         return Engine(index), problems, False
+
+    def _built_index(self, problems: list[LoadProblem], parsed: ParsedArticleCache | None) -> SearchIndex:
+        """Every article of the folder, indexed. With a cache folder, built straight into a
+        staging folder of the index cache (bounded memory; the save then only renames it), or
+        in memory when that folder cannot take it."""
+
+        def articles() -> Iterator[Article]:
+            problems.clear()
+            return iter_articles(
+                self.corpus_dir,
+                problems,
+                max_file_bytes=self.max_file_bytes,
+                parsed=parsed,
+                workers=self.parse_workers,
+            )
+
+        if self.cache_dir is not None:
+            staging: Path | None = None
+            try:
+                staging = cache.staging_folder(self._cache_of("index"))
+                return SearchIndex.build(articles(), workers=self.parse_workers, folder=staging)
+            except OSError as exc:
+                log.warning("could not build the index in %s (%s); building it in memory", staging, exc)
+                if staging is not None:
+                    shutil.rmtree(staging, ignore_errors=True)
+            except BaseException:
+                if staging is not None:
+                    shutil.rmtree(staging, ignore_errors=True)
+                raise
+        return SearchIndex.build(articles(), workers=self.parse_workers)
 
     def _save_index_cache(self) -> None:
         """Write the index just served to the cache, in the background: answering does not wait

@@ -17,7 +17,7 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -229,27 +229,33 @@ def build_matrices(
     np.cumsum(np.bincount(sent_para_index, minlength=num_paragraphs), out=para_start[1:])
     counts = sentences.term_counts(vocab_size), paragraphs.term_counts(vocab_size)
     cuts = term_ranges(*counts, num_sentences / max(num_paragraphs, 1))
-    keys = (
-        RangeKeys.gathered(sentences, cuts, counts[0], folder / "sentences.keys"),
-        RangeKeys.gathered(paragraphs, cuts, counts[1], folder / "paragraphs.keys"),
-    )
     # Term frequencies in the type the in-memory build gives them (uint16 whenever they fit;
     # past a document of 65,535 terms, uint32 here where they might still fit).
     longest = max(int(sentences.lengths.max(initial=0)), int(paragraphs.lengths.max(initial=0)))
     tf_type = np.uint16 if longest <= np.iinfo(np.uint16).max else np.uint32
     names = ("sentences", "paragraphs")
     outputs = {name: _Outputs.of(folder, name, tf_type) for name in names}
-    folded_out = _Outputs.of(folder, "folded", None)
-    with ThreadPoolExecutor(1, thread_name_prefix="depeche-bm25") as pool:
+    outputs["folded"] = _Outputs.of(folder, "folded", None)
+    # The paragraphs' side in a thread beside the sentences' (numpy's sorts and arithmetic let
+    # go of the GIL), and each range written to its files in another while the next is built.
+    with (
+        ThreadPoolExecutor(1, thread_name_prefix="depeche-bm25") as pool,
+        ThreadPoolExecutor(1, thread_name_prefix="depeche-write") as writer,
+    ):
+        gathering = pool.submit(RangeKeys.gathered, paragraphs, cuts, counts[1], folder / "paragraphs.keys")
+        keys = (RangeKeys.gathered(sentences, cuts, counts[0], folder / "sentences.keys"), gathering.result())
+        written: Future | None = None
         for r, (lo, hi) in enumerate(pairwise(cuts.tolist())):
             pending = pool.submit(_range_matrix, keys[1], r, lo, hi, paragraphs.lengths, params, tf_type)
             own = _range_matrix(keys[0], r, lo, hi, sentences.lengths, params, tf_type)
             context = pending.result()
             folded = FoldedMatrix.fold(own, context, sent_para_index, para_start, params)
-            for name, matrix in zip(names, (own, context), strict=True):
-                outputs[name].append(matrix.data, matrix.indices, matrix.indptr, matrix.tf)
-            folded_out.append(folded.data, folded.indices, folded.indptr, None)
+            if written is not None:
+                written.result()  # (one range waits to be written at most: memory stays bounded)
+            written = writer.submit(_append, outputs, own, context, folded)
             del own, context, folded
+        if written is not None:
+            written.result()
     for key_file in keys:
         key_file.path.unlink()
     matrices = []
@@ -257,8 +263,15 @@ def build_matrices(
         data, indices, indptr, tf = outputs[name].closed(folder, name)
         lengths = saved(folder, f"{name}.lengths", field.lengths.astype(np.int32))
         matrices.append(Bm25Matrix(data, indices, indptr, len(field.lengths), tf, lengths))
-    data, indices, indptr, _ = folded_out.closed(folder, "folded")
+    data, indices, indptr, _ = outputs["folded"].closed(folder, "folded")
     return matrices[0], matrices[1], FoldedMatrix(data, indices, indptr, num_sentences)
+
+
+def _append(outputs: dict[str, _Outputs], own: Bm25Matrix, context: Bm25Matrix, folded: FoldedMatrix) -> None:
+    """Append one range's columns of the three matrices to their files."""
+    for name, matrix in (("sentences", own), ("paragraphs", context)):
+        outputs[name].append(matrix.data, matrix.indices, matrix.indptr, matrix.tf)
+    outputs["folded"].append(folded.data, folded.indices, folded.indptr, None)
 
 
 def _range_matrix(

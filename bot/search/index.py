@@ -236,6 +236,9 @@ class SearchIndex:
     # update that is not served).
     folded: FoldedMatrix | None = None
     defer_fold: InitVar[bool] = False
+    # The folder its arrays were built into (`build(folder=...)`): the index cache then keeps
+    # that folder as its entry instead of writing the arrays again.
+    folder: Path | None = None
     _first_in_para: np.ndarray = field(init=False, repr=False)
     _para_start: np.ndarray = field(init=False, repr=False)
     _article_start: np.ndarray = field(init=False, repr=False)
@@ -333,6 +336,7 @@ class SearchIndex:
             sentences=sentences,
             paragraphs=paragraphs,
             folded=folded,
+            folder=folder,
         )
 
     @classmethod

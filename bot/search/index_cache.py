@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import shutil
+import time
 import uuid
 import zipfile
 from dataclasses import dataclass
@@ -36,6 +37,8 @@ _ARRAYS = ("sent_article", "sent_paragraph", "sent_para_index", "sent_position")
 _MATRICES = ("sentences", "paragraphs")
 FOLD_WAIT_SECONDS = 300.0  # past this, the index is saved unfolded (a restart folds it)
 _VERIFIED = "verified.json"  # the arrays' stats when their checksums were last verified
+_TEMPORARY = ".tmp-"  # a folder being written: an entry once renamed to its key
+STAGING_GRACE_SECONDS = 3600.0  # a staging folder younger than this may be in use
 
 
 @dataclass(frozen=True)
@@ -155,25 +158,49 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def staging_folder(cache_dir: Path) -> Path:
+    """A new folder to build an index into (`SearchIndex.build(folder=...)`), which `save` then
+    makes the cache's entry without writing the arrays again. The caller removes it on failure."""
+    cache_dir = Path(cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    folder = cache_dir / f"{_TEMPORARY}{uuid.uuid4().hex}"
+    folder.mkdir()
+    return folder
+
+
 def save(cache_dir: Path, key: str, index: SearchIndex, problems: list[LoadProblem]) -> Path:
     """Write the index under `cache_dir/key` atomically (temp folder, then rename); keep only it.
-    Raises `OSError` when the folder cannot take it (nothing half-written is left)."""
+    An index built into a staging folder of `cache_dir` becomes the entry itself (its files are
+    hashed, not written again). Raises `OSError` when the folder cannot take it (nothing
+    half-written is left)."""
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
     index.wait_folded(FOLD_WAIT_SECONDS)  # an index updated in place is being folded in a thread
-    tmp = cache_dir / f".tmp-{uuid.uuid4().hex}"
+    staged = index.folder
+    if staged is None or staged.parent != cache_dir or not staged.name.startswith(_TEMPORARY):
+        staged = None
+    tmp = staged or cache_dir / f"{_TEMPORARY}{uuid.uuid4().hex}"
     try:
-        return _write(cache_dir, tmp, key, index, problems)
+        final = _write(cache_dir, tmp, key, index, problems, written=staged is not None)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)  # (gone once renamed; its mapped files still serve)
+    if staged is not None:
+        index.folder = final
+    return final
 
 
-def _write(cache_dir: Path, tmp: Path, key: str, index: SearchIndex, problems: list[LoadProblem]) -> Path:
-    tmp.mkdir()
+def _write(
+    cache_dir: Path, tmp: Path, key: str, index: SearchIndex, problems: list[LoadProblem], written: bool
+) -> Path:
     hashes = {}
+    if not written:
+        tmp.mkdir()
     for name, array in index.arrays().items():
-        np.save(tmp / f"{name}.npy", np.ascontiguousarray(array))
+        if not written:
+            np.save(tmp / f"{name}.npy", np.ascontiguousarray(array))
         hashes[name] = _sha256(tmp / f"{name}.npy")
+    if written and {path.name for path in tmp.iterdir()} != {f"{name}.npy" for name in hashes}:
+        raise OSError(f"the index built in {tmp.name} is not the index's arrays, file for file")
     terms = [""] * len(index.vocab)
     for term, tid in index.vocab.items():
         terms[tid] = term
@@ -198,15 +225,29 @@ def _write(cache_dir: Path, tmp: Path, key: str, index: SearchIndex, problems: l
     os.rename(tmp, final)
     _write_verified(final, list(hashes))
     for other in cache_dir.iterdir():  # one corpus is served: older entries are dead weight
-        if other != final:
+        if other != final and not _in_progress(other):
             shutil.rmtree(other, ignore_errors=True)
     return final
+
+
+def _in_progress(folder: Path) -> bool:
+    """A staging folder that an index may still be being built or saved into (one left by an
+    interrupted process is removed by the first save after an hour)."""
+    try:
+        return (
+            folder.name.startswith(_TEMPORARY)
+            and time.time() - folder.stat().st_mtime < STAGING_GRACE_SECONDS
+        )
+    except OSError:
+        return False
 
 
 def adopt_saved(folder: Path, index: SearchIndex) -> bool:
     """After `save`: `index` (which may be serving) takes the saved arrays, memory-mapped, in
     place of its own copies (`SearchIndex.adopt_arrays`), so a build leaves the process holding
     what a restart would. False, and nothing changed, when the saved entry cannot be read back."""
+    if index.folder == folder:  # built into the folder that became the entry: mapped already
+        return True
     cached = load(folder.parent, folder.name)
     return cached is not None and index.adopt_arrays(cached.index)
 

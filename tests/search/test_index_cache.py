@@ -206,21 +206,111 @@ def _file_mapped(array) -> bool:
     return False
 
 
-def test_a_built_index_once_saved_serves_from_the_mapped_cache_and_answers_the_same(corpus_dir, tmp_path):
-    """After its first load (a build) and the cache's save, the served index holds the saved
-    arrays, file-mapped, as a restart would: its own copies are let go, its answers unchanged."""
-    built = QAService(corpus_dir)  # (no cache: the index as built, in memory)
-    assert built.load().ok and not _file_mapped(built.engine.index.folded.data)
-    service = QAService(corpus_dir, cache_dir=tmp_path / "cache")
+def _served_arrays(index) -> list:
+    return [index.folded.data, index.folded.indices, index.sentences.data, index.paragraphs.tf,
+            index.texts.blob, index.sent_para_index]  # fmt: skip
+
+
+def test_a_first_load_builds_into_the_cache_entry_and_serves_it_mapped(corpus_dir, tmp_path):
+    """With a cache folder, the first load builds its index straight into a staging folder of the
+    cache (bounded memory), serving those files mapped at once; the save hashes them and renames
+    the folder into the entry — the same files (inodes), no array written twice — and the answers
+    are those of an index built in memory."""
+    import os
+
+    in_memory = QAService(corpus_dir)  # (no cache: the index built in memory)
+    assert in_memory.load().ok and not _file_mapped(in_memory.engine.index.folded.data)
+    service = QAService(corpus_dir, cache_dir=tmp_path / "cache", save_cache_in_background=True)
     assert service.load().ok and not service.last_load_from_cache
     index = service.engine.index
+    staging = index.folder
+    assert staging is not None and staging.name.startswith(".tmp-")
+    assert all(_file_mapped(array) for array in _served_arrays(index))
+    inodes = {path.name: path.stat().st_ino for path in staging.iterdir()}
     assert service.wait_for_cache(30)
+    entry = index.folder
+    assert entry is not None and entry.parent == staging.parent and not staging.exists()
+    assert {name: (entry / name).stat().st_ino for name in inodes} == inodes
+    assert service.engine.index is index
+    answers = [[r.model_dump() for r in s.engine.answer(QUESTION).results] for s in (in_memory, service)]
+    assert answers[0] == answers[1] and answers[0]
+    restarted = QAService(corpus_dir, cache_dir=tmp_path / "cache")
+    assert restarted.load().ok and restarted.last_load_from_cache
+    assert os.listdir(entry.parent) == [entry.name]
+
+
+def test_an_index_updated_in_place_once_saved_serves_from_the_mapped_cache(corpus_dir, tmp_path):
+    """A feed's or a reload's update in place is built in memory; once saved, the served index
+    holds the saved arrays, file-mapped, as a restart would: its own copies are let go, its
+    answers unchanged."""
+    service = QAService(corpus_dir, cache_dir=tmp_path / "cache")
+    assert service.load().ok
+    write_article(corpus_dir, "pont.md", "Le pont de Mossoul a rouvert mardi.", title="Pont", source="T")
+    report = service.load()
+    assert report.ok and report.articles == 2
+    index = service.engine.index
+    assert index.folder is None and service.wait_for_cache(30)  # (its arrays in memory until saved)
     assert service.engine.index is index and index.folded is not None
-    for array in (index.folded.data, index.folded.indices, index.sentences.data, index.paragraphs.tf,
-                  index.texts.blob, index.sent_para_index):  # fmt: skip
-        assert _file_mapped(array)
+    assert all(_file_mapped(array) for array in _served_arrays(index))
+    built = QAService(corpus_dir)
+    assert built.load().ok
     answers = [[r.model_dump() for r in s.engine.answer(QUESTION).results] for s in (built, service)]
     assert answers[0] == answers[1] and answers[0]
+
+
+def test_a_build_the_cache_folder_cannot_take_is_built_in_memory(corpus_dir, tmp_path, monkeypatch, caplog):
+    """A disk that fills up during the build into the cache: the index is built again in memory,
+    served, and the staging folder is gone; a build that fails otherwise leaves nothing either."""
+    from bot.search import index as index_module
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(index_module, "build_matrices", full_disk)
+    service = QAService(corpus_dir, cache_dir=tmp_path / "cache")
+    with caplog.at_level("WARNING", logger="bot.service"):
+        assert service.load().ok
+    assert any("building it in memory" in r.getMessage() for r in caplog.records)
+    assert "Au moins sept" in service.engine.answer(QUESTION).results[0].text
+    assert not list((tmp_path / "cache" / "index").glob("*/.tmp-*"))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(index_module, "build_matrices", broken)
+    other = QAService(corpus_dir, cache_dir=tmp_path / "other")
+    assert not other.load().ok
+    assert not list((tmp_path / "other" / "index").glob("*/.tmp-*"))
+
+
+def test_a_save_prunes_old_staging_folders_not_one_in_use(corpus_dir, tmp_path):
+    """Another entry and a staging folder left by a process killed an hour ago are removed by the
+    next save; a recent one (a build in progress, maybe in another thread) is not."""
+    import os
+    import time
+
+    service = QAService(corpus_dir, cache_dir=tmp_path / "cache")
+    assert service.load().ok
+    folder = service.engine.index.folder
+    assert folder is not None
+    stale, recent, old_entry = (
+        folder.parent / ".tmp-stale",
+        folder.parent / ".tmp-recent",
+        folder.parent / "0ld",
+    )
+    for made in (stale, recent, old_entry):
+        made.mkdir()
+    hours_ago = time.time() - cache.STAGING_GRACE_SECONDS - 60
+    os.utime(stale, (hours_ago, hours_ago))
+    os.utime(old_entry, (hours_ago, hours_ago))
+    write_article(corpus_dir, "pont.md", "Le pont de Mossoul a rouvert mardi.", title="Pont", source="T")
+    assert service.load().ok and service.wait_for_cache(30)
+    names = sorted(p.name for p in folder.parent.iterdir())
+    assert (
+        len(names) == 2
+        and names[0] == ".tmp-recent"
+        and (folder.parent / names[1] / "manifest.json").is_file()
+    )
 
 
 def test_an_index_does_not_adopt_the_arrays_of_another(corpus_dir, tmp_path):
