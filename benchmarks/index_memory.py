@@ -6,20 +6,26 @@ generated first â€” its text stays held, as in `anchors`, and is printed apart â
 analysis workers while a thread samples this process's resident size every 10 ms, under the
 name of the stage running: analysis (until the first BM25 matrix is built), the two BM25
 matrices, the fold (`bot.search.folded`), after. Then the bytes of each array of the index.
-Usage: .venv/bin/python -m benchmarks.index_memory [--sentences 1000000]
+With `--folder`, built as a first load with a cache folder builds it: into a temporary folder,
+range of terms by range (`bot.search.disk_build`), the stages then analysis, the term ranges
+(keys gathered, matrices built, folded and written), after.
+Usage: .venv/bin/python -m benchmarks.index_memory [--sentences 1000000] [--folder]
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import tempfile
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
 from benchmarks.scale import BackgroundSampler, peak_mb, rss_mb, synthetic_articles, synthetic_specs
+from bot.search import index as index_module
 from bot.search.bm25 import Bm25Matrix
 from bot.search.folded import FoldedMatrix
 from bot.search.index import SearchIndex
@@ -90,29 +96,37 @@ def parts(index: SearchIndex) -> list[tuple[str, float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sentences", type=int, default=1_000_000)
-    n = parser.parse_args().sentences
+    parser.add_argument("--folder", action="store_true", help="build into a temporary folder")
+    args = parser.parse_args()
+    n = args.sentences
     specs = synthetic_specs(n)
     held = rss_mb()
+    folder = tempfile.TemporaryDirectory(prefix="depeche-index-memory-") if args.folder else None
     with StageSampler("analysis") as sampler:
         # (The build's own calls, staged; the classes' attributes put back after.)
-        originals = Bm25Matrix.__dict__["build"], FoldedMatrix.__dict__["fold"]
-        Bm25Matrix.build = sampler.entering("BM25 matrices", Bm25Matrix.build, "between")  # type: ignore[method-assign]
-        FoldedMatrix.fold = sampler.entering("fold", FoldedMatrix.fold, "after the fold")  # type: ignore[method-assign]
+        originals = Bm25Matrix.__dict__["build"], FoldedMatrix.__dict__["fold"], index_module.build_matrices
+        if folder is None:
+            Bm25Matrix.build = sampler.entering("BM25 matrices", Bm25Matrix.build, "between")  # type: ignore[method-assign]
+            FoldedMatrix.fold = sampler.entering("fold", FoldedMatrix.fold, "after the fold")  # type: ignore[method-assign]
+        else:
+            index_module.build_matrices = sampler.entering("term ranges", originals[2], "after")  # type: ignore[assignment]
         try:
             start = time.perf_counter()
-            index = SearchIndex.build(synthetic_articles(specs), workers=2)
+            into = Path(folder.name) / "index" if folder is not None else None
+            index = SearchIndex.build(synthetic_articles(specs), workers=2, folder=into)
             build_s = time.perf_counter() - start
             time.sleep(0.05)
         finally:
             setattr(Bm25Matrix, "build", originals[0])  # noqa: B010
             setattr(FoldedMatrix, "fold", originals[1])  # noqa: B010
+            index_module.build_matrices = originals[2]
     print(f"{n:,} sentences, built in {build_s:.1f} s; the generated corpus held: {held:,.0f} MB resident")
     print("| stage | largest resident MB | of which over the held corpus |")
     print("|---|---|---|")
     for stage, largest in sampler.largest.items():
         print(f"| {stage} | {largest:,.0f} | {largest - held:,.0f} |")
     print(f"peak (ru_maxrss) {peak_mb():,.0f} MB, resident after the build {rss_mb():,.0f} MB")
-    print("| part of the index | MB |")
+    print("| part of the index" + (" (in files, mapped)" if folder is not None else "") + " | MB |")
     print("|---|---|")
     rows = parts(index)
     for name, size in rows:

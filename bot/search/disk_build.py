@@ -1,7 +1,7 @@
 """A large index's matrices built in bounded memory, straight into `.npy` files.
 
 Built in memory (`SearchIndex.build` without a folder), an index holds every term id, both BM25
-matrices and the folded matrix at once: ~1.5 GB at 1M sentences. Built here, the analysis has
+matrices and the folded matrix at once (docs/performance.md measures it). Built here, the analysis has
 written the term ids to files (`NpyWriter`); the vocabulary is cut into ranges of consecutive
 term ids, each worth about `RANGE_ENTRIES` folded entries; each range's (term, document) keys
 are gathered into one file, then, one range at a time, read back, its columns of the sentence
@@ -27,8 +27,10 @@ import numpy as np
 from bot.search.bm25 import Bm25Matrix, RankingParams, repeat_index, sorted_pair_postings
 from bot.search.folded import FoldedMatrix
 
-# Folded entries per range of terms (one range's arrays and temporaries: ~100 MB).
-RANGE_ENTRIES = 1 << 22
+# Folded entries per range of terms: a range's arrays and temporaries are what the build holds
+# beyond the analysis (smaller ranges lower its peak, down to the commonest term's column, in
+# about the same time: docs/performance.md, #20's seventh pass).
+RANGE_ENTRIES = 1 << 21
 # Tokens per chunk when the keys are gathered by range.
 _CHUNK_TOKENS = 1 << 21
 _HEADER = 128  # bytes of a `.npy` header of one dimension, as `np.save` writes it
