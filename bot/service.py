@@ -157,7 +157,9 @@ class QAService:
         """Load and index the corpus now (blocking); keep the old engine on failure."""
         start = time.perf_counter()
         corpus_problems: list[LoadProblem] = []
-        self._unsaved = None  # (what a failed load built is never saved)
+        if self._unsaved is not None:  # (what a failed load built is never saved)
+            cache.discard_staged(self._unsaved[1])
+            self._unsaved = None
         if self.before_load is not None:
             try:
                 self.before_load()
@@ -266,13 +268,17 @@ class QAService:
         if index is None:
             problems = []
             index = self._built_index(problems, parsed)
+        try:
             if parsed is not None:
                 parsed.prune()
-        for problem in problems:
-            log.warning("corpus: skipped %s: %s", problem.path, problem.reason)
-        if not index.articles and problems:
-            # Every file was rejected: more likely a mistake than an intent to serve nothing.
-            raise CorpusRejected("no valid article in the corpus folder", problems)
+            for problem in problems:
+                log.warning("corpus: skipped %s: %s", problem.path, problem.reason)
+            if not index.articles and problems:
+                # Every file was rejected: more likely a mistake than an intent to serve nothing.
+                raise CorpusRejected("no valid article in the corpus folder", problems)
+        except BaseException:
+            cache.discard_staged(index)  # (a build into the cache that will not be served)
+            raise
         self._loaded_files = files
         if self.cache_dir is not None:
             # saved once it serves (see `load`), with the file stats of this version
@@ -320,6 +326,8 @@ class QAService:
             return
         with self._saving:
             if self._unsaved is not None:  # (a load from the cache has nothing to save)
+                if self._pending_save is not None:  # superseded before its turn: never saved
+                    cache.discard_staged(self._pending_save[1])
                 self._pending_save, self._unsaved = self._unsaved, None
             if self._pending_save is None or self._saver is not None:
                 return  # nothing to save, or the writer will take it

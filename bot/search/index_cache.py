@@ -168,6 +168,13 @@ def staging_folder(cache_dir: Path) -> Path:
     return folder
 
 
+def discard_staged(index: SearchIndex) -> None:
+    """Remove the staging folder `index` was built into, when it will not be saved (its mapped
+    arrays stay readable until the index is let go)."""
+    if index.folder is not None and index.folder.name.startswith(_TEMPORARY):
+        shutil.rmtree(index.folder, ignore_errors=True)
+
+
 def save(cache_dir: Path, key: str, index: SearchIndex, problems: list[LoadProblem]) -> Path:
     """Write the index under `cache_dir/key` atomically (temp folder, then rename); keep only it.
     An index built into a staging folder of `cache_dir` becomes the entry itself (its files are

@@ -358,3 +358,13 @@ def test_questions_answered_while_arrays_are_adopted_get_the_same_answers(corpus
         stop.set()
         thread.join()
     assert asked[0] >= 30 and differing == []
+
+
+def test_a_corpus_whose_every_file_is_rejected_leaves_no_staging_folder(tmp_path):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    write_article(folder, "vide.md", "... !!! ???", title="Vide", source="T")
+    service = QAService(folder, cache_dir=tmp_path / "cache")
+    assert not service.load().ok
+    assert (tmp_path / "cache" / "index").is_dir()
+    assert not list((tmp_path / "cache" / "index").glob("*/.tmp-*"))
