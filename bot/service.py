@@ -9,12 +9,11 @@ import logging
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.articles import (
-    Article,
     Corpus,
     LoadProblem,
     ParsedArticleCache,
@@ -286,34 +285,43 @@ class QAService:
         return Engine(index), problems, False
 
     def _built_index(self, problems: list[LoadProblem], parsed: ParsedArticleCache | None) -> SearchIndex:
-        """Every article of the folder, indexed. With a cache folder, built straight into a
-        staging folder of the index cache (bounded memory; the save then only renames it), or
-        in memory when that folder cannot take it."""
+        """Every article of the folder, indexed (into the index cache's files when there is one)."""
 
-        def articles() -> Iterator[Article]:
+        def build(folder: Path | None) -> SearchIndex:
             problems.clear()
-            return iter_articles(
+            articles = iter_articles(
                 self.corpus_dir,
                 problems,
                 max_file_bytes=self.max_file_bytes,
                 parsed=parsed,
                 workers=self.parse_workers,
             )
+            return SearchIndex.build(articles, workers=self.parse_workers, folder=folder)
 
-        if self.cache_dir is not None:
-            staging: Path | None = None
-            try:
-                staging = cache.staging_folder(self._cache_of("index"))
-                return SearchIndex.build(articles(), workers=self.parse_workers, folder=staging)
-            except OSError as exc:
-                log.warning("could not build the index in %s (%s); building it in memory", staging, exc)
-                if staging is not None:
-                    shutil.rmtree(staging, ignore_errors=True)
-            except BaseException:
-                if staging is not None:
-                    shutil.rmtree(staging, ignore_errors=True)
-                raise
-        return SearchIndex.build(articles(), workers=self.parse_workers)
+        return self._in_cache_folder(build)
+
+    def _in_cache_folder(self, make: Callable[[Path | None], SearchIndex]) -> SearchIndex:
+        """`make(folder)`: an index built or updated straight into a new staging folder of the
+        index cache (bounded memory; the save then only renames it) — or in memory (`folder`
+        None) without a cache folder, or when that folder cannot take it."""
+        if self.cache_dir is None:
+            return make(None)
+        staging: Path | None = None
+        try:
+            staging = cache.staging_folder(self._cache_of("index"))
+            index = make(staging)
+        except OSError as exc:
+            log.warning("could not write the index in %s (%s); making it in memory", staging, exc)
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
+            return make(None)
+        except BaseException:
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
+            raise
+        if index.folder != staging:  # (an update with nothing to change: the served index)
+            shutil.rmtree(staging, ignore_errors=True)
+        return index
 
     def _save_index_cache(self) -> None:
         """Write the index just served to the cache, in the background: answering does not wait
@@ -393,8 +401,9 @@ class QAService:
             new_ids.add(article.id)
             new_titles.add(title)
         problems[:0] = [p for p in self._problems if p.path not in leaving and p.path in files]
+        removed_ids = [meta.id for meta in removed]
         try:
-            return index.updated(added, [meta.id for meta in removed])
+            return self._in_cache_folder(lambda folder: index.updated(added, removed_ids, folder=folder))
         except ValueError as exc:  # an index that cannot be updated in place
             log.info("full rebuild: %s", exc)
             return None

@@ -16,15 +16,16 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
 
-from bot.search.bm25 import Bm25Matrix, RankingParams, repeat_index, sorted_pair_postings
+from bot.search.bm25 import Bm25Matrix, RankingParams, padded, repeat_index, sorted_pair_postings, term_of
 from bot.search.folded import FoldedMatrix
 
 # Folded entries per range of terms: a range's arrays and temporaries are what the build holds
@@ -215,6 +216,11 @@ class _Outputs:
         return self.data.mapped(), self.indices.mapped(), indptr, tf
 
 
+# A range's columns of one matrix: (range number, first term, end term) -> its matrix, the terms
+# numbered from 0.
+RangeColumns = Callable[[int, int, int], Bm25Matrix]
+
+
 def build_matrices(
     sentences: Field,
     paragraphs: Field,
@@ -227,16 +233,53 @@ def build_matrices(
     `folder` (with the documents' lengths) and returned memory-mapped; sentence `s` is in
     paragraph `sent_para_index[s]`."""
     num_sentences, num_paragraphs = len(sentences.lengths), len(paragraphs.lengths)
-    para_start = np.zeros(num_paragraphs + 1, dtype=np.int64)
-    np.cumsum(np.bincount(sent_para_index, minlength=num_paragraphs), out=para_start[1:])
     counts = sentences.term_counts(vocab_size), paragraphs.term_counts(vocab_size)
     cuts = term_ranges(*counts, num_sentences / max(num_paragraphs, 1))
     # Term frequencies in the type the in-memory build gives them (uint16 whenever they fit;
     # past a document of 65,535 terms, uint32 here where they might still fit).
     longest = max(int(sentences.lengths.max(initial=0)), int(paragraphs.lengths.max(initial=0)))
     tf_type = np.uint16 if longest <= np.iinfo(np.uint16).max else np.uint32
+    with ThreadPoolExecutor(1, thread_name_prefix="depeche-bm25") as pool:
+        gathering = pool.submit(RangeKeys.gathered, paragraphs, cuts, counts[1], folder / "paragraphs.keys")
+        keys = (RangeKeys.gathered(sentences, cuts, counts[0], folder / "sentences.keys"), gathering.result())
+    s_lengths, p_lengths = sentences.lengths.astype(np.int32), paragraphs.lengths.astype(np.int32)
+    try:
+        return write_ranges(
+            cuts,
+            (
+                partial(_range_matrix, keys[0], lengths=s_lengths, params=params, tf_type=tf_type),
+                partial(_range_matrix, keys[1], lengths=p_lengths, params=params, tf_type=tf_type),
+            ),
+            (s_lengths, p_lengths),
+            sent_para_index,
+            params,
+            folder,
+            (tf_type, tf_type),
+        )
+    finally:
+        for key_file in keys:
+            key_file.path.unlink()
+
+
+def write_ranges(
+    cuts: np.ndarray,
+    columns: tuple[RangeColumns, RangeColumns],
+    lengths: tuple[np.ndarray, np.ndarray],
+    sent_para_index: np.ndarray,
+    params: RankingParams,
+    folder: Path,
+    tf_types: tuple[type, type],
+) -> tuple[Bm25Matrix, Bm25Matrix, FoldedMatrix]:
+    """For each term range that `cuts` bound, the sentence and paragraph matrices' columns (made
+    by `columns`, scored with the documents' `lengths`, term frequencies kept as `tf_types`)
+    and their fold, appended to `folder`'s files; the three matrices returned memory-mapped."""
+    num_paragraphs = len(lengths[1])
+    para_start = np.zeros(num_paragraphs + 1, dtype=np.int64)
+    np.cumsum(np.bincount(sent_para_index, minlength=num_paragraphs), out=para_start[1:])
     names = ("sentences", "paragraphs")
-    outputs = {name: _Outputs.of(folder, name, tf_type) for name in names}
+    outputs = {
+        name: _Outputs.of(folder, name, tf_type) for name, tf_type in zip(names, tf_types, strict=True)
+    }
     outputs["folded"] = _Outputs.of(folder, "folded", None)
     # The paragraphs' side in a thread beside the sentences' (numpy's sorts and arithmetic let
     # go of the GIL), and each range written to its files in another while the next is built.
@@ -244,12 +287,10 @@ def build_matrices(
         ThreadPoolExecutor(1, thread_name_prefix="depeche-bm25") as pool,
         ThreadPoolExecutor(1, thread_name_prefix="depeche-write") as writer,
     ):
-        gathering = pool.submit(RangeKeys.gathered, paragraphs, cuts, counts[1], folder / "paragraphs.keys")
-        keys = (RangeKeys.gathered(sentences, cuts, counts[0], folder / "sentences.keys"), gathering.result())
         written: Future | None = None
         for r, (lo, hi) in enumerate(pairwise(cuts.tolist())):
-            pending = pool.submit(_range_matrix, keys[1], r, lo, hi, paragraphs.lengths, params, tf_type)
-            own = _range_matrix(keys[0], r, lo, hi, sentences.lengths, params, tf_type)
+            pending = pool.submit(columns[1], r, lo, hi)
+            own = columns[0](r, lo, hi)
             context = pending.result()
             folded = FoldedMatrix.fold(own, context, sent_para_index, para_start, params)
             if written is not None:
@@ -258,15 +299,88 @@ def build_matrices(
             del own, context, folded
         if written is not None:
             written.result()
-    for key_file in keys:
-        key_file.path.unlink()
     matrices = []
-    for name, field in zip(names, (sentences, paragraphs), strict=True):
+    for name, field_lengths in zip(names, lengths, strict=True):
         data, indices, indptr, tf = outputs[name].closed(folder, name)
-        lengths = saved(folder, f"{name}.lengths", field.lengths.astype(np.int32))
-        matrices.append(Bm25Matrix(data, indices, indptr, len(field.lengths), tf, lengths))
+        mapped_lengths = saved(folder, f"{name}.lengths", field_lengths)
+        matrices.append(Bm25Matrix(data, indices, indptr, len(field_lengths), tf, mapped_lengths))
     data, indices, indptr, _ = outputs["folded"].closed(folder, "folded")
-    return matrices[0], matrices[1], FoldedMatrix(data, indices, indptr, num_sentences)
+    return matrices[0], matrices[1], FoldedMatrix(data, indices, indptr, len(lengths[0]))
+
+
+@dataclass(frozen=True)
+class Splice:
+    """A matrix's documents where `keep` is True (renumbered in order), then `extra`'s after them:
+    what `Bm25Matrix.without` then `merged` make, a range of terms at a time."""
+
+    old: Bm25Matrix
+    keep: np.ndarray
+    extra: Bm25Matrix
+    vocab_size: int
+
+    @property
+    def lengths(self) -> np.ndarray:
+        assert self.old.lengths is not None and self.extra.lengths is not None
+        return np.concatenate((self.old.lengths[self.keep], self.extra.lengths))
+
+    @property
+    def tf_type(self) -> np.dtype:
+        assert self.old.tf is not None and self.extra.tf is not None
+        return np.promote_types(self.old.tf.dtype, self.extra.tf.dtype)
+
+    def term_counts(self) -> np.ndarray:
+        """Postings per term, before the documents not kept are dropped (a bound, for the cuts)."""
+        return np.diff(padded(self.old.indptr, self.vocab_size)) + np.diff(
+            padded(self.extra.indptr, self.vocab_size)
+        )
+
+    def columns(self, r: int, lo: int, hi: int, lengths: np.ndarray, params: RankingParams) -> Bm25Matrix:
+        """Terms `lo` .. `hi` - 1 (numbered from 0), scored with the documents' `lengths`."""
+        assert self.old.tf is not None and self.extra.tf is not None
+        renumber = np.cumsum(self.keep) - 1
+        old_ptr, extra_ptr = (
+            padded(self.old.indptr, self.vocab_size),
+            padded(self.extra.indptr, self.vocab_size),
+        )
+        a, b = int(old_ptr[lo]), int(old_ptr[hi])
+        alive = self.keep[self.old.indices[a:b]]
+        c, d = int(extra_ptr[lo]), int(extra_ptr[hi])
+        term = np.concatenate(((term_of(old_ptr, a, b) - lo)[alive], term_of(extra_ptr, c, d) - lo))
+        indices = np.concatenate(
+            (
+                renumber[self.old.indices[a:b][alive]],
+                self.extra.indices[c:d].astype(np.int64) + int(self.keep.sum()),
+            )
+        )
+        tf = np.concatenate((self.old.tf[a:b][alive], self.extra.tf[c:d])).astype(self.tf_type)
+        order = np.argsort(term, kind="stable")  # (each column: the kept documents', then the new)
+        term, indices, tf = term[order], indices[order].astype(np.int32), tf[order]
+        indptr = np.zeros(hi - lo + 1, dtype=np.int64)
+        np.cumsum(np.bincount(term, minlength=hi - lo), out=indptr[1:])
+        return Bm25Matrix.scored(indices, indptr, tf, lengths, params, term)
+
+
+def spliced_matrices(
+    sentences: Splice, paragraphs: Splice, sent_para_index: np.ndarray, params: RankingParams, folder: Path
+) -> tuple[Bm25Matrix, Bm25Matrix, FoldedMatrix]:
+    """The matrices of an index updated in place (documents dropped, others added), rescored and
+    folded range by range into `folder`: the in-memory update's arrays, in bounded memory."""
+    lengths = sentences.lengths, paragraphs.lengths
+    cuts = term_ranges(
+        sentences.term_counts(), paragraphs.term_counts(), len(lengths[0]) / max(len(lengths[1]), 1)
+    )
+    return write_ranges(
+        cuts,
+        (
+            partial(sentences.columns, lengths=lengths[0], params=params),
+            partial(paragraphs.columns, lengths=lengths[1], params=params),
+        ),
+        lengths,
+        sent_para_index,
+        params,
+        folder,
+        (sentences.tf_type.type, paragraphs.tf_type.type),
+    )
 
 
 def _append(outputs: dict[str, _Outputs], own: Bm25Matrix, context: Bm25Matrix, folded: FoldedMatrix) -> None:
@@ -281,6 +395,7 @@ def _range_matrix(
     r: int,
     lo: int,
     hi: int,
+    *,
     lengths: np.ndarray,
     params: RankingParams,
     tf_type: type,
@@ -292,4 +407,4 @@ def _range_matrix(
     del pair
     indptr = np.zeros(hi - lo + 1, dtype=np.int64)
     np.cumsum(df, out=indptr[1:])
-    return Bm25Matrix.scored(doc, indptr, tf.astype(tf_type), lengths.astype(np.int32), params)
+    return Bm25Matrix.scored(doc, indptr, tf.astype(tf_type), lengths, params)

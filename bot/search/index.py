@@ -23,7 +23,7 @@ from rapidfuzz.distance import Levenshtein
 from bot.articles import Article, ArticleMeta, Corpus, corpus_version, sentence_id
 from bot.search.analysis import TermIds, analysed_batches
 from bot.search.bm25 import Bm25Matrix, RankingParams, repeat_index
-from bot.search.disk_build import Field, NpyWriter, build_matrices, saved
+from bot.search.disk_build import Field, NpyWriter, Splice, build_matrices, saved, spliced_matrices
 from bot.search.folded import FoldCancelled, FoldedMatrix
 from bot.search.garbage import automatic_collections_paused, collect_young
 from bot.search.texts import PackedTexts, joined
@@ -363,13 +363,22 @@ class SearchIndex:
             defer_fold=defer_fold,
         )
 
-    def updated(self, added: Iterable[Article], removed: Iterable[str]) -> SearchIndex:
+    def updated(
+        self, added: Iterable[Article], removed: Iterable[str], folder: Path | None = None
+    ) -> SearchIndex:
         """A new index: this one without the articles of ids `removed`, with `added` after the
         rest. Only the added articles are analysed; the matrices are spliced and rescored, so
         every score equals a full build's of the same articles (their order aside: the added
-        ones come last). This index is left as it is (it may be serving)."""
+        ones come last). This index is left as it is (it may be serving).
+
+        Spliced in memory, the new index is folded in a thread (it serves meanwhile). With
+        `folder` (new or empty), it is written there range of terms by range, folded as it
+        goes, and serves memory-mapped (`bot.search.disk_build`): the same arrays in bounded
+        memory. Nothing to change: this index itself is returned (and `folder` left unused)."""
         gone = set(removed)
         keep_article = np.array([meta.id not in gone for meta in self.articles], dtype=bool)
+        if folder is not None:
+            return self._updated_in(Path(folder), added, keep_article)
         kept = self if keep_article.all() else self._without(keep_article)
         part = _Analysed.of(added, dict(kept.vocab))
         if not part.metas:
@@ -400,6 +409,58 @@ class SearchIndex:
         )
         updated.fold_in_background()
         return updated
+
+    def _updated_in(self, folder: Path, added: Iterable[Article], keep_article: np.ndarray) -> SearchIndex:
+        if self.sentences.tf is None or self.paragraphs.tf is None:
+            raise ValueError("this index cannot be updated in place; build it again")
+        part = _Analysed.of(added, dict(self.vocab))
+        if not part.metas and keep_article.all():
+            return self
+        kept, keep_sentence, keep_paragraph = self._kept_rows(keep_article)
+        folder.mkdir(parents=True, exist_ok=True)
+        offsets, pieces = PackedTexts.pack(self.texts).pieces(np.flatnonzero(keep_sentence))
+        blob = NpyWriter(folder / "texts.blob.npy", np.uint8)
+        extra = PackedTexts.pack(part.texts)
+        for piece in (*pieces, extra.blob):
+            blob.append(piece)
+        offsets = np.concatenate((offsets, extra.offsets[1:] + offsets[-1]))
+        sentences, paragraphs = part.matrices(self.params)
+        sent_para_index = np.concatenate(
+            (kept.sent_para_index, part.sent_para_index + int(keep_paragraph.sum())), dtype=np.int32
+        )
+        vocab_size = len(part.vocab)
+        matrices = spliced_matrices(
+            Splice(self.sentences, keep_sentence, sentences, vocab_size),
+            Splice(self.paragraphs, keep_paragraph, paragraphs, vocab_size),
+            sent_para_index,
+            self.params,
+            folder,
+        )
+        metas = [*kept.metas, *part.metas]
+        return SearchIndex(
+            version=corpus_version(metas),
+            params=self.params,
+            articles=tuple(metas),
+            languages=tuple(sorted({m.language for m in metas})),
+            texts=PackedTexts(blob.mapped(), saved(folder, "texts.offsets", offsets)),
+            sent_article=saved(
+                folder,
+                "sent_article",
+                np.concatenate((kept.sent_article, part.sent_article + len(kept.metas)), dtype=np.int32),
+            ),
+            sent_paragraph=saved(
+                folder, "sent_paragraph", np.concatenate((kept.sent_paragraph, part.sent_paragraph))
+            ),
+            sent_para_index=saved(folder, "sent_para_index", sent_para_index),
+            sent_position=saved(
+                folder, "sent_position", np.concatenate((kept.sent_position, part.sent_position))
+            ),
+            vocab=part.vocab,
+            sentences=matrices[0],
+            paragraphs=matrices[1],
+            folded=matrices[2],
+            folder=folder,
+        )
 
     def fold_in_background(self) -> None:
         """Fold this index's matrices in a thread (a feed's update serves seconds sooner): until
@@ -479,6 +540,17 @@ class SearchIndex:
         """This index with only the articles where `keep_article` is True."""
         if self.sentences.tf is None or self.paragraphs.tf is None:
             raise ValueError("this index cannot be updated in place; build it again")
+        part, keep_sentence, keep_paragraph = self._kept_rows(keep_article)
+        part.texts = PackedTexts.pack(self.texts).taken(np.flatnonzero(keep_sentence))
+        matrices = (
+            self.sentences.without(keep_sentence, self.params),
+            self.paragraphs.without(keep_paragraph, self.params),
+        )
+        return self._assembled(part, matrices, self.params, defer_fold=True)
+
+    def _kept_rows(self, keep_article: np.ndarray) -> tuple[_Analysed, np.ndarray, np.ndarray]:
+        """The articles where `keep_article` is True and their sentences' arrays (renumbered; the
+        texts left out), and which sentences and paragraphs are kept."""
         keep_sentence = keep_article[self.sent_article]
         if np.bincount(self.sent_para_index, minlength=self.paragraphs.num_docs).min(initial=1) == 0:
             raise ValueError("a paragraph without sentences: its article is unknown; build it again")
@@ -491,17 +563,13 @@ class SearchIndex:
         part = _Analysed(
             vocab=self.vocab,
             metas=[meta for meta, keep in zip(self.articles, keep_article, strict=True) if keep],
-            texts=PackedTexts.pack(self.texts).taken(rows),
+            texts=[],
             sent_article=renumber_article[self.sent_article[rows]].astype(np.int32),
             sent_paragraph=self.sent_paragraph[rows],
             sent_para_index=renumber_paragraph[self.sent_para_index[rows]].astype(np.int32),
             sent_position=self.sent_position[rows],
         )
-        matrices = (
-            self.sentences.without(keep_sentence, self.params),
-            self.paragraphs.without(keep_paragraph, self.params),
-        )
-        return self._assembled(part, matrices, self.params, defer_fold=True)
+        return part, keep_sentence, keep_paragraph
 
     # -- queries ---------------------------------------------------------------------------
 

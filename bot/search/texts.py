@@ -35,6 +35,13 @@ class PackedTexts(Sequence[str]):
     def taken(self, rows: np.ndarray) -> PackedTexts:
         """The texts at `rows` (in that order), packed: their bytes copied a run of consecutive
         rows at a time (an index keeps whole articles: a few runs), none decoded."""
+        offsets, pieces = self.pieces(rows)
+        blob = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.uint8)
+        return PackedTexts(blob, offsets)
+
+    def pieces(self, rows: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The offsets of the texts at `rows` (in that order) packed, and their bytes as views of
+        this blob, one per run of consecutive rows (to be put end to end)."""
         rows = np.asarray(rows, dtype=np.int64)
         offsets = np.zeros(len(rows) + 1, dtype=np.int64)
         np.cumsum(self.offsets[rows + 1] - self.offsets[rows], out=offsets[1:])
@@ -42,9 +49,7 @@ class PackedTexts(Sequence[str]):
         firsts = rows[np.concatenate(([0], breaks))] if len(rows) else rows
         lasts = rows[np.concatenate((breaks - 1, [len(rows) - 1]))] if len(rows) else rows
         starts, ends = self.offsets[firsts].tolist(), self.offsets[lasts + 1].tolist()
-        pieces = [self.blob[start:end] for start, end in zip(starts, ends, strict=True)]
-        blob = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.uint8)
-        return PackedTexts(blob, offsets)
+        return offsets, [self.blob[start:end] for start, end in zip(starts, ends, strict=True)]
 
     def __len__(self) -> int:
         return len(self.offsets) - 1

@@ -97,3 +97,30 @@ def test_an_index_built_in_a_folder_updates_as_one_built_in_memory(tmp_path):
     expected = SearchIndex.build(articles[:30]).updated(articles[30:], [articles[4].id])
     assert grown.wait_folded(timeout=30) and expected.wait_folded(timeout=30)
     _assert_same(grown, expected)
+
+
+@pytest.mark.parametrize("entries", [1 << 21, 30])
+@pytest.mark.parametrize("change", ["add and remove", "add", "remove", "remove all, add"])
+def test_updated_into_a_folder_it_is_the_update_made_in_memory(tmp_path, monkeypatch, entries, change):
+    """An update in place written range by range into a folder (already folded) holds the
+    arrays of the update spliced in memory and folded in a thread, from an index served from
+    files or from memory alike."""
+    monkeypatch.setattr(disk_build, "RANGE_ENTRIES", entries)
+    articles = _articles(11, count=45)
+    first, extra = articles[:35], articles[35:]
+    added = [] if change == "remove" else extra
+    removed = {
+        "add and remove": [first[2].id, first[20].id],
+        "add": [],
+        "remove": [first[0].id, first[34].id],
+        "remove all, add": [a.id for a in first],
+    }[change]
+    expected = SearchIndex.build(first).updated(added, removed)
+    assert expected.wait_folded(timeout=30)
+    for n, base in enumerate((SearchIndex.build(first, folder=tmp_path / "base"), SearchIndex.build(first))):
+        grown = base.updated(added, removed, folder=tmp_path / f"updated{n}")
+        assert grown.folder == tmp_path / f"updated{n}" and grown.folded is not None
+        _assert_same(grown, expected)
+        assert all(_is_mapped(values) for values in grown.arrays().values())
+    unchanged = SearchIndex.build(first)
+    assert unchanged.updated([], [], folder=tmp_path / "unused") is unchanged

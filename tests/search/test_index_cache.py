@@ -239,15 +239,44 @@ def test_a_first_load_builds_into_the_cache_entry_and_serves_it_mapped(corpus_di
     assert os.listdir(entry.parent) == [entry.name]
 
 
-def test_an_index_updated_in_place_once_saved_serves_from_the_mapped_cache(corpus_dir, tmp_path):
-    """A feed's or a reload's update in place is built in memory; once saved, the served index
-    holds the saved arrays, file-mapped, as a restart would: its own copies are let go, its
-    answers unchanged."""
+def test_an_index_updated_in_place_is_written_into_the_cache_and_serves_it_mapped(corpus_dir, tmp_path):
+    """A reload's (or a feed's) update in place is written range by range into a staging folder
+    of the cache, folded, and serves it mapped; the save makes it the entry. Its answers are a
+    full build's."""
     service = QAService(corpus_dir, cache_dir=tmp_path / "cache")
     assert service.load().ok
+    first = service.engine.index
     write_article(corpus_dir, "pont.md", "Le pont de Mossoul a rouvert mardi.", title="Pont", source="T")
     report = service.load()
-    assert report.ok and report.articles == 2
+    assert report.ok and report.articles == 2 and not service.last_load_from_cache
+    index = service.engine.index
+    assert index is not first and index.folded is not None and service.wait_for_cache(30)
+    assert index.folder is not None and (index.folder / "manifest.json").is_file()
+    assert all(_file_mapped(array) for array in _served_arrays(index))
+    built = QAService(corpus_dir)
+    assert built.load().ok
+    for question in (QUESTION, "Quand le pont de Mossoul a-t-il rouvert ?"):
+        answers = [[r.model_dump() for r in s.engine.answer(question).results] for s in (built, service)]
+        assert answers[0] == answers[1] and answers[0]
+    assert service.load().ok and service.last_load_from_cache  # nothing changed: nothing staged
+    assert [p.name for p in index.folder.parent.iterdir()] == [index.folder.name]
+
+
+def test_an_index_made_in_memory_once_saved_serves_from_the_mapped_cache(corpus_dir, tmp_path, monkeypatch):
+    """When the cache folder could not take the update as it was made, the index is made in
+    memory; once saved, the served index holds the saved arrays, file-mapped, as a restart would:
+    its own copies are let go, its answers unchanged."""
+    service = QAService(corpus_dir, cache_dir=tmp_path / "cache")
+    assert service.load().ok
+    real = cache.staging_folder
+
+    def no_room(folder):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cache, "staging_folder", no_room)
+    write_article(corpus_dir, "pont.md", "Le pont de Mossoul a rouvert mardi.", title="Pont", source="T")
+    assert service.load().ok
+    monkeypatch.setattr(cache, "staging_folder", real)
     index = service.engine.index
     assert index.folder is None and service.wait_for_cache(30)  # (its arrays in memory until saved)
     assert service.engine.index is index and index.folded is not None
@@ -270,7 +299,7 @@ def test_a_build_the_cache_folder_cannot_take_is_built_in_memory(corpus_dir, tmp
     service = QAService(corpus_dir, cache_dir=tmp_path / "cache")
     with caplog.at_level("WARNING", logger="bot.service"):
         assert service.load().ok
-    assert any("building it in memory" in r.getMessage() for r in caplog.records)
+    assert any("making it in memory" in r.getMessage() for r in caplog.records)
     assert "Au moins sept" in service.engine.answer(QUESTION).results[0].text
     assert not list((tmp_path / "cache" / "index").glob("*/.tmp-*"))
 
