@@ -4,7 +4,9 @@ Parts (each prints one JSON line; ratios are against a baseline measured in the 
 - update:  an index of N synthetic sentences (see scale.py); a new article added in place
            (`SearchIndex.updated`) until a question is answered from it — p50/p95 over trials —
            next to a full build of the same articles; one removal; query p50/p95 of the updated
-           index next to a freshly built one of the same articles.
+           index next to a freshly built one of the same articles; the largest resident size
+           during the updates. `--into-folder`: the index built and each update written into
+           folders, as `QAService` does with a cache folder (else spliced in memory).
 - e2e:     a corpus folder of N sentences served by `QAService` (index cache on, written in
            the background as the bot does), a local feed site publishing one item per trial:
            from the start of the poll that sees it to a question answered citing it (fetch,
@@ -24,6 +26,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import itertools
 import json
 import multiprocessing
 import random
@@ -38,7 +41,7 @@ if TYPE_CHECKING:
     from bot.feeds import FeedPoller
     from bot.storage import FeedStore
 
-from benchmarks.scale import percentiles, questions, rss_mb, synthetic_articles, synthetic_specs
+from benchmarks.scale import ResidentPeak, percentiles, questions, rss_mb, synthetic_articles, synthetic_specs
 
 HOSTS = 50
 NEW_ARTICLE = [
@@ -65,27 +68,31 @@ def new_article(n: int):
     )
 
 
-def part_update(n: int, trials: int) -> dict:
+def part_update(n: int, trials: int, into_folder: bool = False) -> dict:
     from bot.search.answer import Engine
     from bot.search.index import SearchIndex
 
     specs = synthetic_specs(n)
+    work = Path(tempfile.mkdtemp(prefix="depeche-feeds-update-"))
+    folders = (work / f"index-{n}" for n in itertools.count()) if into_folder else itertools.repeat(None)
     start = time.perf_counter()
-    index = SearchIndex.build(synthetic_articles(specs))
+    index = SearchIndex.build(synthetic_articles(specs), folder=next(folders))
     full_build_s = time.perf_counter() - start
     times, added = [], []
-    for t in range(trials):
-        article = new_article(t)
+    with ResidentPeak() as during_updates:
+        for t in range(trials):
+            article = new_article(t)
+            start = time.perf_counter()
+            previous, index = index, index.updated([article], [], folder=next(folders))
+            previous.stop_folding()  # as the service does once the updated index serves
+            answer = Engine(index).answer(f"Combien d'ouvriers ont travaillé sur la coque à Kermadec-{t} ?")
+            times.append(time.perf_counter() - start)
+            assert answer.answered and answer.results[0].article_id == article.id, answer
+            added.append(article)
         start = time.perf_counter()
-        previous, index = index, index.updated([article], [])
-        previous.stop_folding()  # as the service does once the updated index serves
-        answer = Engine(index).answer(f"Combien d'ouvriers ont travaillé sur la coque à Kermadec-{t} ?")
-        times.append(time.perf_counter() - start)
-        assert answer.answered and answer.results[0].article_id == article.id, answer
-        added.append(article)
-    start = time.perf_counter()
-    index = index.updated([], [added[0].id])
-    removal_s = time.perf_counter() - start
+        index = index.updated([], [added[0].id], folder=next(folders))
+        removal_s = time.perf_counter() - start
+        index.wait_folded(300)
     qs = questions(300)
     updated_p50, updated_p95 = _latency(Engine(index), qs)
     articles = [a for a in synthetic_articles(specs)] + added[1:]
@@ -94,6 +101,7 @@ def part_update(n: int, trials: int) -> dict:
     rebuild_s = time.perf_counter() - start
     fresh_p50, fresh_p95 = _latency(Engine(fresh), qs)
     p50, p95 = percentiles(times)
+    shutil.rmtree(work, ignore_errors=True)
     return {
         "part": "update",
         "sentences": index.size,
@@ -107,6 +115,8 @@ def part_update(n: int, trials: int) -> dict:
         "query_ms_fresh_p50_p95": [round(fresh_p50, 2), round(fresh_p95, 2)],
         "query_p50_ratio": round(updated_p50 / fresh_p50, 3),
         "query_p95_ratio": round(updated_p95 / fresh_p95, 3),
+        "into_folder": into_folder,
+        "updates_peak_rss_mb": round(during_updates.largest),
         "peak_rss_mb": round(rss_mb()),
     }
 
@@ -323,10 +333,11 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--parts", nargs="+", default=["update", "e2e", "lag", "memory"])
     parser.add_argument("--keep", type=Path, help="e2e: keep the corpus and its cache here, to reuse")
+    parser.add_argument("--into-folder", action="store_true", help="update: write the index into folders")
     args = parser.parse_args()
     for part in args.parts:
         if part == "update":
-            result = part_update(args.sentences, args.trials)
+            result = part_update(args.sentences, args.trials, args.into_folder)
         elif part == "e2e":
             result = part_e2e(args.e2e_sentences, args.trials, args.keep)
         elif part == "lag":

@@ -74,6 +74,19 @@ class BackgroundSampler:
         raise NotImplementedError
 
 
+class ResidentPeak(BackgroundSampler):
+    """The largest resident size (MB) of this process while the block runs, sampled every 10 ms."""
+
+    interval = 0.01
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.largest = 0.0
+
+    def sample(self) -> None:
+        self.largest = max(self.largest, rss_mb())
+
+
 def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 

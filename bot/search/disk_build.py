@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import os
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.search.bm25 import Bm25Matrix, RankingParams, padded, repeat_index, sorted_pair_postings, term_of
-from bot.search.folded import FoldedMatrix
+from bot.search.folded import FoldCancelled, FoldedMatrix
 
 # Folded entries per range of terms: a range's arrays and temporaries are what the build holds
 # beyond the analysis (smaller ranges lower its peak, down to the commonest term's column, in
@@ -244,7 +245,7 @@ def build_matrices(
         keys = (RangeKeys.gathered(sentences, cuts, counts[0], folder / "sentences.keys"), gathering.result())
     s_lengths, p_lengths = sentences.lengths.astype(np.int32), paragraphs.lengths.astype(np.int32)
     try:
-        return write_ranges(
+        own, context, folded = write_ranges(
             cuts,
             (
                 partial(_range_matrix, keys[0], lengths=s_lengths, params=params, tf_type=tf_type),
@@ -259,6 +260,8 @@ def build_matrices(
     finally:
         for key_file in keys:
             key_file.path.unlink()
+    assert folded is not None
+    return own, context, folded
 
 
 def write_ranges(
@@ -269,10 +272,12 @@ def write_ranges(
     params: RankingParams,
     folder: Path,
     tf_types: tuple[type, type],
-) -> tuple[Bm25Matrix, Bm25Matrix, FoldedMatrix]:
+    fold: bool = True,
+) -> tuple[Bm25Matrix, Bm25Matrix, FoldedMatrix | None]:
     """For each term range that `cuts` bound, the sentence and paragraph matrices' columns (made
     by `columns`, scored with the documents' `lengths`, term frequencies kept as `tf_types`)
-    and their fold, appended to `folder`'s files; the three matrices returned memory-mapped."""
+    and, with `fold`, their fold, appended to `folder`'s files; the matrices returned
+    memory-mapped."""
     num_paragraphs = len(lengths[1])
     para_start = np.zeros(num_paragraphs + 1, dtype=np.int64)
     np.cumsum(np.bincount(sent_para_index, minlength=num_paragraphs), out=para_start[1:])
@@ -280,7 +285,8 @@ def write_ranges(
     outputs = {
         name: _Outputs.of(folder, name, tf_type) for name, tf_type in zip(names, tf_types, strict=True)
     }
-    outputs["folded"] = _Outputs.of(folder, "folded", None)
+    if fold:
+        outputs["folded"] = _Outputs.of(folder, "folded", None)
     # The paragraphs' side in a thread beside the sentences' (numpy's sorts and arithmetic let
     # go of the GIL), and each range written to its files in another while the next is built.
     with (
@@ -292,7 +298,7 @@ def write_ranges(
             pending = pool.submit(columns[1], r, lo, hi)
             own = columns[0](r, lo, hi)
             context = pending.result()
-            folded = FoldedMatrix.fold(own, context, sent_para_index, para_start, params)
+            folded = FoldedMatrix.fold(own, context, sent_para_index, para_start, params) if fold else None
             if written is not None:
                 written.result()  # (one range waits to be written at most: memory stays bounded)
             written = writer.submit(_append, outputs, own, context, folded)
@@ -304,8 +310,65 @@ def write_ranges(
         data, indices, indptr, tf = outputs[name].closed(folder, name)
         mapped_lengths = saved(folder, f"{name}.lengths", field_lengths)
         matrices.append(Bm25Matrix(data, indices, indptr, len(field_lengths), tf, mapped_lengths))
+    if not fold:
+        return matrices[0], matrices[1], None
     data, indices, indptr, _ = outputs["folded"].closed(folder, "folded")
     return matrices[0], matrices[1], FoldedMatrix(data, indices, indptr, len(lengths[0]))
+
+
+def fold_files(
+    folder: Path,
+    sentences: Bm25Matrix,
+    paragraphs: Bm25Matrix,
+    sent_para_index: np.ndarray,
+    params: RankingParams,
+    stop: threading.Event | None = None,
+) -> FoldedMatrix:
+    """The fold of the sentence and paragraph matrices written in `folder` (by `write_ranges`
+    without `fold`), range of terms by range, their columns read from the files (not mapped:
+    they do not stay in this process), written there too and returned memory-mapped. Between
+    ranges and blocks, raises `FoldCancelled` once `stop` is set (the partial files removed)."""
+    num_paragraphs = paragraphs.num_docs
+    para_start = np.zeros(num_paragraphs + 1, dtype=np.int64)
+    np.cumsum(np.bincount(sent_para_index, minlength=num_paragraphs), out=para_start[1:])
+    vocab_size = len(sentences.indptr) - 1
+    cuts = term_ranges(
+        np.diff(sentences.indptr), np.diff(padded(paragraphs.indptr, vocab_size)),
+        len(sent_para_index) / max(num_paragraphs, 1),
+    )  # fmt: skip
+    output = _Outputs.of(folder, "folded", None)
+    try:
+        for lo, hi in pairwise(cuts.tolist()):
+            if stop is not None and stop.is_set():
+                raise FoldCancelled
+            local = [
+                _read_columns(folder, name, m, lo, hi)
+                for name, m in (("sentences", sentences), ("paragraphs", paragraphs))
+            ]
+            folded = FoldedMatrix.fold(local[0], local[1], sent_para_index, para_start, params, stop)
+            output.append(folded.data, folded.indices, folded.indptr, None)
+        data, indices, indptr, _ = output.closed(folder, "folded")
+    except BaseException:
+        output.data.close()
+        output.indices.close()
+        for part in ("data", "indices", "indptr"):
+            (folder / f"folded.{part}.npy").unlink(missing_ok=True)
+        raise
+    return FoldedMatrix(data, indices, indptr, len(sent_para_index))
+
+
+def _read_columns(folder: Path, name: str, matrix: Bm25Matrix, lo: int, hi: int) -> Bm25Matrix:
+    """Columns `lo` .. `hi` - 1 of `matrix` (numbered from 0), its scores and ids read from
+    `folder/name.*.npy`."""
+    indptr = padded(matrix.indptr, hi)[lo : hi + 1]
+    start, stop = int(indptr[0]), int(indptr[-1])
+    values = [
+        np.fromfile(
+            folder / f"{name}.{part}.npy", dtype=dtype, count=stop - start, offset=_HEADER + start * size
+        )
+        for part, dtype, size in (("data", np.float32, 4), ("indices", np.int32, 4))
+    ]
+    return Bm25Matrix(values[0], values[1], indptr - start, matrix.num_docs)
 
 
 @dataclass(frozen=True)
@@ -362,9 +425,10 @@ class Splice:
 
 def spliced_matrices(
     sentences: Splice, paragraphs: Splice, sent_para_index: np.ndarray, params: RankingParams, folder: Path
-) -> tuple[Bm25Matrix, Bm25Matrix, FoldedMatrix]:
-    """The matrices of an index updated in place (documents dropped, others added), rescored and
-    folded range by range into `folder`: the in-memory update's arrays, in bounded memory."""
+) -> tuple[Bm25Matrix, Bm25Matrix]:
+    """The sentence and paragraph matrices of an index updated in place (documents dropped,
+    others added), rescored range by range into `folder` (folded afterwards: `fold_files`): the
+    in-memory update's arrays, in bounded memory."""
     lengths = sentences.lengths, paragraphs.lengths
     cuts = term_ranges(
         sentences.term_counts(), paragraphs.term_counts(), len(lengths[0]) / max(len(lengths[1]), 1)
@@ -380,14 +444,18 @@ def spliced_matrices(
         params,
         folder,
         (sentences.tf_type.type, paragraphs.tf_type.type),
-    )
+        fold=False,
+    )[:2]
 
 
-def _append(outputs: dict[str, _Outputs], own: Bm25Matrix, context: Bm25Matrix, folded: FoldedMatrix) -> None:
-    """Append one range's columns of the three matrices to their files."""
+def _append(
+    outputs: dict[str, _Outputs], own: Bm25Matrix, context: Bm25Matrix, folded: FoldedMatrix | None
+) -> None:
+    """Append one range's columns of the matrices to their files."""
     for name, matrix in (("sentences", own), ("paragraphs", context)):
         outputs[name].append(matrix.data, matrix.indices, matrix.indptr, matrix.tf)
-    outputs["folded"].append(folded.data, folded.indices, folded.indptr, None)
+    if folded is not None:
+        outputs["folded"].append(folded.data, folded.indices, folded.indptr, None)
 
 
 def _range_matrix(

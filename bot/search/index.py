@@ -23,7 +23,15 @@ from rapidfuzz.distance import Levenshtein
 from bot.articles import Article, ArticleMeta, Corpus, corpus_version, sentence_id
 from bot.search.analysis import TermIds, analysed_batches
 from bot.search.bm25 import Bm25Matrix, RankingParams, repeat_index
-from bot.search.disk_build import Field, NpyWriter, Splice, build_matrices, saved, spliced_matrices
+from bot.search.disk_build import (
+    Field,
+    NpyWriter,
+    Splice,
+    build_matrices,
+    fold_files,
+    saved,
+    spliced_matrices,
+)
 from bot.search.folded import FoldCancelled, FoldedMatrix
 from bot.search.garbage import automatic_collections_paused, collect_young
 from bot.search.texts import PackedTexts, joined
@@ -268,6 +276,10 @@ class SearchIndex:
             self.folded = self._fold()
 
     def _fold(self, stop: threading.Event | None = None) -> FoldedMatrix:
+        if self.folder is not None:  # (an update written into a folder: folded into it, range by range)
+            return fold_files(
+                self.folder, self.sentences, self.paragraphs, self.sent_para_index, self.params, stop
+            )
         return FoldedMatrix.fold(
             self.sentences, self.paragraphs, self.sent_para_index, self._para_start, self.params, stop
         )
@@ -437,7 +449,7 @@ class SearchIndex:
             folder,
         )
         metas = [*kept.metas, *part.metas]
-        return SearchIndex(
+        updated = SearchIndex(
             version=corpus_version(metas),
             params=self.params,
             articles=tuple(metas),
@@ -458,9 +470,11 @@ class SearchIndex:
             vocab=part.vocab,
             sentences=matrices[0],
             paragraphs=matrices[1],
-            folded=matrices[2],
+            defer_fold=True,
             folder=folder,
         )
+        updated.fold_in_background()
+        return updated
 
     def fold_in_background(self) -> None:
         """Fold this index's matrices in a thread (a feed's update serves seconds sooner): until

@@ -102,9 +102,9 @@ def test_an_index_built_in_a_folder_updates_as_one_built_in_memory(tmp_path):
 @pytest.mark.parametrize("entries", [1 << 21, 30])
 @pytest.mark.parametrize("change", ["add and remove", "add", "remove", "remove all, add"])
 def test_updated_into_a_folder_it_is_the_update_made_in_memory(tmp_path, monkeypatch, entries, change):
-    """An update in place written range by range into a folder (already folded) holds the
-    arrays of the update spliced in memory and folded in a thread, from an index served from
-    files or from memory alike."""
+    """An update in place written range by range into a folder, then folded there in a thread
+    (it answers meanwhile), holds the arrays of the update spliced and folded in memory, from an
+    index served from files or from memory alike."""
     monkeypatch.setattr(disk_build, "RANGE_ENTRIES", entries)
     articles = _articles(11, count=45)
     first, extra = articles[:35], articles[35:]
@@ -119,8 +119,43 @@ def test_updated_into_a_folder_it_is_the_update_made_in_memory(tmp_path, monkeyp
     assert expected.wait_folded(timeout=30)
     for n, base in enumerate((SearchIndex.build(first, folder=tmp_path / "base"), SearchIndex.build(first))):
         grown = base.updated(added, removed, folder=tmp_path / f"updated{n}")
-        assert grown.folder == tmp_path / f"updated{n}" and grown.folded is not None
+        assert grown.folder == tmp_path / f"updated{n}"
+        question = [t for t in expected.resolve_terms(["mot3", "roquett"]).values() if t is not None]
+        ranked, wanted = grown.rank(question, 10), expected.rank(question, 10)  # (folded or not yet)
+        assert [c.sentence for c in ranked] == [c.sentence for c in wanted] and wanted
+        assert np.allclose([c.score for c in ranked], [c.score for c in wanted], rtol=1e-6)
+        assert grown.wait_folded(timeout=30)
         _assert_same(grown, expected)
         assert all(_is_mapped(values) for values in grown.arrays().values())
     unchanged = SearchIndex.build(first)
     assert unchanged.updated([], [], folder=tmp_path / "unused") is unchanged
+
+
+def test_a_fold_stopped_half_way_leaves_no_folded_files(tmp_path, monkeypatch):
+    """An update replaced before its fold ends stops folding; what it wrote of the fold goes, so
+    the folder never holds a folded matrix that is not whole."""
+    import threading
+
+    from bot.search.folded import FoldCancelled
+
+    monkeypatch.setattr(disk_build, "RANGE_ENTRIES", 30)
+    articles = _articles(5)
+    index = SearchIndex.build(articles[:30]).updated(articles[30:], [], folder=tmp_path / "u")
+    assert index.wait_folded(timeout=30)
+    for part in ("data", "indices", "indptr"):
+        (tmp_path / "u" / f"folded.{part}.npy").unlink()
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(FoldCancelled):
+        disk_build.fold_files(
+            tmp_path / "u", index.sentences, index.paragraphs, index.sent_para_index, index.params, stop
+        )
+    assert not list((tmp_path / "u").glob("folded.*"))
+    refolded = disk_build.fold_files(
+        tmp_path / "u", index.sentences, index.paragraphs, index.sent_para_index, index.params
+    )
+    assert index.folded is not None
+    assert all(
+        np.array_equal(getattr(refolded, part), getattr(index.folded, part))
+        for part in ("data", "indices", "indptr")
+    )
