@@ -264,12 +264,13 @@ class QAService:
         parsed = ParsedArticleCache(self._cache_of("articles")) if self.cache_dir is not None else None
         problems: list[LoadProblem] = []
         index = self._updated_index(files, problems, parsed)
+        built = index is None
         if index is None:
             problems = []
             index = self._built_index(problems, parsed)
         try:
-            if parsed is not None:
-                parsed.prune()
+            if built and parsed is not None:
+                parsed.prune()  # (what this full build did not read)
             for problem in problems:
                 log.warning("corpus: skipped %s: %s", problem.path, problem.reason)
             if not index.articles and problems:

@@ -81,6 +81,18 @@ def test_unchanged_files_are_not_split_again_after_a_change(corpus_dir, tmp_path
     assert "Au moins sept" in service.engine.answer(QUESTION).results[0].text
 
 
+def test_an_update_in_place_keeps_the_other_files_parsed(corpus_dir, tmp_path):
+    """A reload that reads only the changed file leaves every other file's parsed entry there:
+    the next full build (a restart with a changed constant, a damaged index) splits none again."""
+    service = QAService(corpus_dir, cache_dir=tmp_path / "cache")
+    assert service.load().ok
+    [parsed] = (tmp_path / "cache" / "articles").iterdir()
+    [entry] = parsed.glob("*.json")
+    write_article(corpus_dir, "neuf.md", "Le pont de Mossoul a rouvert.", title="Pont", source="T")
+    assert service.load().articles == 2  # (in place: only neuf.md read)
+    assert entry.is_file() and len(list(parsed.glob("*.json"))) == 2
+
+
 def test_an_altered_manifest_is_detected_and_rebuilt_not_served(corpus_dir, tmp_path):
     QAService(corpus_dir, cache_dir=tmp_path / "cache").load()
     [entry] = (tmp_path / "cache" / "index").glob("*/*")
