@@ -1,22 +1,21 @@
 """A large index's matrices built in bounded memory, straight into `.npy` files.
 
 Built in memory (`SearchIndex.build` without a folder), an index holds every term id, both BM25
-matrices and the folded matrix at once (docs/performance.md measures it). Built here, the analysis has
-written the term ids to files (`NpyWriter`); the vocabulary is cut into ranges of consecutive
-term ids, each worth about `RANGE_ENTRIES` folded entries; each range's (term, document) keys
-are gathered into one file, then, one range at a time, read back, its columns of the sentence
-and paragraph matrices built and folded by the same code as in memory, and appended to the
-index's files. A column depends only on its term's postings and on collection statistics that
-are known before any range (the number of documents, their lengths), so the files hold the
+matrices and the folded matrix at once (docs/performance.md measures it). Built here, the
+analysis has written the term ids to files (`NpyWriter`); the vocabulary is cut into ranges of
+consecutive term ids, each worth about `RANGE_ENTRIES` folded entries; each range's (term,
+document) keys are gathered into one file, then, one range at a time, read back, its columns of
+the sentence and paragraph matrices built and folded by the same code as in memory, and appended
+to the index's files. A column depends only on its term's postings and on collection statistics
+that are known before any range (the number of documents, their lengths), so the files hold the
 in-memory build's arrays, bit for bit (tests), ready to be served memory-mapped — the index
-cache's layout, so a first load's build is its cache entry.
+cache's layout, so a first load's build is its cache entry. An update in place is written the
+same way (`bot.search.disk_update`).
 """
 
 from __future__ import annotations
 
-import io
 import os
-import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -26,8 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.search.bm25 import Bm25Matrix, RankingParams, padded, repeat_index, sorted_pair_postings, term_of
-from bot.search.folded import FoldCancelled, FoldedMatrix
+from bot.search.bm25 import Bm25Matrix, RankingParams, repeat_index, sorted_pair_postings
+from bot.search.folded import FoldedMatrix
+from bot.search.npy_files import NpyWriter, saved
 
 # Folded entries per range of terms: a range's arrays and temporaries are what the build holds
 # beyond the analysis (smaller ranges lower its peak, down to the commonest term's column, in
@@ -35,67 +35,6 @@ from bot.search.folded import FoldCancelled, FoldedMatrix
 RANGE_ENTRIES = 1 << 21
 # Tokens per chunk when the keys are gathered by range.
 _CHUNK_TOKENS = 1 << 21
-_HEADER = 128  # bytes of a `.npy` header of one dimension, as `np.save` writes it
-
-
-class NpyWriter:
-    """A one-dimensional `.npy` file written piece by piece (its header once the length is
-    known): the same bytes `np.save` writes for the whole array."""
-
-    def __init__(self, path: Path, dtype: np.dtype | type) -> None:
-        self.path = path
-        self.dtype = np.dtype(dtype)
-        self.length = 0
-        self._file: io.BufferedWriter | None = path.open("wb")
-        self._file.write(bytes(_HEADER))
-
-    def frombytes(self, data: bytes | memoryview) -> None:
-        """Append raw values of this file's type (as `array.array.frombytes`)."""
-        assert self._file is not None, "closed"
-        self._file.write(data)
-        self.length += len(data) // self.dtype.itemsize
-
-    def append(self, values: np.ndarray) -> None:
-        """Append `values` (cast to this file's type)."""
-        self.frombytes(np.ascontiguousarray(values, dtype=self.dtype).data.cast("B"))
-
-    def close(self) -> None:
-        """Write the header; the file is then a complete `.npy`."""
-        if self._file is None:
-            return
-        header = io.BytesIO()
-        fields = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False}
-        np.lib.format.write_array_header_1_0(header, fields | {"shape": (self.length,)})
-        if len(header.getvalue()) != _HEADER:
-            raise ValueError(f"unexpected .npy header size for {self.path.name}")
-        self._file.seek(0)
-        self._file.write(header.getvalue())
-        self._file.close()
-        self._file = None
-
-    def read(self, start: int, stop: int) -> np.ndarray:
-        """Values `start` .. `stop` - 1, read (not mapped: they do not stay in this process)."""
-        assert self._file is None, "read a closed file"
-        return np.fromfile(
-            self.path, dtype=self.dtype, count=stop - start, offset=_HEADER + start * self.dtype.itemsize
-        )
-
-    def mapped(self) -> np.ndarray:
-        """The closed file's array, memory-mapped read-only."""
-        self.close()
-        return mapped(self.path)
-
-
-def saved(folder: Path, name: str, values: np.ndarray) -> np.ndarray:
-    """`values` written whole to `folder/name.npy`, returned memory-mapped."""
-    np.save(folder / f"{name}.npy", np.ascontiguousarray(values))
-    return mapped(folder / f"{name}.npy")
-
-
-def mapped(path: Path) -> np.ndarray:
-    """A `.npy` file's array, memory-mapped read-only (a plain ndarray view: slicing a
-    `np.memmap` runs Python code on every call)."""
-    return np.asarray(np.load(path, mmap_mode="r", allow_pickle=False))
 
 
 @dataclass(frozen=True)
@@ -182,7 +121,7 @@ def term_ranges(
 
 
 @dataclass(frozen=True)
-class _Outputs:
+class Outputs:
     """The files one matrix is appended to, range by range, and its column starts so far."""
 
     data: NpyWriter
@@ -191,7 +130,7 @@ class _Outputs:
     indptr: list[np.ndarray]
 
     @classmethod
-    def of(cls, folder: Path, name: str, tf_type: type | None) -> _Outputs:
+    def of(cls, folder: Path, name: str, tf_type: type | None) -> Outputs:
         return cls(
             NpyWriter(folder / f"{name}.data.npy", np.float32),
             NpyWriter(folder / f"{name}.indices.npy", np.int32),
@@ -282,11 +221,9 @@ def write_ranges(
     para_start = np.zeros(num_paragraphs + 1, dtype=np.int64)
     np.cumsum(np.bincount(sent_para_index, minlength=num_paragraphs), out=para_start[1:])
     names = ("sentences", "paragraphs")
-    outputs = {
-        name: _Outputs.of(folder, name, tf_type) for name, tf_type in zip(names, tf_types, strict=True)
-    }
+    outputs = {name: Outputs.of(folder, name, tf_type) for name, tf_type in zip(names, tf_types, strict=True)}
     if fold:
-        outputs["folded"] = _Outputs.of(folder, "folded", None)
+        outputs["folded"] = Outputs.of(folder, "folded", None)
     # The paragraphs' side in a thread beside the sentences' (numpy's sorts and arithmetic let
     # go of the GIL), and each range written to its files in another while the next is built.
     with (
@@ -316,140 +253,8 @@ def write_ranges(
     return matrices[0], matrices[1], FoldedMatrix(data, indices, indptr, len(lengths[0]))
 
 
-def fold_files(
-    folder: Path,
-    sentences: Bm25Matrix,
-    paragraphs: Bm25Matrix,
-    sent_para_index: np.ndarray,
-    params: RankingParams,
-    stop: threading.Event | None = None,
-) -> FoldedMatrix:
-    """The fold of the sentence and paragraph matrices written in `folder` (by `write_ranges`
-    without `fold`), range of terms by range, their columns read from the files (not mapped:
-    they do not stay in this process), written there too and returned memory-mapped. Between
-    ranges and blocks, raises `FoldCancelled` once `stop` is set (the partial files removed)."""
-    num_paragraphs = paragraphs.num_docs
-    para_start = np.zeros(num_paragraphs + 1, dtype=np.int64)
-    np.cumsum(np.bincount(sent_para_index, minlength=num_paragraphs), out=para_start[1:])
-    vocab_size = len(sentences.indptr) - 1
-    cuts = term_ranges(
-        np.diff(sentences.indptr), np.diff(padded(paragraphs.indptr, vocab_size)),
-        len(sent_para_index) / max(num_paragraphs, 1),
-    )  # fmt: skip
-    output = _Outputs.of(folder, "folded", None)
-    try:
-        for lo, hi in pairwise(cuts.tolist()):
-            if stop is not None and stop.is_set():
-                raise FoldCancelled
-            local = [
-                _read_columns(folder, name, m, lo, hi)
-                for name, m in (("sentences", sentences), ("paragraphs", paragraphs))
-            ]
-            folded = FoldedMatrix.fold(local[0], local[1], sent_para_index, para_start, params, stop)
-            output.append(folded.data, folded.indices, folded.indptr, None)
-        data, indices, indptr, _ = output.closed(folder, "folded")
-    except BaseException:
-        output.data.close()
-        output.indices.close()
-        for part in ("data", "indices", "indptr"):
-            (folder / f"folded.{part}.npy").unlink(missing_ok=True)
-        raise
-    return FoldedMatrix(data, indices, indptr, len(sent_para_index))
-
-
-def _read_columns(folder: Path, name: str, matrix: Bm25Matrix, lo: int, hi: int) -> Bm25Matrix:
-    """Columns `lo` .. `hi` - 1 of `matrix` (numbered from 0), its scores and ids read from
-    `folder/name.*.npy`."""
-    indptr = padded(matrix.indptr, hi)[lo : hi + 1]
-    start, stop = int(indptr[0]), int(indptr[-1])
-    values = [
-        np.fromfile(
-            folder / f"{name}.{part}.npy", dtype=dtype, count=stop - start, offset=_HEADER + start * size
-        )
-        for part, dtype, size in (("data", np.float32, 4), ("indices", np.int32, 4))
-    ]
-    return Bm25Matrix(values[0], values[1], indptr - start, matrix.num_docs)
-
-
-@dataclass(frozen=True)
-class Splice:
-    """A matrix's documents where `keep` is True (renumbered in order), then `extra`'s after them:
-    what `Bm25Matrix.without` then `merged` make, a range of terms at a time."""
-
-    old: Bm25Matrix
-    keep: np.ndarray
-    extra: Bm25Matrix
-    vocab_size: int
-
-    @property
-    def lengths(self) -> np.ndarray:
-        assert self.old.lengths is not None and self.extra.lengths is not None
-        return np.concatenate((self.old.lengths[self.keep], self.extra.lengths))
-
-    @property
-    def tf_type(self) -> np.dtype:
-        assert self.old.tf is not None and self.extra.tf is not None
-        return np.promote_types(self.old.tf.dtype, self.extra.tf.dtype)
-
-    def term_counts(self) -> np.ndarray:
-        """Postings per term, before the documents not kept are dropped (a bound, for the cuts)."""
-        return np.diff(padded(self.old.indptr, self.vocab_size)) + np.diff(
-            padded(self.extra.indptr, self.vocab_size)
-        )
-
-    def columns(self, r: int, lo: int, hi: int, lengths: np.ndarray, params: RankingParams) -> Bm25Matrix:
-        """Terms `lo` .. `hi` - 1 (numbered from 0), scored with the documents' `lengths`."""
-        assert self.old.tf is not None and self.extra.tf is not None
-        renumber = np.cumsum(self.keep) - 1
-        old_ptr, extra_ptr = (
-            padded(self.old.indptr, self.vocab_size),
-            padded(self.extra.indptr, self.vocab_size),
-        )
-        a, b = int(old_ptr[lo]), int(old_ptr[hi])
-        alive = self.keep[self.old.indices[a:b]]
-        c, d = int(extra_ptr[lo]), int(extra_ptr[hi])
-        term = np.concatenate(((term_of(old_ptr, a, b) - lo)[alive], term_of(extra_ptr, c, d) - lo))
-        indices = np.concatenate(
-            (
-                renumber[self.old.indices[a:b][alive]],
-                self.extra.indices[c:d].astype(np.int64) + int(self.keep.sum()),
-            )
-        )
-        tf = np.concatenate((self.old.tf[a:b][alive], self.extra.tf[c:d])).astype(self.tf_type)
-        order = np.argsort(term, kind="stable")  # (each column: the kept documents', then the new)
-        term, indices, tf = term[order], indices[order].astype(np.int32), tf[order]
-        indptr = np.zeros(hi - lo + 1, dtype=np.int64)
-        np.cumsum(np.bincount(term, minlength=hi - lo), out=indptr[1:])
-        return Bm25Matrix.scored(indices, indptr, tf, lengths, params, term)
-
-
-def spliced_matrices(
-    sentences: Splice, paragraphs: Splice, sent_para_index: np.ndarray, params: RankingParams, folder: Path
-) -> tuple[Bm25Matrix, Bm25Matrix]:
-    """The sentence and paragraph matrices of an index updated in place (documents dropped,
-    others added), rescored range by range into `folder` (folded afterwards: `fold_files`): the
-    in-memory update's arrays, in bounded memory."""
-    lengths = sentences.lengths, paragraphs.lengths
-    cuts = term_ranges(
-        sentences.term_counts(), paragraphs.term_counts(), len(lengths[0]) / max(len(lengths[1]), 1)
-    )
-    return write_ranges(
-        cuts,
-        (
-            partial(sentences.columns, lengths=lengths[0], params=params),
-            partial(paragraphs.columns, lengths=lengths[1], params=params),
-        ),
-        lengths,
-        sent_para_index,
-        params,
-        folder,
-        (sentences.tf_type.type, paragraphs.tf_type.type),
-        fold=False,
-    )[:2]
-
-
 def _append(
-    outputs: dict[str, _Outputs], own: Bm25Matrix, context: Bm25Matrix, folded: FoldedMatrix | None
+    outputs: dict[str, Outputs], own: Bm25Matrix, context: Bm25Matrix, folded: FoldedMatrix | None
 ) -> None:
     """Append one range's columns of the matrices to their files."""
     for name, matrix in (("sentences", own), ("paragraphs", context)):

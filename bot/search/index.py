@@ -23,17 +23,11 @@ from rapidfuzz.distance import Levenshtein
 from bot.articles import Article, ArticleMeta, Corpus, corpus_version, sentence_id
 from bot.search.analysis import TermIds, analysed_batches
 from bot.search.bm25 import Bm25Matrix, RankingParams, repeat_index
-from bot.search.disk_build import (
-    Field,
-    NpyWriter,
-    Splice,
-    build_matrices,
-    fold_files,
-    saved,
-    spliced_matrices,
-)
+from bot.search.disk_build import Field, build_matrices
+from bot.search.disk_update import Splice, fold_files, spliced_matrices
 from bot.search.folded import FoldCancelled, FoldedMatrix
 from bot.search.garbage import automatic_collections_paused, collect_young
+from bot.search.npy_files import NpyWriter, saved
 from bot.search.texts import PackedTexts, joined
 from bot.search.titles import ArticleTitles
 from bot.text import analyzer

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from bot.articles.corpus import load_corpus
-from bot.search import disk_build
+from bot.search import disk_build, disk_update
 from bot.search.index import SearchIndex
 from tests.conftest import BUNDLED_CORPUS
 from tests.search.test_incremental_index import random_article
@@ -147,11 +147,11 @@ def test_a_fold_stopped_half_way_leaves_no_folded_files(tmp_path, monkeypatch):
     stop = threading.Event()
     stop.set()
     with pytest.raises(FoldCancelled):
-        disk_build.fold_files(
+        disk_update.fold_files(
             tmp_path / "u", index.sentences, index.paragraphs, index.sent_para_index, index.params, stop
         )
     assert not list((tmp_path / "u").glob("folded.*"))
-    refolded = disk_build.fold_files(
+    refolded = disk_update.fold_files(
         tmp_path / "u", index.sentences, index.paragraphs, index.sent_para_index, index.params
     )
     assert index.folded is not None

@@ -1,0 +1,161 @@
+"""An index updated in place, written range of terms by range into a folder, then folded there.
+
+What `Bm25Matrix.without` then `merged` do to a whole matrix in memory — drop the removed
+articles' postings, renumber the rest, append the added articles' — `Splice` does to one range of
+terms at a time, rescoring with the new collection statistics (`bot.search.disk_build`'s
+`write_ranges` writes the columns). The updated index serves as soon as its two BM25 matrices are
+written; `fold_files` folds them in a thread, a range at a time, from the files. The arrays are
+the in-memory update's, bit for bit (tests).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from functools import cached_property, partial
+from itertools import pairwise
+from pathlib import Path
+
+import numpy as np
+
+from bot.search.bm25 import Bm25Matrix, RankingParams, padded, term_of
+from bot.search.disk_build import Outputs, term_ranges, write_ranges
+from bot.search.folded import FoldCancelled, FoldedMatrix
+from bot.search.npy_files import HEADER
+
+
+@dataclass(frozen=True)
+class Splice:
+    """A matrix's documents where `keep` is True (renumbered in order), then `extra`'s after them:
+    what `Bm25Matrix.without` then `merged` make, a range of terms at a time."""
+
+    old: Bm25Matrix
+    keep: np.ndarray
+    extra: Bm25Matrix
+    vocab_size: int
+
+    @property
+    def lengths(self) -> np.ndarray:
+        assert self.old.lengths is not None and self.extra.lengths is not None
+        return np.concatenate((self.old.lengths[self.keep], self.extra.lengths))
+
+    @property
+    def tf_type(self) -> np.dtype:
+        assert self.old.tf is not None and self.extra.tf is not None
+        return np.promote_types(self.old.tf.dtype, self.extra.tf.dtype)
+
+    def term_counts(self) -> np.ndarray:
+        """Postings per term, before the documents not kept are dropped (a bound, for the cuts)."""
+        return np.diff(padded(self.old.indptr, self.vocab_size)) + np.diff(
+            padded(self.extra.indptr, self.vocab_size)
+        )
+
+    @cached_property
+    def renumbered(self) -> tuple[np.ndarray, int]:
+        """Each old document's new number (where kept), and how many are kept."""
+        return np.cumsum(self.keep) - 1, int(self.keep.sum())
+
+    def columns(self, r: int, lo: int, hi: int, lengths: np.ndarray, params: RankingParams) -> Bm25Matrix:
+        """Terms `lo` .. `hi` - 1 (numbered from 0), scored with the documents' `lengths`."""
+        assert self.old.tf is not None and self.extra.tf is not None
+        renumber, kept = self.renumbered
+        old_ptr, extra_ptr = (
+            padded(self.old.indptr, self.vocab_size),
+            padded(self.extra.indptr, self.vocab_size),
+        )
+        a, b = int(old_ptr[lo]), int(old_ptr[hi])
+        alive = self.keep[self.old.indices[a:b]]
+        c, d = int(extra_ptr[lo]), int(extra_ptr[hi])
+        term = np.concatenate(((term_of(old_ptr, a, b) - lo)[alive], term_of(extra_ptr, c, d) - lo))
+        indices = np.concatenate(
+            (
+                renumber[self.old.indices[a:b][alive]],
+                self.extra.indices[c:d].astype(np.int64) + kept,
+            )
+        )
+        tf = np.concatenate((self.old.tf[a:b][alive], self.extra.tf[c:d])).astype(self.tf_type)
+        order = np.argsort(term, kind="stable")  # (each column: the kept documents', then the new)
+        term, indices, tf = term[order], indices[order].astype(np.int32), tf[order]
+        indptr = np.zeros(hi - lo + 1, dtype=np.int64)
+        np.cumsum(np.bincount(term, minlength=hi - lo), out=indptr[1:])
+        return Bm25Matrix.scored(indices, indptr, tf, lengths, params, term)
+
+
+def spliced_matrices(
+    sentences: Splice, paragraphs: Splice, sent_para_index: np.ndarray, params: RankingParams, folder: Path
+) -> tuple[Bm25Matrix, Bm25Matrix]:
+    """The sentence and paragraph matrices of an index updated in place (documents dropped,
+    others added), rescored range by range into `folder` (folded afterwards: `fold_files`): the
+    in-memory update's arrays, in bounded memory."""
+    lengths = sentences.lengths, paragraphs.lengths
+    cuts = term_ranges(
+        sentences.term_counts(), paragraphs.term_counts(), len(lengths[0]) / max(len(lengths[1]), 1)
+    )
+    return write_ranges(
+        cuts,
+        (
+            partial(sentences.columns, lengths=lengths[0], params=params),
+            partial(paragraphs.columns, lengths=lengths[1], params=params),
+        ),
+        lengths,
+        sent_para_index,
+        params,
+        folder,
+        (sentences.tf_type.type, paragraphs.tf_type.type),
+        fold=False,
+    )[:2]
+
+
+def fold_files(
+    folder: Path,
+    sentences: Bm25Matrix,
+    paragraphs: Bm25Matrix,
+    sent_para_index: np.ndarray,
+    params: RankingParams,
+    stop: threading.Event | None = None,
+) -> FoldedMatrix:
+    """The fold of the sentence and paragraph matrices written in `folder` (by `write_ranges`
+    without `fold`), range of terms by range, their columns read from the files (not mapped:
+    they do not stay in this process), written there too and returned memory-mapped. Between
+    ranges and blocks, raises `FoldCancelled` once `stop` is set (the partial files removed)."""
+    num_paragraphs = paragraphs.num_docs
+    para_start = np.zeros(num_paragraphs + 1, dtype=np.int64)
+    np.cumsum(np.bincount(sent_para_index, minlength=num_paragraphs), out=para_start[1:])
+    vocab_size = len(sentences.indptr) - 1
+    cuts = term_ranges(
+        np.diff(sentences.indptr), np.diff(padded(paragraphs.indptr, vocab_size)),
+        len(sent_para_index) / max(num_paragraphs, 1),
+    )  # fmt: skip
+    output = Outputs.of(folder, "folded", None)
+    try:
+        for lo, hi in pairwise(cuts.tolist()):
+            if stop is not None and stop.is_set():
+                raise FoldCancelled
+            local = [
+                _read_columns(folder, name, m, lo, hi)
+                for name, m in (("sentences", sentences), ("paragraphs", paragraphs))
+            ]
+            folded = FoldedMatrix.fold(local[0], local[1], sent_para_index, para_start, params, stop)
+            output.append(folded.data, folded.indices, folded.indptr, None)
+        data, indices, indptr, _ = output.closed(folder, "folded")
+    except BaseException:
+        output.data.close()
+        output.indices.close()
+        for part in ("data", "indices", "indptr"):
+            (folder / f"folded.{part}.npy").unlink(missing_ok=True)
+        raise
+    return FoldedMatrix(data, indices, indptr, len(sent_para_index))
+
+
+def _read_columns(folder: Path, name: str, matrix: Bm25Matrix, lo: int, hi: int) -> Bm25Matrix:
+    """Columns `lo` .. `hi` - 1 of `matrix` (numbered from 0), its scores and ids read from
+    `folder/name.*.npy`."""
+    indptr = padded(matrix.indptr, hi)[lo : hi + 1]
+    start, stop = int(indptr[0]), int(indptr[-1])
+    values = [
+        np.fromfile(
+            folder / f"{name}.{part}.npy", dtype=dtype, count=stop - start, offset=HEADER + start * size
+        )
+        for part, dtype, size in (("data", np.float32, 4), ("indices", np.int32, 4))
+    ]
+    return Bm25Matrix(values[0], values[1], indptr - start, matrix.num_docs)
