@@ -13,14 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.articles import (
-    Corpus,
-    LoadProblem,
-    ParsedArticleCache,
-    iter_articles,
-    library,
-    read_articles,
-)
+from bot.articles import Corpus, LoadProblem, ParsedArticleCache, iter_articles, library, read_articles
 from bot.search import (
     EmbeddingCache,
     Encoder,
@@ -157,8 +150,8 @@ class QAService:
         start = time.perf_counter()
         corpus_problems: list[LoadProblem] = []
         if self._unsaved is not None:  # (what a failed load built is never saved)
-            cache.discard_staged(self._unsaved[1])
-            self._unsaved = None
+            dropped, self._unsaved = self._unsaved, None
+            self._discard(dropped[1])
         if self.before_load is not None:
             try:
                 self.before_load()
@@ -277,7 +270,7 @@ class QAService:
                 # Every file was rejected: more likely a mistake than an intent to serve nothing.
                 raise CorpusRejected("no valid article in the corpus folder", problems)
         except BaseException:
-            cache.discard_staged(index)  # (a build into the cache that will not be served)
+            self._discard(index)  # (a build into the cache that will not be served)
             raise
         self._loaded_files = files
         if self.cache_dir is not None:
@@ -324,6 +317,18 @@ class QAService:
             shutil.rmtree(staging, ignore_errors=True)
         return index
 
+    def _discard(self, index: SearchIndex) -> None:
+        """Remove the staging folder of an index that will not be saved — unless that index is
+        served or waits to be saved after all (an update that changed nothing returns the
+        served index itself)."""
+        kept = {id(self._engine.index) if self._engine is not None else None}
+        if self._pending_save is not None:
+            kept.add(id(self._pending_save[1]))
+        if self._unsaved is not None:
+            kept.add(id(self._unsaved[1]))
+        if id(index) not in kept:
+            cache.discard_staged(index)
+
     def _save_index_cache(self) -> None:
         """Write the index just served to the cache, in the background: answering does not wait
         (at 1M sentences a save takes seconds). One writer thread saves the newest pending index;
@@ -335,9 +340,9 @@ class QAService:
             return
         with self._saving:
             if self._unsaved is not None:  # (a load from the cache has nothing to save)
-                if self._pending_save is not None:  # superseded before its turn: never saved
-                    cache.discard_staged(self._pending_save[1])
-                self._pending_save, self._unsaved = self._unsaved, None
+                superseded, self._pending_save, self._unsaved = self._pending_save, self._unsaved, None
+                if superseded is not None:  # (its turn never came: it is never saved)
+                    self._discard(superseded[1])
             if self._pending_save is None or self._saver is not None:
                 return  # nothing to save, or the writer will take it
             self._saver = threading.Thread(target=self._write_saves, name="depeche-index-cache")

@@ -409,3 +409,42 @@ def test_a_corpus_whose_every_file_is_rejected_leaves_no_staging_folder(tmp_path
     assert not service.load().ok
     assert (tmp_path / "cache" / "index").is_dir()
     assert not list((tmp_path / "cache" / "index").glob("*/.tmp-*"))
+
+
+def test_a_pending_save_replaced_by_the_same_index_keeps_its_folder(corpus_dir, tmp_path, monkeypatch):
+    """While the cache writer is busy, an update is pending; a reload that changes nothing then
+    serves that same index again: its staging folder stays (it is served and still to be saved),
+    and once the writer is free it is saved and a restart reads it. An update replaced before
+    its turn by another is never saved: its folder goes."""
+    import threading
+
+    release = threading.Event()
+    real_save = cache.save
+    calls = []
+
+    def slow_save(*args, **kwargs):
+        calls.append(args[2])
+        if len(calls) == 1:
+            release.wait(30)
+        return real_save(*args, **kwargs)
+
+    monkeypatch.setattr(cache, "save", slow_save)
+    service = QAService(corpus_dir, cache_dir=tmp_path / "cache", save_cache_in_background=True)
+    assert service.load().ok  # saved by the writer, which waits
+    write_article(corpus_dir, "pont.md", "Le pont de Mossoul a rouvert mardi.", title="Pont", source="T")
+    assert service.load().ok
+    replaced = service.engine.index
+    write_article(corpus_dir, "port.md", "Le port de Bassora a rouvert jeudi.", title="Port", source="T")
+    assert service.load().ok
+    pending = service.engine.index
+    assert replaced.folder is not None and not replaced.folder.exists()  # replaced before its turn
+    assert service.load().ok and service.engine.index is pending  # nothing changed
+    assert pending.folder is not None and pending.folder.is_dir()
+    release.set()
+    assert service.wait_for_cache(60)
+    assert [index is pending for index in calls[1:]] == [True]
+    restarted = QAService(corpus_dir, cache_dir=tmp_path / "cache")
+    assert (
+        restarted.load().ok and restarted.last_load_from_cache and restarted.engine.index.size == pending.size
+    )
+    assert len(list((tmp_path / "cache" / "index").glob("*/*"))) == 1
