@@ -10,6 +10,7 @@ served, and a restart does not read a gigabyte of arrays to find them unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -124,9 +125,9 @@ def write_stat_cache(path: Path, known: StatCache) -> None:
     Three arrays (names and checksums NUL-separated, stats as unsigned 64-bit): a restart reads
     30,000 files' stats in milliseconds, where a JSON list took a fifth of a second."""
     names = list(known)
+    tmp = path.with_name(f"{_TEMPORARY}{uuid.uuid4().hex}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".tmp-{uuid.uuid4().hex}")
         with tmp.open("wb") as handle:
             np.savez(
                 handle,
@@ -138,8 +139,14 @@ def write_stat_cache(path: Path, known: StatCache) -> None:
         legacy = path.with_suffix(".json")  # (the JSON list earlier versions kept)
         if legacy != path:
             legacy.unlink(missing_ok=True)
+        for left in path.parent.glob(f"{_TEMPORARY}*"):  # (by processes stopped half-way)
+            if not _in_progress(left):
+                left.unlink(missing_ok=True)
     except OSError:
         log.info("could not keep the file list in %s", path.parent)
+    finally:
+        with contextlib.suppress(OSError):  # (its folder may be unusable)
+            tmp.unlink(missing_ok=True)
 
 
 def cache_key(files: dict[str, str], params: RankingParams) -> str:

@@ -175,6 +175,32 @@ def test_the_file_list_is_kept_for_the_next_start(tmp_path):
     assert cache.read_stat_cache(path) == {}  # (then every file is hashed once more)
 
 
+def test_the_file_list_leaves_no_temporary_file_behind(tmp_path, monkeypatch):
+    """A write that fails half-way removes its temporary file; one left by a process stopped
+    half-way is removed by the next write once an hour old (a younger one may be in progress)."""
+    import os
+    import time
+
+    path = tmp_path / "files" / "x.npz"
+    path.parent.mkdir()
+    stale, recent = path.parent / ".tmp-stale", path.parent / ".tmp-recent"
+    stale.write_bytes(b"PK")
+    recent.write_bytes(b"PK")
+    hours_ago = time.time() - cache.STAGING_GRACE_SECONDS - 60
+    os.utime(stale, (hours_ago, hours_ago))
+    known: cache.StatCache = {"a.md": ((1, 2, 3, 4), "f" * 64)}
+    cache.write_stat_cache(path, known)
+    assert sorted(p.name for p in path.parent.iterdir()) == [".tmp-recent", "x.npz"]
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cache.np, "savez", full_disk)
+    cache.write_stat_cache(path, {})  # (logged; the previous list stays)
+    assert sorted(p.name for p in path.parent.iterdir()) == [".tmp-recent", "x.npz"]
+    assert cache.read_stat_cache(path) == known
+
+
 def test_a_stat_before_1970_or_past_63_bits_is_kept_and_compared(tmp_path):
     status = SimpleNamespace(st_size=12, st_mtime_ns=-5, st_ctime_ns=1 << 64, st_ino=(1 << 64) - 1)
     stat = cache._stat_of(status)  # a time before 1970, an inode past 63 bits: wrapped, not lost
