@@ -378,9 +378,10 @@ class SearchIndex:
         ones come last). This index is left as it is (it may be serving).
 
         Spliced in memory, the new index is folded in a thread (it serves meanwhile). With
-        `folder` (new or empty), it is written there range of terms by range, folded as it
-        goes, and serves memory-mapped (`bot.search.disk_build`): the same arrays in bounded
-        memory. Nothing to change: this index itself is returned (and `folder` left unused)."""
+        `folder` (new or empty), its matrices are written there range of terms by range and
+        serve memory-mapped at once, folded there in a thread (`bot.search.disk_update`): the
+        same arrays in bounded memory. Nothing to change: this index itself is returned (and
+        `folder` left unused)."""
         gone = set(removed)
         keep_article = np.array([meta.id not in gone for meta in self.articles], dtype=bool)
         if folder is not None:
