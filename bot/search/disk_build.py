@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.search.bm25 import Bm25Matrix, RankingParams, repeat_index, sorted_pair_postings
-from bot.search.folded import FoldedMatrix
+from bot.search.folded import FoldedMatrix, paragraph_starts
 from bot.search.npy_files import NpyWriter, saved
 
 # Folded entries per range of terms: a range's arrays and temporaries are what the build holds
@@ -218,8 +218,7 @@ def write_ranges(
     and, with `fold`, their fold, appended to `folder`'s files; the matrices returned
     memory-mapped."""
     num_paragraphs = len(lengths[1])
-    para_start = np.zeros(num_paragraphs + 1, dtype=np.int64)
-    np.cumsum(np.bincount(sent_para_index, minlength=num_paragraphs), out=para_start[1:])
+    para_start = paragraph_starts(sent_para_index, num_paragraphs)
     names = ("sentences", "paragraphs")
     outputs = {name: Outputs.of(folder, name, tf_type) for name, tf_type in zip(names, tf_types, strict=True)}
     if fold:

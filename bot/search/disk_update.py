@@ -20,8 +20,8 @@ import numpy as np
 
 from bot.search.bm25 import Bm25Matrix, RankingParams, padded, term_of
 from bot.search.disk_build import Outputs, term_ranges, write_ranges
-from bot.search.folded import FoldCancelled, FoldedMatrix
-from bot.search.npy_files import HEADER
+from bot.search.folded import FoldCancelled, FoldedMatrix, paragraph_starts
+from bot.search.npy_files import read_slice
 
 
 @dataclass(frozen=True)
@@ -119,8 +119,7 @@ def fold_files(
     they do not stay in this process), written there too and returned memory-mapped. Between
     ranges and blocks, raises `FoldCancelled` once `stop` is set (the partial files removed)."""
     num_paragraphs = paragraphs.num_docs
-    para_start = np.zeros(num_paragraphs + 1, dtype=np.int64)
-    np.cumsum(np.bincount(sent_para_index, minlength=num_paragraphs), out=para_start[1:])
+    para_start = paragraph_starts(sent_para_index, num_paragraphs)
     vocab_size = len(sentences.indptr) - 1
     cuts = term_ranges(
         np.diff(sentences.indptr), np.diff(padded(paragraphs.indptr, vocab_size)),
@@ -153,9 +152,7 @@ def _read_columns(folder: Path, name: str, matrix: Bm25Matrix, lo: int, hi: int)
     indptr = padded(matrix.indptr, hi)[lo : hi + 1]
     start, stop = int(indptr[0]), int(indptr[-1])
     values = [
-        np.fromfile(
-            folder / f"{name}.{part}.npy", dtype=dtype, count=stop - start, offset=HEADER + start * size
-        )
-        for part, dtype, size in (("data", np.float32, 4), ("indices", np.int32, 4))
+        read_slice(folder / f"{name}.{part}.npy", dtype, start, stop)
+        for part, dtype in (("data", np.float32), ("indices", np.int32))
     ]
     return Bm25Matrix(values[0], values[1], indptr - start, matrix.num_docs)

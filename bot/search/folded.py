@@ -43,6 +43,14 @@ _SMALL_QUESTION = 4096
 _SWEEP_AFTER = 8
 
 
+def paragraph_starts(sent_para_index: np.ndarray, num_paragraphs: int) -> np.ndarray:
+    """Where each paragraph's sentences begin (they are contiguous), and the last one ends:
+    paragraph p's are `starts[p]` .. `starts[p + 1]` - 1."""
+    starts = np.zeros(num_paragraphs + 1, dtype=np.int64)
+    np.cumsum(np.bincount(sent_para_index, minlength=num_paragraphs), out=starts[1:])
+    return starts
+
+
 class FoldCancelled(Exception):
     """A fold stopped half-way (`FoldedMatrix.fold`'s `stop` was set): its index is not served."""
 

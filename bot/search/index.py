@@ -25,7 +25,7 @@ from bot.search.analysis import TermIds, analysed_batches
 from bot.search.bm25 import Bm25Matrix, RankingParams, repeat_index
 from bot.search.disk_build import Field, build_matrices
 from bot.search.disk_update import Splice, fold_files, spliced_matrices
-from bot.search.folded import FoldCancelled, FoldedMatrix
+from bot.search.folded import FoldCancelled, FoldedMatrix, paragraph_starts
 from bot.search.garbage import automatic_collections_paused, collect_young
 from bot.search.npy_files import NpyWriter, saved
 from bot.search.texts import PackedTexts, joined
@@ -257,13 +257,10 @@ class SearchIndex:
         self._first_in_para[1:] = para_index[1:] != para_index[:-1]
         self._last_in_para = np.ones(len(para_index), dtype=bool)
         self._last_in_para[:-1] = para_index[1:] != para_index[:-1]
-        # Sentences of paragraph p are para_start[p] .. para_start[p + 1] - 1 (they are contiguous).
         per_article = np.bincount(self.sent_article, minlength=len(self.articles))
         self._article_start = np.zeros(len(per_article) + 1, dtype=np.int64)
         np.cumsum(per_article, out=self._article_start[1:])
-        counts = np.bincount(para_index, minlength=self.paragraphs.num_docs)
-        self._para_start = np.zeros(len(counts) + 1, dtype=np.int64)
-        np.cumsum(counts, out=self._para_start[1:])
+        self._para_start = paragraph_starts(para_index, self.paragraphs.num_docs)
         self._folded = threading.Event()
         self._stop_fold = threading.Event()
         if self.folded is None and not defer_fold:

@@ -52,14 +52,19 @@ class NpyWriter:
     def read(self, start: int, stop: int) -> np.ndarray:
         """Values `start` .. `stop` - 1, read (not mapped: they do not stay in this process)."""
         assert self._file is None, "read a closed file"
-        return np.fromfile(
-            self.path, dtype=self.dtype, count=stop - start, offset=HEADER + start * self.dtype.itemsize
-        )
+        return read_slice(self.path, self.dtype, start, stop)
 
     def mapped(self) -> np.ndarray:
         """The closed file's array, memory-mapped read-only."""
         self.close()
         return mapped(self.path)
+
+
+def read_slice(path: Path, dtype: np.dtype | type, start: int, stop: int) -> np.ndarray:
+    """Values `start` .. `stop` - 1 of a one-dimensional `.npy` file of `dtype` written here,
+    read (not mapped: they do not stay in this process)."""
+    size = np.dtype(dtype).itemsize
+    return np.fromfile(path, dtype=dtype, count=stop - start, offset=HEADER + start * size)
 
 
 def saved(folder: Path, name: str, values: np.ndarray) -> np.ndarray:
