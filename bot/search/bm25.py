@@ -120,32 +120,36 @@ def _add_run_numbers(values: np.ndarray, lengths: np.ndarray) -> None:
         values[begin:end] += repeat_index(lengths[first:last]) + first
 
 
+def column_bounds(indptr: np.ndarray, term_ids: Sequence[int]) -> list[tuple[int, int]]:
+    """(start, end) of each of the columns `term_ids` of a CSC matrix, as Python ints."""
+    terms = np.asarray(term_ids, dtype=np.int64)
+    return list(zip(indptr[terms].tolist(), indptr[terms + 1].tolist(), strict=True))
+
+
 def column_postings(
     data: np.ndarray,
     indices: np.ndarray,
-    indptr: np.ndarray,
-    term_ids: Sequence[int],
+    bounds: Sequence[tuple[int, int]],
     weights: Sequence[float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(row ids, weighted values) of the columns `term_ids` of a CSC matrix, one after the other.
+    """(row ids, weighted values) of the columns at `bounds` (`column_bounds`) of a CSC matrix,
+    one after the other.
 
     Written straight into the types `np.bincount` works in (intp, float64): given int32 and
     float32, it would copy both first (at 1M sentences, a heavy question's sum takes half the
     time this way). The values are the same as `data[column] * weight` cast to float64."""
+    if not bounds:
+        return np.zeros(0, dtype=np.intp), np.zeros(0)
     if weights is not None and all(weight == 1.0 for weight in weights):
         weights = None  # (the usual case: copied, not multiplied)
-    bounds = [(int(indptr[t]), int(indptr[t + 1])) for t in term_ids]
-    total = sum(end - start for start, end in bounds)
-    idx = np.empty(total, dtype=np.intp)
-    val = np.empty(total, dtype=np.float64)
+    idx = np.concatenate([indices[start:end] for start, end in bounds], dtype=np.intp)
+    if weights is None:
+        return idx, np.concatenate([data[start:end] for start, end in bounds], dtype=np.float64)
+    val = np.empty(len(idx), dtype=np.float64)
     at = 0
-    for n, (start, end) in enumerate(bounds):
+    for (start, end), weight in zip(bounds, weights, strict=True):
         stop = at + end - start
-        idx[at:stop] = indices[start:end]
-        if weights is None:
-            val[at:stop] = data[start:end]
-        else:
-            np.multiply(data[start:end], weights[n], out=val[at:stop])
+        np.multiply(data[start:end], weight, out=val[at:stop])
         at = stop
     return idx, val
 
@@ -270,7 +274,7 @@ class Bm25Matrix:
         self, term_ids: Sequence[int], weights: Sequence[float] | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """(document ids, weighted scores) of every posting of `term_ids` (a doc may repeat)."""
-        return column_postings(self.data, self.indices, self.indptr, term_ids, weights)
+        return column_postings(self.data, self.indices, column_bounds(self.indptr, term_ids), weights)
 
     def scores(self, term_ids: Sequence[int], weights: Sequence[float] | None = None) -> np.ndarray:
         """Weighted sum of the rows of `term_ids`, as a dense vector over documents (float64)."""
@@ -280,20 +284,25 @@ class Bm25Matrix:
     def scores_at(
         self, term_ids: Sequence[int], weights: Sequence[float] | None, docs: np.ndarray
     ) -> np.ndarray:
-        """Weighted scores of `docs` (sorted or not) for `term_ids`, by look-up in each column."""
+        """Weighted scores of `docs` (sorted or not) for `term_ids`, by look-up in each column:
+        each term's value (weighted in float32) added in term order, in float64."""
         out = np.zeros(len(docs))
-        if not len(docs):
+        if not len(docs) or not len(term_ids) or not len(self.indices):
             return out
-        terms = np.asarray(term_ids, dtype=np.int64)
-        starts, ends = self.indptr[terms].tolist(), self.indptr[terms + 1].tolist()
-        for i, (start, end) in enumerate(zip(starts, ends, strict=True)):
-            if start == end:
-                continue
-            column = self.indices[start:end]
-            pos = column.searchsorted(docs)
-            np.minimum(pos, end - start - 1, out=pos)
-            hit = column[pos] == docs
-            out[hit] += self.data[start + pos[hit]] * (1.0 if weights is None else weights[i])
+        bounds = column_bounds(self.indptr, term_ids)
+        keys = docs.astype(self.indices.dtype)  # (searched as they are: an int64 key would copy the column)
+        found = np.empty((len(bounds), len(docs)), dtype=np.int64)  # (term, doc): place in `indices`
+        for row, (start, end) in zip(found, bounds, strict=True):
+            np.add(self.indices[start:end].searchsorted(keys), start, out=row)
+        ends = np.array([end for _, end in bounds], dtype=np.int64)[:, None]
+        hit = found < ends
+        np.minimum(found, len(self.indices) - 1, out=found)
+        hit &= self.indices[found] == keys
+        values = np.where(hit, self.data[found], np.float32(0))
+        if weights is not None:
+            values *= np.asarray(weights, dtype=np.float32)[:, None]
+        for row in values:
+            out += row
         return out
 
     def contains(self, term_id: int, docs: np.ndarray) -> np.ndarray:
