@@ -219,6 +219,12 @@ def words(text: str) -> list[str]:
     return _TERM.findall(clean_text(text))
 
 
+def _prepared(text: str) -> str:
+    """`text` cleaned, numbers written with a thousands space joined ("2 500" -> "2500")."""
+    text = clean_text(text)
+    return _THOUSANDS.sub("", text) if _DIGIT_SPACE_DIGIT.search(text) else text
+
+
 class Analyzer:
     """Turns text into index terms for one language: folded, elisions cut, stopwords out, stemmed.
 
@@ -247,8 +253,19 @@ class Analyzer:
 
     def words(self, text: str) -> list[str]:
         """The words of `text` that `terms` analyses one by one (with `word_terms`), in order."""
-        text = clean_text(text)
-        return _TERM.findall(_THOUSANDS.sub("", text) if _DIGIT_SPACE_DIGIT.search(text) else text)
+        return _TERM.findall(_prepared(text))
+
+    @staticmethod
+    def pieces(text: str) -> list[str]:
+        """`text` cleaned and cut at white space. No word holds a space, so the `piece_words` of
+        each piece, one after the other, are `words(text)`: a caller that has met a piece before
+        (most repeat, punctuation and all) can look it up instead of searching it for words."""
+        return _prepared(text).split()
+
+    @staticmethod
+    def piece_words(piece: str) -> list[str]:
+        """The words of one of `pieces`' pieces."""
+        return _TERM.findall(piece)
 
     def word_terms(self, word: str) -> tuple[str, ...]:
         """Index terms of one already-cleaned word (cached); a name of `bot/data/aliases.txt`

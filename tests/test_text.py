@@ -286,6 +286,7 @@ TRICKY_PIECES = st.sampled_from(
         *"ab é1 2 3\t\n'’`-,.",
         *("\u00a0", "\u200b", "\u0301", "e\u0301", "\u00ad", "\ufeff", "\u2003", "\u3000", "  ", "2 500"),
         *("\U000e0001", "\U000e0100", "\U0001f600", "\U000f0000", "\ud800", "\x00", "\x85"),
+        *("_", "\x1c", "\u2028", "\u1680", "14,2", "l'", "-"),
     ]
 )
 
@@ -300,3 +301,11 @@ def test_the_clean_up_short_cuts_change_nothing(text):
     assert clean_text(text) == _clean_every_time(text)
     expected = t._TERM.findall(t._THOUSANDS.sub("", _clean_every_time(text)))
     assert fr.words(text) == expected
+
+
+@settings(deadline=None)
+@given(st.lists(st.one_of(TRICKY_PIECES, st.text(max_size=5)), max_size=14).map("".join))
+def test_the_words_of_a_texts_pieces_are_its_words(text):
+    """No word holds white space: the words of each piece between spaces, one after the other,
+    are the text's words (what lets the index look whole pieces up)."""
+    assert [word for piece in fr.pieces(text) for word in fr.piece_words(piece)] == fr.words(text)

@@ -38,14 +38,20 @@ Texts = list[tuple[str, list[str]]]
 Batch = list[tuple[str, list[bytes]]]
 
 
+# Pieces of text (cut at white space) remembered per language before the memo starts again.
+MAX_PIECES = 1_000_000
+
+
 class TermIds:
-    """Texts -> vocabulary ids of their terms (new terms added, and listed in `added`), each word
-    analysed once: the same terms as `Analyzer.terms`, without making them again for every text."""
+    """Texts -> vocabulary ids of their terms (new terms added, and listed in `added`): the same
+    terms as `Analyzer.terms`, without making them again for every text. Each piece of text
+    between spaces ("l'armée,") is searched for words once, each word analysed once."""
 
     def __init__(self, vocab: dict[str, int]) -> None:
         self.vocab = vocab
         self.added: list[str] = []
         self._of_word: dict[str, dict[str, tuple[int, ...]]] = {}  # language -> word -> ids
+        self._of_piece: dict[str, dict[str, tuple[int, ...]]] = {}  # language -> piece -> ids
 
     def id_of(self, term: str) -> int:
         """The id of `term`, a new one if it is new."""
@@ -60,27 +66,39 @@ class TermIds:
         ids: list[int] = []
         lengths: list[int] = []
         for language, texts in batch:
-            words_of = analyzer(language).words
-            of_word = self._of_word.setdefault(language, {})
+            pieces_of = analyzer(language).pieces
+            of_piece = self._of_piece.setdefault(language, {})
+            if len(of_piece) > MAX_PIECES:
+                of_piece.clear()
             for text in texts:
-                words = words_of(text)
-                known = list(map(of_word.get, words))  # (one C-level pass: most words are known)
+                pieces = pieces_of(text)
+                known = list(map(of_piece.get, pieces))  # (one C-level pass: most pieces are known)
                 if None in known:
-                    self._learn(language, words, known)
+                    self._learn(language, pieces, known)
                 before = len(ids)
                 ids += chain.from_iterable(known)  # type: ignore[arg-type]
                 lengths.append(len(ids) - before)
         return np.array(ids, dtype=np.int32), np.array(lengths, dtype=np.int32)
 
-    def _learn(self, language: str, words: list[str], known: list[tuple[int, ...] | None]) -> None:
-        """Fill in `known` for the words seen for the first time (analysed, their terms given ids)."""
-        of_word = self._of_word[language]
-        for n, word in enumerate(words):
-            if known[n] is None:
-                ids = of_word.get(word)
-                if ids is None:
-                    ids = of_word[word] = tuple(map(self.id_of, analyzer(language).word_terms(word)))
-                known[n] = ids
+    def _learn(self, language: str, pieces: list[str], known: list[tuple[int, ...] | None]) -> None:
+        """Fill in `known` for the pieces seen for the first time (their new words analysed, the
+        new terms given ids)."""
+        of_piece = self._of_piece[language]
+        of_word = self._of_word.setdefault(language, {})
+        language_analyzer = analyzer(language)
+        for n, piece in enumerate(pieces):
+            if known[n] is not None:
+                continue
+            ids = of_piece.get(piece)
+            if ids is None:
+                piece_ids: list[int] = []
+                for word in language_analyzer.piece_words(piece):
+                    word_ids = of_word.get(word)
+                    if word_ids is None:
+                        word_ids = of_word[word] = tuple(map(self.id_of, language_analyzer.word_terms(word)))
+                    piece_ids += word_ids
+                ids = of_piece[piece] = tuple(piece_ids)
+            known[n] = ids
 
 
 _WORKER_TERMS: TermIds | None = None
