@@ -32,7 +32,10 @@ def test_term_ids_are_the_analyzers_terms(batch):
 
 
 def test_the_memo_of_pieces_starting_again_changes_no_id(monkeypatch):
-    texts = [("fr", ["l'armée a repris Bagdad.", "L'armée, à Bagdad ; l'armée."]), ("en", ["The army, the army."])]
+    texts = [
+        ("fr", ["l'armée a repris Bagdad.", "L'armée, à Bagdad ; l'armée."]),
+        ("en", ["The army, the army."]),
+    ]
     whole = TermIds({}).batch(texts * 3)
     monkeypatch.setattr(analysis, "MAX_PIECES", 1)
     terms = TermIds({})
