@@ -122,6 +122,8 @@ def _add_run_numbers(values: np.ndarray, lengths: np.ndarray) -> None:
 
 def column_bounds(indptr: np.ndarray, term_ids: Sequence[int]) -> list[tuple[int, int]]:
     """(start, end) of each of the columns `term_ids` of a CSC matrix, as Python ints."""
+    if len(term_ids) <= 16:  # (a question's few terms: cheaper one by one than by numpy's indexing)
+        return [(int(indptr[t]), int(indptr[t + 1])) for t in term_ids]
     terms = np.asarray(term_ids, dtype=np.int64)
     return list(zip(indptr[terms].tolist(), indptr[terms + 1].tolist(), strict=True))
 

@@ -183,6 +183,17 @@ def test_the_own_scores_of_chosen_sentences_are_each_columns_weighted_values(see
     assert len(matrix.scores_at([0], None, np.zeros(0, np.int64))) == 0
 
 
+def test_column_bounds_are_each_columns_start_and_end():
+    """A few terms are read one by one, many at once: the same (start, end) pairs either way."""
+    from bot.search.bm25 import column_bounds
+
+    indptr = np.cumsum(np.random.default_rng(3).integers(0, 9, size=60), dtype=np.int64)
+    for ids in ([], [4], [0, 7, 3], list(range(0, 58, 3)), list(range(40))):
+        expected = [(int(indptr[t]), int(indptr[t + 1])) for t in ids]
+        assert column_bounds(indptr, ids) == expected
+        assert all(type(x) is int for pair in column_bounds(indptr, ids) for x in pair)
+
+
 @pytest.mark.parametrize("sweep_after", [0, 10**9])  # contenders by their postings / by a sweep
 @pytest.mark.parametrize("budget", [1, 40, 4096])
 @pytest.mark.parametrize(("seed", "vocabulary_size"), [(11, 60), (12, 4), (13, 2)])
