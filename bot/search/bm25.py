@@ -78,6 +78,13 @@ def term_of(indptr: np.ndarray, begin: int, end: int) -> np.ndarray:
     return first + repeat_index(np.diff(np.clip(indptr[first : last + 2], begin, end)))
 
 
+def length_norms(lengths: np.ndarray, params: RankingParams) -> np.ndarray:
+    """Each document's part of the BM25 denominator, k1 * (1 - b + b * |d| / avgdl), in float32."""
+    mean = lengths.astype(np.int64).mean() if len(lengths) else 0.0
+    norm = params.k1 * (1 - params.b + params.b * lengths.astype(np.int64) / max(mean, 1e-9))
+    return norm.astype(np.float32)
+
+
 def sorted_pair_postings(
     pair: np.ndarray, num_docs: int, first_term: int, num_terms: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -214,15 +221,15 @@ class Bm25Matrix:
         lengths: np.ndarray,
         params: RankingParams,
         term: np.ndarray | None = None,
+        norms: np.ndarray | None = None,
     ) -> Bm25Matrix:
         """The matrix of these postings, scored with the statistics they make up (N, df, avgdl);
-        `term` is each posting's term when the caller has it (else derived from `indptr`)."""
+        `term` is each posting's term when the caller has it (else derived from `indptr`),
+        `norms` the documents' `length_norms` when the caller scores many ranges of terms."""
         num_docs = len(lengths)
         df = np.diff(indptr)
         idf = np.log1p((num_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
-        mean = lengths.astype(np.int64).mean() if num_docs else 0.0
-        norm = params.k1 * (1 - params.b + params.b * lengths.astype(np.int64) / max(mean, 1e-9))
-        norm32 = norm.astype(np.float32)
+        norm32 = length_norms(lengths, params) if norms is None else norms
         data = np.empty(len(indices), dtype=np.float32)
         # idf * tf / (tf + norm), in float32, block by block (the temporaries stay small; the
         # same operations in the same order: the same scores to the bit).

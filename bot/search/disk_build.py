@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.search.bm25 import Bm25Matrix, RankingParams, repeat_index, sorted_pair_postings
+from bot.search.bm25 import Bm25Matrix, RankingParams, length_norms, repeat_index, sorted_pair_postings
 from bot.search.folded import FoldedMatrix, paragraph_starts
 from bot.search.npy_files import NpyWriter, saved
 
@@ -183,12 +183,17 @@ def build_matrices(
         gathering = pool.submit(RangeKeys.gathered, paragraphs, cuts, counts[1], folder / "paragraphs.keys")
         keys = (RangeKeys.gathered(sentences, cuts, counts[0], folder / "sentences.keys"), gathering.result())
     s_lengths, p_lengths = sentences.lengths.astype(np.int32), paragraphs.lengths.astype(np.int32)
+    norms = length_norms(s_lengths, params), length_norms(p_lengths, params)  # (once, not per range)
     try:
         own, context, folded = write_ranges(
             cuts,
             (
-                partial(_range_matrix, keys[0], lengths=s_lengths, params=params, tf_type=tf_type),
-                partial(_range_matrix, keys[1], lengths=p_lengths, params=params, tf_type=tf_type),
+                partial(
+                    _range_matrix, keys[0], lengths=s_lengths, norms=norms[0], params=params, tf_type=tf_type
+                ),
+                partial(
+                    _range_matrix, keys[1], lengths=p_lengths, norms=norms[1], params=params, tf_type=tf_type
+                ),
             ),
             (s_lengths, p_lengths),
             sent_para_index,
@@ -269,6 +274,7 @@ def _range_matrix(
     hi: int,
     *,
     lengths: np.ndarray,
+    norms: np.ndarray,
     params: RankingParams,
     tf_type: type,
 ) -> Bm25Matrix:
@@ -279,4 +285,4 @@ def _range_matrix(
     del pair
     indptr = np.zeros(hi - lo + 1, dtype=np.int64)
     np.cumsum(df, out=indptr[1:])
-    return Bm25Matrix.scored(doc, indptr, tf.astype(tf_type), lengths, params)
+    return Bm25Matrix.scored(doc, indptr, tf.astype(tf_type), lengths, params, norms=norms)

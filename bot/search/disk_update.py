@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.search.bm25 import Bm25Matrix, RankingParams, padded, term_of
+from bot.search.bm25 import Bm25Matrix, RankingParams, length_norms, padded, term_of
 from bot.search.disk_build import Outputs, term_ranges, write_ranges
 from bot.search.folded import FoldCancelled, FoldedMatrix, paragraph_starts
 from bot.search.npy_files import read_slice
@@ -55,8 +55,11 @@ class Splice:
         """Each old document's new number (where kept), and how many are kept."""
         return np.cumsum(self.keep) - 1, int(self.keep.sum())
 
-    def columns(self, r: int, lo: int, hi: int, lengths: np.ndarray, params: RankingParams) -> Bm25Matrix:
-        """Terms `lo` .. `hi` - 1 (numbered from 0), scored with the documents' `lengths`."""
+    def columns(
+        self, r: int, lo: int, hi: int, lengths: np.ndarray, norms: np.ndarray, params: RankingParams
+    ) -> Bm25Matrix:
+        """Terms `lo` .. `hi` - 1 (numbered from 0), scored with the documents' `lengths` (and
+        their `length_norms`)."""
         assert self.old.tf is not None and self.extra.tf is not None
         renumber, kept = self.renumbered
         old_ptr, extra_ptr = (
@@ -66,19 +69,21 @@ class Splice:
         a, b = int(old_ptr[lo]), int(old_ptr[hi])
         alive = self.keep[self.old.indices[a:b]]
         c, d = int(extra_ptr[lo]), int(extra_ptr[hi])
-        term = np.concatenate(((term_of(old_ptr, a, b) - lo)[alive], term_of(extra_ptr, c, d) - lo))
-        indices = np.concatenate(
-            (
-                renumber[self.old.indices[a:b][alive]],
-                self.extra.indices[c:d].astype(np.int64) + kept,
-            )
+        old_term = (term_of(old_ptr, a, b) - lo)[alive]
+        new_term = term_of(extra_ptr, c, d) - lo
+        # Both sorted by term: the new postings go in after each column's kept ones (a merge,
+        # where a sort of the whole range would cost n log n for the few postings added).
+        at = np.searchsorted(old_term, new_term, side="right")
+        term = np.insert(old_term, at, new_term)
+        indices = np.insert(
+            renumber[self.old.indices[a:b][alive]], at, self.extra.indices[c:d].astype(np.int64) + kept
+        ).astype(np.int32)
+        tf = np.insert(
+            self.old.tf[a:b][alive].astype(self.tf_type), at, self.extra.tf[c:d].astype(self.tf_type)
         )
-        tf = np.concatenate((self.old.tf[a:b][alive], self.extra.tf[c:d])).astype(self.tf_type)
-        order = np.argsort(term, kind="stable")  # (each column: the kept documents', then the new)
-        term, indices, tf = term[order], indices[order].astype(np.int32), tf[order]
         indptr = np.zeros(hi - lo + 1, dtype=np.int64)
         np.cumsum(np.bincount(term, minlength=hi - lo), out=indptr[1:])
-        return Bm25Matrix.scored(indices, indptr, tf, lengths, params, term)
+        return Bm25Matrix.scored(indices, indptr, tf, lengths, params, term, norms)
 
 
 def spliced_matrices(
@@ -94,8 +99,12 @@ def spliced_matrices(
     return write_ranges(
         cuts,
         (
-            partial(sentences.columns, lengths=lengths[0], params=params),
-            partial(paragraphs.columns, lengths=lengths[1], params=params),
+            partial(
+                sentences.columns, lengths=lengths[0], norms=length_norms(lengths[0], params), params=params
+            ),
+            partial(
+                paragraphs.columns, lengths=lengths[1], norms=length_norms(lengths[1], params), params=params
+            ),
         ),
         lengths,
         sent_para_index,
