@@ -67,20 +67,18 @@ class Splice:
             padded(self.extra.indptr, self.vocab_size),
         )
         a, b = int(old_ptr[lo]), int(old_ptr[hi])
-        alive = self.keep[self.old.indices[a:b]]
         c, d = int(extra_ptr[lo]), int(extra_ptr[hi])
-        old_term = (term_of(old_ptr, a, b) - lo)[alive]
+        old_term, old_indices, old_tf = term_of(old_ptr, a, b) - lo, self.old.indices[a:b], self.old.tf[a:b]
+        if kept < len(self.keep):  # (articles removed: their postings dropped, the others renumbered)
+            alive = self.keep[old_indices]
+            old_term, old_indices, old_tf = old_term[alive], renumber[old_indices[alive]], old_tf[alive]
         new_term = term_of(extra_ptr, c, d) - lo
         # Both sorted by term: the new postings go in after each column's kept ones (a merge,
         # where a sort of the whole range would cost n log n for the few postings added).
         at = np.searchsorted(old_term, new_term, side="right")
         term = np.insert(old_term, at, new_term)
-        indices = np.insert(
-            renumber[self.old.indices[a:b][alive]], at, self.extra.indices[c:d].astype(np.int64) + kept
-        ).astype(np.int32)
-        tf = np.insert(
-            self.old.tf[a:b][alive].astype(self.tf_type), at, self.extra.tf[c:d].astype(self.tf_type)
-        )
+        indices = np.insert(old_indices.astype(np.int32), at, self.extra.indices[c:d] + kept)
+        tf = np.insert(old_tf.astype(self.tf_type), at, self.extra.tf[c:d].astype(self.tf_type))
         indptr = np.zeros(hi - lo + 1, dtype=np.int64)
         np.cumsum(np.bincount(term, minlength=hi - lo), out=indptr[1:])
         return Bm25Matrix.scored(indices, indptr, tf, lengths, params, term, norms)
