@@ -39,7 +39,7 @@ Batch = list[tuple[str, list[bytes]]]
 
 
 # Pieces of text (cut at white space) remembered per language before the memo starts again.
-MAX_PIECES = 1_000_000
+MAX_PIECES = 500_000  # (as many as `Analyzer` keeps words: tens of MB at most)
 
 
 class TermIds:
