@@ -77,8 +77,8 @@ class Splice:
         # where a sort of the whole range would cost n log n for the few postings added).
         at = np.searchsorted(old_term, new_term, side="right")
         term = np.insert(old_term, at, new_term)
-        indices = np.insert(old_indices.astype(np.int32), at, self.extra.indices[c:d] + kept)
-        tf = np.insert(old_tf.astype(self.tf_type), at, self.extra.tf[c:d].astype(self.tf_type))
+        indices = np.insert(old_indices.astype(np.int32, copy=False), at, self.extra.indices[c:d] + kept)
+        tf = np.insert(old_tf.astype(self.tf_type, copy=False), at, self.extra.tf[c:d].astype(self.tf_type))
         indptr = np.zeros(hi - lo + 1, dtype=np.int64)
         np.cumsum(np.bincount(term, minlength=hi - lo), out=indptr[1:])
         return Bm25Matrix.scored(indices, indptr, tf, lengths, params, term, norms)
