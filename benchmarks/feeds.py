@@ -74,7 +74,7 @@ def part_update(n: int, trials: int, into_folder: bool = False) -> dict:
 
     specs = synthetic_specs(n)
     work = Path(tempfile.mkdtemp(prefix="depeche-feeds-update-"))
-    folders = (work / f"index-{n}" for n in itertools.count()) if into_folder else itertools.repeat(None)
+    folders = (work / f"index-{i}" for i in itertools.count()) if into_folder else itertools.repeat(None)
     start = time.perf_counter()
     index = SearchIndex.build(synthetic_articles(specs), folder=next(folders))
     full_build_s = time.perf_counter() - start

@@ -55,6 +55,11 @@ class Splice:
         """Each old document's new number (where kept), and how many are kept."""
         return np.cumsum(self.keep) - 1, int(self.keep.sum())
 
+    @cached_property
+    def column_starts(self) -> tuple[np.ndarray, np.ndarray]:
+        """The old and the extra matrix's column starts, over the whole new vocabulary."""
+        return padded(self.old.indptr, self.vocab_size), padded(self.extra.indptr, self.vocab_size)
+
     def columns(
         self, r: int, lo: int, hi: int, lengths: np.ndarray, norms: np.ndarray, params: RankingParams
     ) -> Bm25Matrix:
@@ -62,10 +67,7 @@ class Splice:
         their `length_norms`)."""
         assert self.old.tf is not None and self.extra.tf is not None
         renumber, kept = self.renumbered
-        old_ptr, extra_ptr = (
-            padded(self.old.indptr, self.vocab_size),
-            padded(self.extra.indptr, self.vocab_size),
-        )
+        old_ptr, extra_ptr = self.column_starts
         a, b = int(old_ptr[lo]), int(old_ptr[hi])
         c, d = int(extra_ptr[lo]), int(extra_ptr[hi])
         old_term, old_indices, old_tf = term_of(old_ptr, a, b) - lo, self.old.indices[a:b], self.old.tf[a:b]
