@@ -295,24 +295,23 @@ class Bm25Matrix:
     ) -> np.ndarray:
         """Weighted scores of `docs` (sorted or not) for `term_ids`, by look-up in each column:
         each term's value (weighted in float32) added in term order, in float64."""
-        out = np.zeros(len(docs))
         if not len(docs) or not len(term_ids) or not len(self.indices):
-            return out
+            return np.zeros(len(docs))
+        indices = self.indices
+        keys = docs.astype(indices.dtype)  # (searched as they are: an int64 key would copy the column)
         bounds = column_bounds(self.indptr, term_ids)
-        keys = docs.astype(self.indices.dtype)  # (searched as they are: an int64 key would copy the column)
-        found = np.empty((len(bounds), len(docs)), dtype=np.int64)  # (term, doc): place in `indices`
-        for row, (start, end) in zip(found, bounds, strict=True):
-            np.add(self.indices[start:end].searchsorted(keys), start, out=row)
-        ends = np.array([end for _, end in bounds], dtype=np.int64)[:, None]
-        hit = found < ends
-        np.minimum(found, len(self.indices) - 1, out=found)
-        hit &= self.indices[found] == keys
+        # (term, doc): the place of each doc in each column, then in `indices`
+        found = np.array([indices[start:end].searchsorted(keys) for start, end in bounds])
+        spans = np.array(bounds, dtype=np.int64)
+        hit = found < spans[:, 1:] - spans[:, :1]
+        found += spans[:, :1]
+        np.minimum(found, len(indices) - 1, out=found)
+        hit &= indices[found] == keys
         values = np.where(hit, self.data[found], np.float32(0))
-        if weights is not None:
+        if weights is not None and any(weight != 1.0 for weight in weights):
             values *= np.asarray(weights, dtype=np.float32)[:, None]
-        for row in values:
-            out += row
-        return out
+        # Summed term after term, in order (a cumulative sum: `sum` may pair the terms up)
+        return np.cumsum(values, axis=0, dtype=np.float64)[-1]
 
     def contains(self, term_id: int, docs: np.ndarray) -> np.ndarray:
         """Which of `docs` contain `term_id` (bool per doc)."""

@@ -136,17 +136,20 @@ class FoldedMatrix:
         scores = np.bincount(idx, weights=val, minlength=self.num_docs)
         if among is not None:
             cand = np.asarray(among, dtype=np.int64)
-        else:
+            totals = scores[cand]
+            order = np.lexsort((cand, -totals))[:k]
+        else:  # (the contenders come sorted: a stable sort keeps ties in sentence order)
             cand = self._contenders(scores, idx, bounds, k)
-        totals = scores[cand]
-        order = np.lexsort((cand, -totals))[:k]
+            totals = scores[cand]
+            order = np.argsort(-totals, kind="stable")[:k]
         order = order[totals[order] > 0]
         return cand[order], totals[order]
 
     def _contenders(
         self, scores: np.ndarray, idx: np.ndarray, bounds: list[tuple[int, int]], k: int
     ) -> np.ndarray:
-        """The sentences that may be among the `k` best (all of them, ties with the k-th too).
+        """The sentences that may be among the `k` best (all of them, ties with the k-th too),
+        in sentence order.
 
         A column's sentences are distinct, so the k-th best total among them is a lower bound of
         the k-th best total overall: the shortest columns (the rarest terms, whose sentences tend

@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 from rank_bm25 import BM25Okapi
+from rapidfuzz.distance import Levenshtein
 
 from bot.articles.corpus import load_corpus
 from bot.articles.models import sentence_id
@@ -63,6 +64,41 @@ def test_context_lets_a_neighbour_sentence_score(index):
 def test_unknown_word_is_matched_to_its_closest_spelling(index):
     resolved = index.resolve_terms(index.query_terms("Stoltenbrg roquetes"))
     assert {index.term(t) for t in resolved.values() if t is not None} >= {"stoltenberg", "roquet"}
+
+
+def closest_by_brute_force(index: SearchIndex, term: str) -> int | None:
+    """`_closest`'s rule read over the whole vocabulary: among live terms with the same first
+    letter within 1 edit (2 past six letters), the fewest edits, then the most sentences, then
+    the first in alphabetical order."""
+    max_edits = 1 if len(term) <= 6 else 2
+    best = None
+    for word, term_id in index.vocab.items():
+        if not word or word[0] != term[0] or not index.paragraphs.document_frequency(term_id):
+            continue
+        edits = Levenshtein.distance(term, word)
+        if edits <= max_edits:
+            key = (edits, -index.sentences.document_frequency(term_id), word)
+            best = key if best is None else min(best, key)
+    return None if best is None else index.vocab[best[2]]
+
+
+def test_the_closest_spelling_is_the_one_a_reading_of_the_whole_vocabulary_finds(index):
+    rng = np.random.default_rng(7)
+    words = sorted(w for w in index.vocab if len(w) >= 4)
+    letters = "abcdeéèfgilmnoprstuz"
+    for _ in range(300):
+        typo = list(words[rng.integers(len(words))])
+        for _ in range(rng.integers(1, 4)):  # (up to three edits: some typos have no close word)
+            at = int(rng.integers(len(typo)))
+            edit = rng.integers(3)
+            if edit == 0 and len(typo) > 1:
+                del typo[at]
+            elif edit == 1:
+                typo.insert(at, str(rng.choice(list(letters))))
+            else:
+                typo[at] = str(rng.choice(list(letters)))
+        term = "".join(typo)
+        assert index._closest(term) == closest_by_brute_force(index, term), term
 
 
 def test_short_unknown_words_are_not_guessed(index):
