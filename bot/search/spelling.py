@@ -2,13 +2,13 @@
 every word.
 
 A typo is looked up among the words of the same first letter and a close length (`SearchIndex`
-weighs them by edit distance, then frequency). Those are still thousands at 1M sentences, so each
+weighs them by edit distance, then frequency). Those are still hundreds or thousands, so each
 word also keeps the set of its characters as a 64-bit mask: an edit adds or removes at most one
 character of a word's set, a substitution both, so two words `d` edits apart have at most `2 d`
 characters in one set and not the other. Masks that differ in more bits than that rule a word
-out before its distance is computed (about seven in eight of them, on the benchmark's typos).
-Characters share a bit by code point modulo 64: a shared bit can only hide a difference, never
-invent one, so no word within reach is ruled out.
+out before its distance is computed (about seven in eight of them for the unknown words of
+PIAF questions at 100k sentences). Characters share a bit by code point modulo 64: a shared
+bit can only hide a difference, never invent one, so no word within reach is ruled out.
 """
 
 from __future__ import annotations
