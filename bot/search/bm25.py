@@ -135,6 +135,12 @@ def column_bounds(indptr: np.ndarray, term_ids: Sequence[int]) -> list[tuple[int
     return list(zip(indptr[terms].tolist(), indptr[terms + 1].tolist(), strict=True))
 
 
+def unit_as_none(weights: Sequence[float] | None) -> Sequence[float] | None:
+    """None for weights that are all 1 (the usual case: columns then copied, not multiplied;
+    multiplying by 1 changes no bit)."""
+    return None if weights is None or all(weight == 1.0 for weight in weights) else weights
+
+
 def column_postings(
     data: np.ndarray,
     indices: np.ndarray,
@@ -149,8 +155,7 @@ def column_postings(
     time this way). The values are the same as `data[column] * weight` cast to float64."""
     if not bounds:
         return np.zeros(0, dtype=np.intp), np.zeros(0)
-    if weights is not None and all(weight == 1.0 for weight in weights):
-        weights = None  # (the usual case: copied, not multiplied)
+    weights = unit_as_none(weights)
     idx = np.concatenate([indices[start:end] for start, end in bounds], dtype=np.intp)
     if weights is None:
         return idx, np.concatenate([data[start:end] for start, end in bounds], dtype=np.float64)
@@ -308,7 +313,8 @@ class Bm25Matrix:
         np.minimum(found, len(indices) - 1, out=found)
         hit &= indices[found] == keys
         values = np.where(hit, self.data[found], np.float32(0))
-        if weights is not None and any(weight != 1.0 for weight in weights):
+        weights = unit_as_none(weights)
+        if weights is not None:
             values *= np.asarray(weights, dtype=np.float32)[:, None]
         # Summed term after term, in order (a cumulative sum: `sum` may pair the terms up)
         return np.cumsum(values, axis=0, dtype=np.float64)[-1]

@@ -46,9 +46,8 @@ class Splice:
 
     def term_counts(self) -> np.ndarray:
         """Postings per term, before the documents not kept are dropped (a bound, for the cuts)."""
-        return np.diff(padded(self.old.indptr, self.vocab_size)) + np.diff(
-            padded(self.extra.indptr, self.vocab_size)
-        )
+        old_ptr, extra_ptr = self.column_starts
+        return np.diff(old_ptr) + np.diff(extra_ptr)
 
     @cached_property
     def renumbered(self) -> tuple[np.ndarray, int]:
@@ -130,8 +129,9 @@ def fold_files(
     num_paragraphs = paragraphs.num_docs
     para_start = paragraph_starts(sent_para_index, num_paragraphs)
     vocab_size = len(sentences.indptr) - 1
+    column_starts = {"sentences": sentences.indptr, "paragraphs": padded(paragraphs.indptr, vocab_size)}
     cuts = term_ranges(
-        np.diff(sentences.indptr), np.diff(padded(paragraphs.indptr, vocab_size)),
+        np.diff(column_starts["sentences"]), np.diff(column_starts["paragraphs"]),
         len(sent_para_index) / max(num_paragraphs, 1),
     )  # fmt: skip
     output = Outputs.of(folder, "folded", None)
@@ -140,7 +140,7 @@ def fold_files(
             if stop is not None and stop.is_set():
                 raise FoldCancelled
             local = [
-                _read_columns(folder, name, m, lo, hi)
+                _read_columns(folder, name, column_starts[name], m.num_docs, lo, hi)
                 for name, m in (("sentences", sentences), ("paragraphs", paragraphs))
             ]
             folded = FoldedMatrix.fold(local[0], local[1], sent_para_index, para_start, params, stop)
@@ -155,13 +155,15 @@ def fold_files(
     return FoldedMatrix(data, indices, indptr, len(sent_para_index))
 
 
-def _read_columns(folder: Path, name: str, matrix: Bm25Matrix, lo: int, hi: int) -> Bm25Matrix:
-    """Columns `lo` .. `hi` - 1 of `matrix` (numbered from 0), its scores and ids read from
-    `folder/name.*.npy`."""
-    indptr = padded(matrix.indptr, hi)[lo : hi + 1]
+def _read_columns(
+    folder: Path, name: str, column_starts: np.ndarray, num_docs: int, lo: int, hi: int
+) -> Bm25Matrix:
+    """Columns `lo` .. `hi` - 1 (numbered from 0) of the matrix of `column_starts` over the
+    whole vocabulary, its scores and ids read from `folder/name.*.npy`."""
+    indptr = column_starts[lo : hi + 1]
     start, stop = int(indptr[0]), int(indptr[-1])
     values = [
         read_slice(folder / f"{name}.{part}.npy", dtype, start, stop)
         for part, dtype in (("data", np.float32), ("indices", np.int32))
     ]
-    return Bm25Matrix(values[0], values[1], indptr - start, matrix.num_docs)
+    return Bm25Matrix(values[0], values[1], indptr - start, num_docs)

@@ -655,8 +655,6 @@ class SearchIndex:
         if not ids:
             return []
         w = [weights.get(t, 1.0) for t in ids] if weights else None
-        if w is not None and w.count(1.0) == len(w):
-            w = None  # (the usual case: columns copied, not multiplied)
         folded = self.folded
         if folded is None:  # being folded: the three parts, scored directly (tens of ms at 1M)
             rows, totals = self._top_unfolded(ids, w, k, among)
