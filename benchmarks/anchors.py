@@ -18,9 +18,11 @@ Build seconds include making the engine's documents from the articles, not gener
 MB is the child's largest resident size after its build (the generated text included, the same for
 all), and again after all its questions (pages of mapped files a question read count then);
 Dépêche's analysis workers are processes of their own, whose largest is printed apart.
-The children build one after the other, then stay up and answer the questions in rounds, one
-engine after the other (`--rounds`, 5 by default): a change in the machine's load falls on every
-engine alike, instead of on whichever ran at that moment. p50 and p95 are over every round's
+The children build one after the other, then stay up and answer the questions in slices of 30,
+every engine a slice in turn, in a shuffled order (`--rounds` passes over the questions, 5 by
+default): a change in the machine's load, which here lasts from milliseconds to seconds, falls on
+every engine alike instead of on whichever ran at that moment (docs/performance.md, #20's tenth
+pass). p50 and p95 are over every pass's
 timings (after 20 warm-up questions per child). Ends with one JSON line per size.
 Usage: .venv/bin/python -m benchmarks.anchors [--sizes 100000 1000000] [--questions 300] [--rounds 5]
        [--paragraph-field] [--rank-bm25] [--in-memory]
@@ -31,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import subprocess
 import sys
 import tempfile
@@ -49,6 +52,7 @@ from benchmarks.scale import (
 )
 
 RANK_BM25_QUESTIONS = 30
+SLICE = 30  # questions a child answers per turn
 
 
 def question_times(search, qs: list[str]) -> list[float]:
@@ -173,8 +177,8 @@ def run_rank_bm25(n: int) -> tuple[dict, Callable[[str], object]]:
 
 
 def serve(engine: str, n: int, n_questions: int) -> None:
-    """A child: build, print the build's figures, then time one round of the questions per line
-    read on stdin (a JSON list of milliseconds per round), until stdin closes."""
+    """A child: build, print the build's figures, then time the questions `start` to `stop` for
+    each line "start stop" read on stdin (a JSON list of milliseconds), until stdin closes."""
     qs = questions(n_questions)
     folder = tempfile.TemporaryDirectory(prefix="depeche-anchors-")  # (removed when the child ends)
     if engine.startswith("depeche"):
@@ -186,8 +190,9 @@ def serve(engine: str, n: int, n_questions: int) -> None:
         qs = qs[:RANK_BM25_QUESTIONS]
     question_times(search, qs[:2] if engine == "rank_bm25" else qs[:20])  # warm-up
     print(json.dumps(stats), flush=True)
-    for _ in sys.stdin:
-        print(json.dumps(question_times(search, qs)), flush=True)
+    for line in sys.stdin:
+        start, stop = map(int, line.split())
+        print(json.dumps(question_times(search, qs[start:stop])), flush=True)
     print(json.dumps({"peak_after_mb": peak_mb()}), flush=True)
 
 
@@ -211,9 +216,10 @@ class Child:
             raise RuntimeError(f"the benchmark child exited with {self.process.wait()}")
         return line
 
-    def round(self) -> None:
+    def answer(self, start: int, stop: int) -> None:
+        """Time questions `start` to `stop` (one turn)."""
         assert self.process.stdin is not None
-        self.process.stdin.write("round\n")
+        self.process.stdin.write(f"{start} {stop}\n")
         self.process.stdin.flush()
         self.times += json.loads(self._line())
 
@@ -230,7 +236,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--questions", type=int, default=300)
-    parser.add_argument("--rounds", type=int, default=5, help="rounds of questions per engine, alternated")
+    parser.add_argument("--rounds", type=int, default=5, help="passes over the questions per engine")
     parser.add_argument("--paragraph-field", action="store_true", help="also Tantivy with a paragraph field")
     parser.add_argument("--rank-bm25", action="store_true", help="also rank_bm25 (slow at 1M)")
     parser.add_argument("--in-memory", action="store_true", help="also Dépêche's index built in memory")
@@ -252,10 +258,16 @@ def main() -> None:
     lines = []
     for n in args.sizes:
         children = {engine: Child(engine, n, args.questions) for engine in engines}  # (built in turn)
-        for _ in range(args.rounds):
-            for engine, child in children.items():
-                if engine != "rank_bm25" or not child.times:  # (rank_bm25: one round, seconds each)
-                    child.round()
+        turns = random.Random(n)
+        for round_number in range(args.rounds):
+            for start in range(0, args.questions, SLICE):
+                stop = min(start + SLICE, args.questions)
+                order = list(children)
+                turns.shuffle(order)
+                for engine in order:
+                    # (rank_bm25: its first questions once, seconds each)
+                    if engine != "rank_bm25" or (round_number == 0 and start < RANK_BM25_QUESTIONS):
+                        children[engine].answer(start, stop)
         results = {engine: child.close() for engine, child in children.items()}
         print(f"\n{n:,} sentences")
         print("| engine | build s | p50 ms | p95 ms | peak MB (corpus text MB) | peak MB after questions |")

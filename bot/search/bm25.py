@@ -296,14 +296,14 @@ class Bm25Matrix:
         return np.bincount(idx, weights=val, minlength=self.num_docs)
 
     def scores_at(
-        self, term_ids: Sequence[int], weights: Sequence[float] | None, docs: np.ndarray
+        self, term_ids: Sequence[int], weights: Sequence[float] | None, docs: Sequence[int] | np.ndarray
     ) -> np.ndarray:
         """Weighted scores of `docs` (sorted or not) for `term_ids`, by look-up in each column:
         each term's value (weighted in float32) added in term order, in float64."""
         if not len(docs) or not len(term_ids) or not len(self.indices):
             return np.zeros(len(docs))
         indices = self.indices
-        keys = docs.astype(indices.dtype)  # (searched as they are: an int64 key would copy the column)
+        keys = np.asarray(docs, dtype=indices.dtype)  # (an int64 key would copy the searched column)
         bounds = column_bounds(self.indptr, term_ids)
         # (term, doc): the place of each doc in each column, then in `indices`
         found = np.array([indices[start:end].searchsorted(keys) for start, end in bounds])

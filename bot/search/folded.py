@@ -35,8 +35,6 @@ _PARAGRAPH_BLOCK = 1 << 18
 # the shortest column's always: a tighter bound from more columns costs more than it saves, at
 # 100k sentences (at 1M: the same either way; docs/performance.md, #20's fifth pass).
 _BOUND_BUDGET = 256
-# Questions with at most this many postings look at all of them (cheaper than bounding).
-_SMALL_QUESTION = 4096
 # Questions with more than one posting per this many sentences find their contenders in one pass
 # over every sentence's total (0.5 ns a sentence at 1M) rather than by their postings' totals
 # (read at random, then sorted: ~8 ns a posting).
@@ -124,26 +122,21 @@ class FoldedMatrix:
         weights: Sequence[float] | None,
         k: int,
         among: np.ndarray | None = None,
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> tuple[list[int], list[float]]:
         """The `k` best sentences (of `among` only, when given) for the weighted terms, and their
         totals, best first, ties by sentence order; sentences scoring 0 are left out."""
         if k <= 0:
-            return np.zeros(0, np.int64), np.zeros(0)
+            return [], []
         bounds = column_bounds(self.indptr, term_ids)
         idx, val = column_postings(self.data, self.indices, bounds, weights)
         if not len(idx):
-            return np.zeros(0, np.int64), np.zeros(0)
+            return [], []
         scores = np.bincount(idx, weights=val, minlength=self.num_docs)
-        if among is not None:
-            cand = np.asarray(among, dtype=np.int64)
-            totals = scores[cand]
-            order = np.lexsort((cand, -totals))[:k]
-        else:  # (the contenders come sorted: a stable sort keeps ties in sentence order)
+        if among is None:
             cand = self._contenders(scores, idx, bounds, k)
-            totals = scores[cand]
-            order = np.argsort(-totals, kind="stable")[:k]
-        order = order[totals[order] > 0]
-        return cand[order], totals[order]
+        else:
+            cand = np.asarray(among, dtype=np.int64)
+        return best_first(cand, scores[cand], k)
 
     def _contenders(
         self, scores: np.ndarray, idx: np.ndarray, bounds: list[tuple[int, int]], k: int
@@ -157,9 +150,8 @@ class FoldedMatrix:
         question with many postings finds them in one pass over the totals (sequential, where
         its postings would be read at random); the others look at their postings' totals: a
         sentence appears once per term at most, so the k x terms best postings hold the k best
-        (the postings tied with the last are kept, for the tie order). A question with few
-        postings looks at them all."""
-        bound = self._kth_best_bound(scores, bounds, k) if len(idx) > _SMALL_QUESTION else -np.inf
+        (the postings tied with the last are kept, for the tie order)."""
+        bound = _kth_best_bound(scores, idx, bounds, k)
         if len(idx) * _SWEEP_AFTER >= self.num_docs:
             contenders = np.flatnonzero(scores >= bound) if bound > 0 else np.flatnonzero(scores)
             if len(contenders) > 4 * k:  # a loose bound: narrowed by the k-th best total
@@ -175,21 +167,36 @@ class FoldedMatrix:
             contenders = contenders[posted >= np.partition(posted, len(posted) - m)[len(posted) - m]]
         return distinct(contenders)
 
-    def _kth_best_bound(self, scores: np.ndarray, bounds: list[tuple[int, int]], k: int) -> float:
-        """The largest k-th best total among the sentences of each of the shortest columns
-        (`_BOUND_BUDGET` postings in all, the shortest always): a lower bound of the k-th best."""
-        bound = -np.inf
-        spent = 0
-        for start, end in sorted(bounds, key=lambda span: (span[1] - span[0], span[0])):
-            length = end - start
-            if length < k:
-                continue
-            if spent and spent + length > _BOUND_BUDGET:
-                break
-            column = np.take(scores, self.indices[start:end])
-            bound = max(bound, float(np.partition(column, length - k)[length - k]))
-            spent += length
-        return bound
+
+def _kth_best_bound(scores: np.ndarray, idx: np.ndarray, bounds: list[tuple[int, int]], k: int) -> float:
+    """The largest k-th best total among the sentences of each of the shortest columns
+    (`_BOUND_BUDGET` postings in all, the shortest always): a lower bound of the k-th best.
+    A column's sentences are read from `idx`, the columns' postings one after the other."""
+    columns = []  # (length, where it starts in `idx`)
+    at = 0
+    for start, end in bounds:
+        columns.append((end - start, at))
+        at += end - start
+    columns.sort()
+    bound = -np.inf
+    spent = 0
+    for length, at in columns:
+        if length < k:
+            continue
+        if spent and spent + length > _BOUND_BUDGET:
+            break
+        column = np.take(scores, idx[at : at + length])
+        bound = max(bound, float(np.partition(column, length - k)[length - k]))
+        spent += length
+    return bound
+
+
+def best_first(cand: np.ndarray, totals: np.ndarray, k: int) -> tuple[list[int], list[float]]:
+    """The `k` best of the sentences `cand` by their `totals`, best first, ties by sentence
+    order, those scoring 0 left out."""
+    order = np.lexsort((cand, -totals))[:k]
+    order = order[totals[order] > 0]
+    return cand[order].tolist(), totals[order].tolist()
 
 
 def distinct(values: np.ndarray) -> np.ndarray:

@@ -26,7 +26,7 @@ from bot.search.analysis import TermIds, analysed_batches
 from bot.search.bm25 import Bm25Matrix, RankingParams, repeat_index
 from bot.search.disk_build import Field, build_matrices
 from bot.search.disk_update import Splice, fold_files, spliced_matrices
-from bot.search.folded import FoldCancelled, FoldedMatrix, paragraph_starts
+from bot.search.folded import FoldCancelled, FoldedMatrix, best_first, paragraph_starts
 from bot.search.garbage import automatic_collections_paused, collect_young
 from bot.search.npy_files import NpyWriter, saved
 from bot.search.spelling import NearWords
@@ -660,12 +660,13 @@ class SearchIndex:
             rows, totals = self._top_unfolded(ids, w, k, among)
         else:
             rows, totals = folded.top(ids, w, k, among)
-        own = self.sentences.scores_at(ids, w, rows)
-        return list(map(Candidate, rows.tolist(), totals.tolist(), own.tolist(), (totals - own).tolist()))
+        own = self.sentences.scores_at(ids, w, rows).tolist()
+        context = map(float.__sub__, totals, own)
+        return [Candidate(*row) for row in zip(rows, totals, own, context, strict=True)]
 
     def _top_unfolded(
         self, ids: list[int], w: list[float] | None, k: int, among: np.ndarray | None
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> tuple[list[int], list[float]]:
         """`FoldedMatrix.top`'s answer from the sentence and paragraph matrices, every sentence
         scored: own score, neighbours' within the paragraph, paragraph's."""
         p = self.params
@@ -674,10 +675,7 @@ class SearchIndex:
         total[1:] += p.neighbour_weight * np.where(self._first_in_para[1:], 0.0, own[:-1])
         total[:-1] += p.neighbour_weight * np.where(self._last_in_para[:-1], 0.0, own[1:])
         cand = np.asarray(among, dtype=np.int64) if among is not None else np.flatnonzero(total > 0)
-        scores = total[cand]
-        order = np.lexsort((cand, -scores))[:k]
-        order = order[scores[order] > 0]
-        return cand[order], scores[order]
+        return best_first(cand, total[cand], k)
 
     @property
     def titles(self) -> ArticleTitles:

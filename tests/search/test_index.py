@@ -242,7 +242,6 @@ def test_the_bound_on_the_kth_best_never_drops_a_contender(
     from bot.search import folded as folded_module
 
     monkeypatch.setattr(folded_module, "_BOUND_BUDGET", budget)
-    monkeypatch.setattr(folded_module, "_SMALL_QUESTION", 0)  # (these corpora are small: bound them all)
     monkeypatch.setattr(folded_module, "_SWEEP_AFTER", sweep_after)
     index = random_corpus_index(seed, vocabulary_size)
     rng = np.random.default_rng(seed)
