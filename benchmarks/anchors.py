@@ -86,7 +86,9 @@ class WorkersPeak(BackgroundSampler):
                 self.largest = max(self.largest, int(status["VmHWM"].split()[0]) / 1024)
 
 
-def run_depeche(n: int, folder: Path | None) -> tuple[dict, Callable[[str], object]]:
+def depeche_engine(n: int, folder: Path | None):
+    """Dépêche's index of the synthetic corpus of `n` sentences, built as a first load builds it
+    (into `folder`, or in memory when None), and its `Engine`; with the build's figures."""
     from bot.search.answer import Engine
     from bot.search.index import SearchIndex
 
@@ -98,8 +100,12 @@ def run_depeche(n: int, folder: Path | None) -> tuple[dict, Callable[[str], obje
         index = SearchIndex.build(synthetic_articles(specs), workers=2, folder=folder)
     build_s = time.perf_counter() - start
     peak = peak_mb()
-    engine = Engine(index)
     stats = {"build_s": build_s, "peak_mb": peak, "corpus_mb": before, "workers_peak_mb": workers.largest}
+    return stats, Engine(index)
+
+
+def run_depeche(n: int, folder: Path | None) -> tuple[dict, Callable[[str], object]]:
+    stats, engine = depeche_engine(n, folder)
     return stats, lambda q: engine.lexical_query(q, 10)
 
 
