@@ -40,6 +40,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from benchmarks.scale import (
     BackgroundSampler,
@@ -50,6 +51,9 @@ from benchmarks.scale import (
     synthetic_articles,
     synthetic_specs,
 )
+
+if TYPE_CHECKING:
+    from bot.search.answer import Engine
 
 RANK_BM25_QUESTIONS = 30
 SLICE = 30  # questions a child answers per turn
@@ -86,7 +90,7 @@ class WorkersPeak(BackgroundSampler):
                 self.largest = max(self.largest, int(status["VmHWM"].split()[0]) / 1024)
 
 
-def depeche_engine(n: int, folder: Path | None):
+def depeche_engine(n: int, folder: Path | None) -> tuple[dict, Engine]:
     """Dépêche's index of the synthetic corpus of `n` sentences, built as a first load builds it
     (into `folder`, or in memory when None), and its `Engine`; with the build's figures."""
     from bot.search.answer import Engine

@@ -661,8 +661,7 @@ class SearchIndex:
         else:
             rows, totals = folded.top(ids, w, k, among)
         own = self.sentences.scores_at(ids, w, rows).tolist()
-        context = map(float.__sub__, totals, own)
-        return [Candidate(*row) for row in zip(rows, totals, own, context, strict=True)]
+        return [Candidate(s, t, o, t - o) for s, t, o in zip(rows, totals, own, strict=True)]
 
     def _top_unfolded(
         self, ids: list[int], w: list[float] | None, k: int, among: np.ndarray | None
