@@ -19,12 +19,14 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
 
 from benchmarks.anchors import depeche_engine, run_tantivy
 from benchmarks.scale import questions
+from bot.search.bm25 import column_bounds
 
 # Upper edges of the groups of PIAF questions, in folded postings.
 POSTING_EDGES = (3_000, 6_000, 9_000, 12_500, 20_000, 40_000)
@@ -61,17 +63,14 @@ def single_word_kinds(index) -> dict[str, list[str]]:
 
 def by_postings(index, qs: list[str]) -> dict[str, list[str]]:
     """The questions grouped by their terms' count of folded postings."""
-    folded = index.folded
-    groups: dict[str, list[str]] = {}
-    lower = 0
-    for upper in (*POSTING_EDGES, None):
-        groups[f"PIAF, {lower:,}–{upper - 1:,} postings" if upper else f"PIAF, {lower:,}+ postings"] = []
-        lower = upper or 0
+    edges = (0, *POSTING_EDGES)
+    labels = [f"PIAF, {lo:,}–{hi - 1:,} postings" for lo, hi in pairwise(edges)]
+    labels.append(f"PIAF, {edges[-1]:,}+ postings")
+    groups: dict[str, list[str]] = {label: [] for label in labels}
     for q in qs:
-        ids = {t for t in index.resolve_terms(index.query_terms(q)).values() if t is not None}
-        postings = sum(int(folded.indptr[t + 1] - folded.indptr[t]) for t in ids)
-        group = sum(postings >= edge for edge in POSTING_EDGES)
-        groups[list(groups)[group]].append(q)
+        ids = sorted({t for t in index.resolve_terms(index.query_terms(q)).values() if t is not None})
+        postings = sum(end - start for start, end in column_bounds(index.folded.indptr, ids))
+        groups[labels[sum(postings >= edge for edge in POSTING_EDGES)]].append(q)
     return groups
 
 
