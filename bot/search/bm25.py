@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bot.search import kernel
+
 
 @dataclass(frozen=True)
 class RankingParams:
@@ -302,6 +304,8 @@ class Bm25Matrix:
         each term's value (weighted in float32) added in term order, in float64."""
         if not len(docs) or not len(term_ids) or not len(self.indices):
             return np.zeros(len(docs))
+        if kernel.takes(self):
+            return np.asarray(kernel.scores_at(self, term_ids, weights, docs), dtype=np.float64)
         indices = self.indices
         keys = np.asarray(docs, dtype=indices.dtype)  # (an int64 key would copy the searched column)
         bounds = column_bounds(self.indptr, term_ids)

@@ -18,12 +18,21 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
 
 import numpy as np
 
-from bot.search.bm25 import Bm25Matrix, RankingParams, blocks, column_bounds, column_postings, padded, term_of
+from bot.search import kernel
+from bot.search.bm25 import (
+    Bm25Matrix,
+    RankingParams,
+    blocks,
+    column_bounds,
+    column_postings,
+    padded,
+    term_of,
+)
 
 # Postings are folded in blocks of about this many (sentence postings: two blocks at a time, in
 # two threads): the temporary arrays stay small (twice this size in two threads raised the 1M
@@ -61,6 +70,11 @@ class FoldedMatrix:
     indices: np.ndarray  # int32 sentence ids
     indptr: np.ndarray  # int64, one more than the vocabulary
     num_docs: int
+    # Where the compiled `top` sums a question (`bot.search.kernel`; made on first use).
+    _scratch: kernel.Scratch = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_scratch", kernel.Scratch(self.num_docs))
 
     @classmethod
     def fold(
@@ -127,6 +141,8 @@ class FoldedMatrix:
         totals, best first, ties by sentence order; sentences scoring 0 are left out."""
         if k <= 0:
             return [], []
+        if kernel.takes(self):
+            return kernel.top(self, term_ids, weights, k, self._scratch, among)
         bounds = column_bounds(self.indptr, term_ids)
         idx, val = column_postings(self.data, self.indices, bounds, weights)
         if not len(idx):

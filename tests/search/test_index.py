@@ -143,7 +143,7 @@ def brute_force_top(index: SearchIndex, ids: list[int], k: int, among=None) -> l
 @pytest.mark.parametrize(
     "question", ["roquettes", "base américaine", "Personne blessé Bagdad", "OTAN mission Daech Irak", "Kirby"]
 )
-def test_one_pass_ranking_equals_scoring_every_sentence(index, question, k):
+def test_one_pass_ranking_equals_scoring_every_sentence(scoring_path, index, question, k):
     ids = [index.vocab[t] for t in index.query_terms(question) if t in index.vocab]
     assert [c.sentence for c in index.rank(ids, k)] == brute_force_top(index, ids, k)
 
@@ -181,7 +181,7 @@ def random_corpus_index(seed: int, vocabulary_size: int = 60) -> SearchIndex:
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 @pytest.mark.parametrize("k", [1, 5, 30])
-def test_one_pass_ranking_is_exact_on_long_postings(seed, k):
+def test_one_pass_ranking_is_exact_on_long_postings(scoring_path, seed, k):
     index = random_corpus_index(seed)
     rng = np.random.default_rng(seed + 10)
     for _ in range(5):
@@ -197,7 +197,7 @@ def test_one_pass_ranking_is_exact_on_long_postings(seed, k):
 
 
 @pytest.mark.parametrize("seed", [4, 5])
-def test_the_own_scores_of_chosen_sentences_are_each_columns_weighted_values(seed):
+def test_the_own_scores_of_chosen_sentences_are_each_columns_weighted_values(scoring_path, seed):
     """`scores_at` (the kept sentences' own BM25): per term in order, the column's value where
     the sentence has the term, weighted in float32, summed in float64 — to the bit, for weights
     other than 1, sentences in any order, repeated, or without the terms."""
@@ -234,7 +234,7 @@ def test_column_bounds_are_each_columns_start_and_end():
 @pytest.mark.parametrize("budget", [1, 40, 4096])
 @pytest.mark.parametrize(("seed", "vocabulary_size"), [(11, 60), (12, 4), (13, 2)])
 def test_the_bound_on_the_kth_best_never_drops_a_contender(
-    monkeypatch, budget, sweep_after, seed, vocabulary_size
+    monkeypatch, numpy_path, budget, sweep_after, seed, vocabulary_size
 ):
     """However few postings bound the k-th best total (one column, a few, all), however many
     sentences tie, and whether the contenders are found by their postings or by a sweep of
@@ -276,7 +276,7 @@ def test_the_folded_matrix_holds_every_sentences_three_part_score(seed):
 
 
 @pytest.mark.parametrize("seed", [4, 5])
-def test_ranking_within_one_article_equals_scoring_its_sentences(seed):
+def test_ranking_within_one_article_equals_scoring_its_sentences(scoring_path, seed):
     index = random_corpus_index(seed)
     rng = np.random.default_rng(seed + 20)
     for _ in range(10):
@@ -305,7 +305,7 @@ def test_term_presence_reads_the_sentence_and_its_neighbours(index):
 
 
 @pytest.mark.parametrize("seed", [8, 9])
-def test_while_the_matrix_is_being_folded_the_ranking_is_the_same(seed):
+def test_while_the_matrix_is_being_folded_the_ranking_is_the_same(scoring_path, seed):
     """An index updated in place is folded in a thread; meanwhile `rank` scores the three parts."""
     index = random_corpus_index(seed)
     rng = np.random.default_rng(seed)
@@ -525,3 +525,17 @@ def test_each_postings_term_is_its_columns(seed):
     for begin in range(int(indptr[-1]) + 1):
         for end in range(begin, int(indptr[-1]) + 1):
             assert term_of(indptr, begin, end).tolist() == every[begin:end].tolist()
+
+
+def test_the_compiled_sums_are_built_where_a_c_compiler_is():
+    """`make` builds the optional compiled module (`bot.search.kernel`) on a machine with a C
+    compiler: a build that broke would otherwise leave every question on the slower numpy code
+    with the suite still green."""
+    import shutil
+    import sysconfig
+
+    from bot.search import kernel
+
+    if shutil.which((sysconfig.get_config_var("CC") or "cc").split()[0]) is None:
+        pytest.skip("no C compiler here: the numpy code answers")
+    assert kernel.enabled()
