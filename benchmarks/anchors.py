@@ -6,8 +6,10 @@ at a time, top 10:
 - Dépêche: `SearchIndex.build` over the articles (two analysis worker processes) into a
   temporary folder — as the bot's first load builds its index cache: in bounded memory, the
   arrays written to files and served memory-mapped — then `Engine.lexical_query` (analysis, typo
-  resolution, BM25 with the neighbours' and paragraph's share, exact top 10). `--in-memory`
-  adds the same index built in memory, as an update in place or a run without cache builds it.
+  resolution, BM25 with the neighbours' and paragraph's share, exact top 10), with the compiled
+  sums when they were built (`bot.search.kernel`; the JSON says which). `--in-memory` adds the
+  same index built in memory, as an update in place or a run without cache builds it; `--numpy`
+  the same index answered by the numpy code alone (the baseline of the compiled sums).
 - Tantivy, sentence-only: one document per sentence, a French analyzer (lower case, French stop
   words, accent folding, Snowball stemmer), BM25; an in-memory index, one writer, then merged.
 - Tantivy + paragraph (`--paragraph-field`): the same plus a field holding the sentence's
@@ -25,7 +27,7 @@ every engine alike instead of on whichever ran at that moment (docs/performance.
 pass). p50 and p95 are over every pass's
 timings (after 20 warm-up questions per child). Ends with one JSON line per size.
 Usage: .venv/bin/python -m benchmarks.anchors [--sizes 100000 1000000] [--questions 300] [--rounds 5]
-       [--paragraph-field] [--rank-bm25] [--in-memory]
+       [--paragraph-field] [--rank-bm25] [--in-memory] [--numpy]
 """
 
 from __future__ import annotations
@@ -192,7 +194,11 @@ def serve(engine: str, n: int, n_questions: int) -> None:
     qs = questions(n_questions)
     folder = tempfile.TemporaryDirectory(prefix="depeche-anchors-")  # (removed when the child ends)
     if engine.startswith("depeche"):
+        from bot.search import kernel
+
+        kernel.use_compiled(engine != "depeche-numpy")
         stats, search = run_depeche(n, None if engine == "depeche-memory" else Path(folder.name) / "index")
+        stats["compiled"] = kernel.enabled()
     elif engine.startswith("tantivy"):
         stats, search = run_tantivy(n, paragraph_field=engine == "tantivy+paragraph")
     else:
@@ -250,17 +256,20 @@ def main() -> None:
     parser.add_argument("--paragraph-field", action="store_true", help="also Tantivy with a paragraph field")
     parser.add_argument("--rank-bm25", action="store_true", help="also rank_bm25 (slow at 1M)")
     parser.add_argument("--in-memory", action="store_true", help="also Dépêche's index built in memory")
+    parser.add_argument("--numpy", action="store_true", help="also Dépêche without its compiled sums")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         serve(args.child[0], int(args.child[1]), int(args.child[2]))
         return
     engines = ["depeche", *(["depeche-memory"] if args.in_memory else []), "tantivy"]
+    engines += ["depeche-numpy"] if args.numpy else []
     engines += ["tantivy+paragraph"] if args.paragraph_field else []
     engines += ["rank_bm25"] if args.rank_bm25 else []
     names = {
         "depeche": "Dépêche SearchIndex (context ranking, top 10)",
         "depeche-memory": "Dépêche, the same built in memory",
+        "depeche-numpy": "Dépêche, the same answered by numpy alone",
         "tantivy": "Tantivy, French analyzer, sentences only",
         "tantivy+paragraph": "Tantivy, same + a paragraph field",
         "rank_bm25": f"rank_bm25 ({RANK_BM25_QUESTIONS} questions)",
@@ -291,7 +300,12 @@ def main() -> None:
         print(f"(Dépêche's analysis workers, beside that peak: each at most {d['workers_peak_mb']:,.0f} MB)")
         print(
             f"Dépêche / Tantivy: p50 ×{d['p50_ms'] / t['p50_ms']:.2f}, p95 ×{d['p95_ms'] / t['p95_ms']:.2f}"
+            + ("" if d["compiled"] else " (without the compiled sums: not built here)")
         )
+        if "depeche-numpy" in results:
+            base = results["depeche-numpy"]
+            p50, p95 = d["p50_ms"] / base["p50_ms"], d["p95_ms"] / base["p95_ms"]
+            print(f"compiled / numpy: p50 ×{p50:.2f}, p95 ×{p95:.2f}")
         lines.append(
             {
                 "sentences": n,
@@ -305,6 +319,7 @@ def main() -> None:
                 "depeche_peak_after_questions_mb": round(d["peak_after_mb"], 1),
                 "tantivy_peak_mb": round(t["peak_mb"], 1),
                 "depeche_workers_peak_mb": round(d["workers_peak_mb"], 1),
+                "depeche_compiled": d["compiled"],
             }
         )
     for line in lines:

@@ -2,7 +2,8 @@
 
 The synthetic corpus of `benchmarks/scale.py` is indexed by both engines in this one process
 (Dépêche as `benchmarks.anchors` builds it, into a temporary folder; Tantivy sentence-only with
-its French analyzer), then each question is asked of one engine and then the other, in turn
+its French analyzer), then each question is asked of Dépêche with its compiled sums
+(`bot.search.kernel`, when built), of Dépêche with the numpy code alone, and of Tantivy, in turn
 (`--rounds` times), and the medians are printed for:
 - a word the corpus lacks, one rare word (in 3 sentences), one of the 50 most frequent words,
   and stop words only (which Tantivy's lenient parser seems to turn into a match of every
@@ -26,21 +27,26 @@ import numpy as np
 
 from benchmarks.anchors import depeche_engine, run_tantivy
 from benchmarks.scale import questions
+from bot.search import kernel
 from bot.search.bm25 import column_bounds
 
 # Upper edges of the groups of PIAF questions, in folded postings.
 POSTING_EDGES = (3_000, 6_000, 9_000, 12_500, 20_000, 40_000)
 WORDS_PER_KIND = 50
+COMPILED = {"Dépêche": True, "numpy alone": False}
 
 
 def alternated(
     engines: dict[str, Callable[[str], object]], qs: list[str], rounds: int
 ) -> dict[str, list[float]]:
-    """Microseconds of each question on each engine, the engines in turn per question."""
+    """Microseconds of each question on each engine, the engines in turn per question (Dépêche's
+    compiled sums on or off, per `COMPILED`, before the clock starts)."""
     times: dict[str, list[float]] = {name: [] for name in engines}
     for _ in range(rounds):
         for q in qs:
             for name, search in engines.items():
+                if name in COMPILED:
+                    kernel.use_compiled(COMPILED[name])
                 start = time.perf_counter()
                 search(q)
                 times[name].append((time.perf_counter() - start) * 1e6)
@@ -85,17 +91,27 @@ def main() -> None:
         _, tantivy = run_tantivy(args.size, paragraph_field=False)
         index = engine.index
         qs = questions(args.questions)
-        engines = {"Dépêche": lambda q: engine.lexical_query(q, 10), "Tantivy": tantivy}
+
+        def ours(q: str) -> object:
+            return engine.lexical_query(q, 10)
+
+        built = kernel.enabled()
+        engines = {"Dépêche": ours, "numpy alone": ours, "Tantivy": tantivy}
         alternated(engines, qs[:20], 1)  # (warm-up)
         print(f"\n{args.size:,} sentences: p50 µs per question, the engines in turn ({args.rounds} rounds)")
-        print("| questions | count | Dépêche | Tantivy | ratio |")
-        print("|---|---|---|---|---|")
+        if not built:
+            print("(the compiled sums were not built here: both Dépêche columns are the numpy code)")
+        print("| questions | count | Dépêche | numpy alone | Tantivy | Dépêche / Tantivy | / numpy alone |")
+        print("|---|---|---|---|---|---|---|")
         for kind, asked in {**single_word_kinds(index), **by_postings(index, qs)}.items():
             if not asked:
                 continue
-            times = alternated(engines, asked, args.rounds)
-            ours, theirs = statistics.median(times["Dépêche"]), statistics.median(times["Tantivy"])
-            print(f"| {kind} | {len(asked)} | {ours:.1f} | {theirs:.1f} | ×{ours / theirs:.2f} |")
+            p50 = {name: statistics.median(t) for name, t in alternated(engines, asked, args.rounds).items()}
+            ours, base, theirs = p50["Dépêche"], p50["numpy alone"], p50["Tantivy"]
+            print(
+                f"| {kind} | {len(asked)} | {ours:.1f} | {base:.1f} | {theirs:.1f} "
+                f"| ×{ours / theirs:.2f} | ×{ours / base:.2f} |"
+            )
 
 
 if __name__ == "__main__":
