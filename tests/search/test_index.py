@@ -538,4 +538,4 @@ def test_the_compiled_sums_are_built_where_a_c_compiler_is():
 
     if shutil.which((sysconfig.get_config_var("CC") or "cc").split()[0]) is None:
         pytest.skip("no C compiler here: the numpy code answers")
-    assert kernel.enabled()
+    assert kernel.enabled(), "bot/search/_kernel.c did not build: see pip's output (make clean; make test)"
