@@ -24,15 +24,7 @@ from itertools import pairwise
 import numpy as np
 
 from bot.search import kernel
-from bot.search.bm25 import (
-    Bm25Matrix,
-    RankingParams,
-    blocks,
-    column_bounds,
-    column_postings,
-    padded,
-    term_of,
-)
+from bot.search.bm25 import Bm25Matrix, RankingParams, blocks, column_bounds, column_postings, padded, term_of
 
 # Postings are folded in blocks of about this many (sentence postings: two blocks at a time, in
 # two threads): the temporary arrays stay small (twice this size in two threads raised the 1M

@@ -77,7 +77,7 @@ def takes(matrix: CscMatrix) -> bool:
 # Questions with at least one posting per this many rows find their k best by reading every
 # row's sum in order; the others read the rows their postings name (at random). Measured on the
 # synthetic corpora, at 100k and 1M sentences alike: the two cost the same at a quarter of a
-# posting per row (docs/performance.md, #20's eleventh pass).
+# posting per row (docs/experiments.md, "numba or a small C module").
 SWEEP_AFTER = 4
 
 
