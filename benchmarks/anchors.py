@@ -24,8 +24,8 @@ The children build one after the other, then stay up and answer the questions in
 every engine a slice in turn, in a shuffled order (`--rounds` passes over the questions, 5 by
 default): a change in the machine's load, which here lasts from milliseconds to seconds, falls on
 every engine alike instead of on whichever ran at that moment (docs/performance.md, #20's tenth
-pass). p50 and p95 are over every pass's
-timings (after 20 warm-up questions per child). Ends with one JSON line per size.
+pass). p50 and p95 are over every pass's timings (after 20 warm-up questions per child). Ends
+with one JSON line per size.
 Usage: .venv/bin/python -m benchmarks.anchors [--sizes 100000 1000000] [--questions 300] [--rounds 5]
        [--paragraph-field] [--rank-bm25] [--in-memory] [--numpy]
 """
